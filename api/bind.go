@@ -1,0 +1,169 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/labstack/echo/v4"
+)
+
+// requestValidator checks request shapes (presence, lengths, enumerations)
+// and names fields by their JSON paths; the service checks the rules.
+type requestValidator struct{ v *validator.Validate }
+
+func newValidator() *requestValidator {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	return &requestValidator{v: v}
+}
+
+// Validate implements echo.Validator.
+func (rv *requestValidator) Validate(i any) error {
+	err := rv.v.Struct(i)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err
+	}
+	fields := make([]ProblemField, 0, len(verrs))
+	for _, fe := range verrs {
+		ns := fe.Namespace()
+		if _, rest, ok := strings.Cut(ns, "."); ok {
+			ns = rest // drop the struct's own name
+		}
+		fields = append(fields, ProblemField{Field: ns, Message: messageOf(fe)})
+	}
+	return &httpError{status: http.StatusUnprocessableEntity, code: "validation_failed", detail: "some fields are not valid", fields: fields}
+}
+
+func messageOf(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "required"
+	case "max":
+		if fe.Kind() == reflect.Slice {
+			return "at most " + fe.Param() + " entries"
+		}
+		if fe.Kind() == reflect.String {
+			return "at most " + fe.Param() + " characters"
+		}
+		return "at most " + fe.Param()
+	case "min":
+		if fe.Kind() == reflect.String {
+			return "at least " + fe.Param() + " characters"
+		}
+		return "at least " + fe.Param()
+	case "oneof":
+		return "one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "len":
+		return "exactly " + fe.Param() + " characters"
+	case "gte":
+		return "at least " + fe.Param()
+	case "lte":
+		return "at most " + fe.Param()
+	}
+	return "not valid (" + fe.Tag() + ")"
+}
+
+// body is a request body read once: its bytes hash the idempotency key.
+type body struct {
+	raw []byte
+}
+
+// hash identifies a request for idempotency: method, path and body.
+func (b body) hash(c echo.Context) string {
+	h := sha256.New()
+	h.Write([]byte(c.Request().Method + " " + c.Request().URL.Path + "\n"))
+	h.Write(b.raw)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// bindJSON reads a JSON body strictly: the right media type, valid UTF-8,
+// one object, no unknown fields, every type right, then the shape checks.
+func bindJSON(c echo.Context, dst any) (body, error) {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/json" {
+		return body{}, &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", detail: "send the body as application/json"}
+	}
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return body{}, &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", detail: "the request body is too large"}
+		}
+		return body{}, badRequest("unreadable_body", "the request body could not be read")
+	}
+	if !utf8.Valid(raw) {
+		return body{}, badRequest("invalid_utf8", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return body{}, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return body{}, badRequest("malformed_json", "the body holds more than one JSON value")
+	}
+	if err := c.Validate(dst); err != nil {
+		return body{}, err
+	}
+	return body{raw: raw}, nil
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return badRequest("malformed_json", "the body is empty; send a JSON object")
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("malformed_json", "the body is not valid JSON")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return badRequest("invalid_type", "the body must be a JSON object")
+		}
+		return badRequest("invalid_type", "a field has the wrong type",
+			ProblemField{Field: field, Message: "must be " + jsonType(typ.Type)})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest("unknown_field", "the body has a field this request does not take",
+			ProblemField{Field: name, Message: "unknown field"})
+	}
+	return badRequest("malformed_json", "the body is not valid JSON")
+}
+
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return t.String()
+}

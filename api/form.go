@@ -1,0 +1,92 @@
+package api
+
+import (
+	"bytes"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/skip2/go-qrcode"
+
+	"daiban/service"
+)
+
+//go:embed templates/form.html
+var formFS embed.FS
+
+var formTemplate = template.Must(template.ParseFS(formFS, "templates/form.html"))
+
+var channelLabels = map[service.Channel]string{
+	service.ChannelWalkIn: "来访", service.ChannelHomeVisit: "上门", service.ChannelPhone: "电话",
+	service.ChannelApp: "手机应用", service.ChannelWeb: "网站",
+}
+
+var levelLabels = map[service.Level]string{service.LevelTownship: "乡镇(街道)便民服务中心", service.LevelCity: "市行政服务中心"}
+
+type formData struct {
+	ReceiptNo, VerifyCode, Registered, ItemName, ItemCode, ItemLevel  string
+	ApplicantName, ApplicantMasked, IDNumber, Phone, Address, Channel string
+	Materials                                                         []string
+	Fee, DueDate, TimeLimit, AgentName, AgentPhone, Note, IntakeName  string
+	QR                                                                template.URL
+	StatusURL                                                         string
+}
+
+// StatusURL is the public status page a receipt's QR code opens.
+func (s *Server) StatusURL(c echo.Context, receiptNo string) string {
+	base := s.opts.PublicURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	return strings.TrimSuffix(base, "/") + "/q/" + receiptNo
+}
+
+// errandForm renders the printable two-part form (两单制): the stub kept in
+// the village ledger and the receipt the resident keeps, one A4 page.
+func (s *Server) errandForm(c echo.Context) error {
+	a := actor(c)
+	e, err := s.svc.Errand(c.Request().Context(), a, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	it, err := s.svc.Item(c.Request().Context(), e.ItemCode)
+	if err != nil {
+		return err
+	}
+	url := s.StatusURL(c, e.ReceiptNo)
+	png, err := qrcode.Encode(url, qrcode.Medium, 256)
+	if err != nil {
+		return err
+	}
+	d := formData{
+		ReceiptNo: e.ReceiptNo, VerifyCode: "******", Registered: shanghai(e.RegisteredAt).Format(publicTime),
+		ItemName: e.ItemName, ItemCode: e.ItemCode, ItemLevel: levelLabels[e.ItemLevel],
+		ApplicantName: e.Applicant.Name, ApplicantMasked: service.MaskName(e.Applicant.Name),
+		IDNumber: service.MaskIDNumber(e.Applicant.IDNumber), Phone: service.MaskPhone(e.Applicant.Phone),
+		Address: e.Applicant.Address, Channel: channelLabels[e.Channel], Materials: e.Materials,
+		Fee: feeLabel(it.FeeCents), DueDate: service.DateOf(e.DueAt).String(), TimeLimit: strconv.Itoa(e.TimeLimitDays),
+		AgentName: e.AgentName, AgentPhone: e.AgentPhone, Note: e.Note, IntakeName: e.IntakeName,
+		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), StatusURL: url,
+	}
+	// Only the agent who hands the receipt over prints its code and the full ID.
+	if a.Role == service.RoleAgent && a.OrgID == e.IntakeOrgID {
+		d.VerifyCode, d.IDNumber, d.Phone = e.VerifyCode, e.Applicant.IDNumber, e.Applicant.Phone
+	}
+	var buf bytes.Buffer
+	if err := formTemplate.Execute(&buf, d); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+func feeLabel(cents int64) string {
+	if cents == 0 {
+		return "免费"
+	}
+	return strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:] + " 元"
+}

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/xuri/excelize/v2"
+
+	"daiban/service"
+)
+
+// table is a report ready for CSV or XLSX: one header row, the data rows
+// and an optional totals row.
+type table struct {
+	sheet   string
+	headers []string
+	rows    [][]any
+	totals  []any
+}
+
+func formatParam(c echo.Context) (string, error) {
+	switch f := c.QueryParam("format"); f {
+	case "", "json":
+		return "json", nil
+	case "csv", "xlsx":
+		return f, nil
+	}
+	return "", service.BadParam("format", "json, csv or xlsx")
+}
+
+// writeTable sends t as a download named file (without extension).
+func writeTable(c echo.Context, format, file string, t table) error {
+	var buf bytes.Buffer
+	var ctype string
+	switch format {
+	case "csv":
+		ctype = "text/csv; charset=utf-8"
+		buf.WriteString("\ufeff") // Excel reads UTF-8 only after a byte-order mark
+		w := csv.NewWriter(&buf)
+		w.Write(t.headers)
+		for _, r := range t.rows {
+			w.Write(cells(r))
+		}
+		if t.totals != nil {
+			w.Write(cells(t.totals))
+		}
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return err
+		}
+	case "xlsx":
+		ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+		if err := writeXLSX(&buf, t); err != nil {
+			return err
+		}
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition,
+		fmt.Sprintf(`attachment; filename="%s.%s"; filename*=UTF-8''%s.%s`, asciiName(file), format, url.PathEscape(file), format))
+	return c.Blob(http.StatusOK, ctype, buf.Bytes())
+}
+
+func writeXLSX(buf *bytes.Buffer, t table) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", t.sheet); err != nil {
+		return err
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	all := append([][]any{toAny(t.headers)}, t.rows...)
+	if t.totals != nil {
+		all = append(all, t.totals)
+	}
+	widths := make([]int, len(t.headers))
+	for i, r := range all {
+		row := derefRow(r)
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow(t.sheet, cell, &row); err != nil {
+			return err
+		}
+		for j, v := range row {
+			if j < len(widths) {
+				widths[j] = max(widths[j], displayWidth(fmt.Sprint(v)))
+			}
+		}
+	}
+	last, _ := excelize.CoordinatesToCellName(len(t.headers), 1)
+	if err := f.SetCellStyle(t.sheet, "A1", last, bold); err != nil {
+		return err
+	}
+	if t.totals != nil {
+		first, _ := excelize.CoordinatesToCellName(1, len(all))
+		end, _ := excelize.CoordinatesToCellName(len(t.headers), len(all))
+		if err := f.SetCellStyle(t.sheet, first, end, bold); err != nil {
+			return err
+		}
+	}
+	for j, w := range widths {
+		col, _ := excelize.ColumnNumberToName(j + 1)
+		if err := f.SetColWidth(t.sheet, col, col, float64(min(max(w+2, 8), 60))); err != nil {
+			return err
+		}
+	}
+	if err := f.SetPanes(t.sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	return f.Write(buf)
+}
+
+// displayWidth counts a CJK character as two columns.
+func displayWidth(s string) int {
+	w := 0
+	for _, r := range s {
+		if r >= 0x1100 {
+			w += 2
+		} else {
+			w++
+		}
+	}
+	return w
+}
+
+func asciiName(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r < 0x80 && r != '"' && r != '\\' {
+			out = append(out, byte(r))
+		}
+		i += n
+	}
+	if len(out) == 0 {
+		return "report"
+	}
+	return string(out)
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// deref unwraps optional figures: nil becomes an empty cell.
+func deref(v any) any {
+	switch x := v.(type) {
+	case *service.Hundredths:
+		if x == nil {
+			return ""
+		}
+		return x.Float()
+	case service.Hundredths:
+		return x.Float()
+	}
+	return v
+}
+
+func cells(r []any) []string {
+	out := make([]string, len(r))
+	for i, v := range r {
+		switch x := v.(type) {
+		case *service.Hundredths:
+			if x != nil {
+				out[i] = x.String()
+			}
+		case service.Hundredths:
+			out[i] = x.String()
+		case int64:
+			out[i] = strconv.FormatInt(x, 10)
+		default:
+			out[i] = fmt.Sprint(v)
+		}
+	}
+	return out
+}
+
+func derefRow(r []any) []any {
+	out := make([]any, len(r))
+	for i, v := range r {
+		out[i] = deref(v)
+	}
+	return out
+}

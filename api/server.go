@@ -1,0 +1,236 @@
+// Package api is daiban's HTTP interface: routing, middleware, binding,
+// authentication and problem+json errors. The rules live in service.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/labstack/echo-contrib/echoprometheus"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"daiban/service"
+)
+
+// Options configure the HTTP layer.
+type Options struct {
+	Logger *slog.Logger
+	// Ready reports whether the database answers (for /readyz).
+	Ready func(ctx context.Context) error
+	// OpenAPI is the contract served at /openapi.yaml.
+	OpenAPI []byte
+	// PublicURL is the base of links printed on receipts; by default the
+	// scheme and host of the request that prints them.
+	PublicURL string
+	// PublicRate and PublicBurst limit public lookups per client address
+	// (per second); 0 means 5 per second with a burst of 20.
+	PublicRate  float64
+	PublicBurst int
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
+	// BodyLimit caps request bodies ("256K" by default).
+	BodyLimit string
+	// Registry collects the Prometheus metrics; a fresh one by default.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP handler with its dependencies.
+type Server struct {
+	svc  *service.Service
+	opts Options
+	log  *slog.Logger
+	echo *echo.Echo
+}
+
+// New builds the whole HTTP interface over svc.
+func New(svc *service.Service, o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.PublicRate == 0 {
+		o.PublicRate, o.PublicBurst = 5, 20
+	}
+	if o.BodyLimit == "" {
+		o.BodyLimit = "256K"
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{svc: svc, opts: o, log: o.Logger, echo: echo.New()}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.Validator = newValidator()
+	e.HTTPErrorHandler = errorHandler(o.Logger)
+	e.IPExtractor = echo.ExtractIPDirect()
+	if o.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Echo exposes the router so other interfaces (the web console) can mount on it.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Service is the domain the server fronts.
+func (s *Server) Service() *service.Service { return s.svc }
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// routes is the whole route table.
+func (s *Server) routes() {
+	e := s.echo
+	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			// Only a well-formed incoming request id is kept; it ends up in logs.
+			if id := c.Request().Header.Get(echo.HeaderXRequestID); id != "" && !requestIDRE.MatchString(id) {
+				c.Request().Header.Del(echo.HeaderXRequestID)
+			}
+			return next(c)
+		}
+	})
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
+		ReferrerPolicy: "same-origin", ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+	}))
+	e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
+		Namespace: "daiban", Subsystem: "http", Registerer: s.opts.Registry,
+		Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" },
+	}))
+	e.Use(renderErrors)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.BodyLimit(s.opts.BodyLimit))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echoprometheus.NewHandlerWithConfig(echoprometheus.HandlerConfig{Gatherer: s.opts.Registry}))
+	e.GET("/openapi.yaml", s.openapi)
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/auth/login", s.login)
+	v1.GET("/catalog/categories", s.listCategories)
+	v1.GET("/catalog/items", s.listItems)
+	v1.GET("/catalog/items/:code", s.getItem)
+
+	public := v1.Group("/public", middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(s.opts.PublicRate), Burst: s.opts.PublicBurst, ExpiresIn: 3 * time.Minute,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		ErrorHandler: func(c echo.Context, err error) error {
+			return echo.NewHTTPError(http.StatusForbidden)
+		},
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return echo.NewHTTPError(http.StatusTooManyRequests)
+		},
+	}))
+	public.GET("/receipts/:receipt_no", s.publicReceipt)
+
+	a := v1.Group("", s.authenticate)
+	a.POST("/auth/logout", s.logout)
+	a.GET("/auth/me", s.me)
+
+	a.GET("/orgs", s.listOrgs)
+	a.POST("/orgs", s.createOrg)
+	a.GET("/orgs/:id", s.getOrg)
+	a.GET("/orgs/:id/ledger", s.ledger)
+
+	a.GET("/users", s.listUsers)
+	a.POST("/users", s.createUser)
+
+	a.POST("/catalog/categories", s.createCategory)
+	a.POST("/catalog/items", s.createItem)
+	a.PATCH("/catalog/items/:code", s.patchItem)
+
+	a.GET("/calendar/:year", s.getCalendar)
+	a.PUT("/calendar/:year", s.putCalendar)
+
+	a.POST("/errands", s.register)
+	a.GET("/errands", s.listErrands)
+	a.GET("/errands/:id", s.getErrand)
+	a.GET("/errands/:id/events", s.errandEvents)
+	a.GET("/errands/:id/form", s.errandForm)
+	for _, act := range service.Actions {
+		a.POST("/errands/:id/"+string(act), s.transition(act))
+	}
+
+	a.GET("/supervision/warnings", s.warnings)
+	a.GET("/stats/completion", s.completionStats)
+	a.GET("/admin/ledger-check", s.ledgerCheck)
+}
+
+// logRequests writes one structured line per request: never the query
+// string, a body or a header, which may carry codes, tokens or ID numbers.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", status),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("bytes", c.Response().Size),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		}
+		if a, ok := c.Get(actorKey).(service.Actor); ok {
+			attrs = append(attrs, slog.String("user", a.Username))
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// renderErrors writes a handler's error as its problem response right
+// away, so the metrics and the log see the status the client gets.
+func renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		return nil
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	if s.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Ready(ctx); err != nil {
+			s.log.Warn("not ready", "err", err)
+			return &httpError{status: http.StatusServiceUnavailable, code: "database_unreachable", detail: "the database does not answer"}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", s.opts.OpenAPI)
+}

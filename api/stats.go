@@ -1,0 +1,241 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"daiban/service"
+)
+
+type gradeJSON struct {
+	Grade int      `json:"grade"`
+	Label string   `json:"label"`
+	Count int64    `json:"count"`
+	Share *float64 `json:"share"`
+}
+
+type satisfactionJSON struct {
+	Rated  int64       `json:"rated"`
+	Mean   *float64    `json:"mean"`
+	Grades []gradeJSON `json:"grades"`
+}
+
+type figuresJSON struct {
+	Accepted          int64            `json:"accepted"`
+	Completed         int64            `json:"completed"`
+	CompletionRate    *float64         `json:"completion_rate"`
+	Refused           int64            `json:"refused"`
+	OnTime            int64            `json:"on_time"`
+	OnTimeRate        *float64         `json:"on_time_rate"`
+	OverdueOpen       int64            `json:"overdue_open"`
+	Delivered         int64            `json:"delivered"`
+	ReceiptsRecovered int64            `json:"receipts_recovered"`
+	RecoveryRate      *float64         `json:"recovery_rate"`
+	AvgWorkingDays    *float64         `json:"avg_working_days"`
+	Satisfaction      satisfactionJSON `json:"satisfaction"`
+}
+
+type groupJSON struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	figuresJSON
+}
+
+type statsOrgJSON struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Level string `json:"level"`
+}
+
+type statsJSON struct {
+	From    string       `json:"from"`
+	To      string       `json:"to"`
+	Org     statsOrgJSON `json:"org"`
+	GroupBy *string      `json:"group_by"`
+	Totals  figuresJSON  `json:"totals"`
+	Groups  []groupJSON  `json:"groups"`
+}
+
+func num(h *service.Hundredths) *float64 {
+	if h == nil {
+		return nil
+	}
+	f := h.Float()
+	return &f
+}
+
+func toFiguresJSON(f service.Figures) figuresJSON {
+	j := figuresJSON{
+		Accepted: f.Accepted, Completed: f.Completed, CompletionRate: num(f.CompletionRate), Refused: f.Refused,
+		OnTime: f.OnTime, OnTimeRate: num(f.OnTimeRate), OverdueOpen: f.OverdueOpen,
+		Delivered: f.Delivered, ReceiptsRecovered: f.Recovered, RecoveryRate: num(f.RecoveryRate),
+		AvgWorkingDays: num(f.AvgWorkingDays),
+		Satisfaction:   satisfactionJSON{Rated: f.Rated, Mean: num(f.MeanRating)},
+	}
+	for g := 5; g >= 1; g-- {
+		j.Satisfaction.Grades = append(j.Satisfaction.Grades, gradeJSON{Grade: g, Label: service.SatisfactionLabels[g], Count: f.Grades[g], Share: num(f.GradeShares[g])})
+	}
+	return j
+}
+
+func (s *Server) completionStats(c echo.Context) error {
+	format, err := formatParam(c)
+	if err != nil {
+		return err
+	}
+	rep, err := s.svc.Stats(c.Request().Context(), actor(c), service.StatsRequest{
+		From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), GroupBy: c.QueryParam("group_by"),
+	})
+	if err != nil {
+		return err
+	}
+	if format != "json" {
+		return writeTable(c, format, "办结率统计_"+rep.Org.Name+"_"+rep.From.String()+"_"+rep.To.String(), statsTable(rep))
+	}
+	out := statsJSON{
+		From: rep.From.String(), To: rep.To.String(), GroupBy: optString(string(rep.GroupBy)),
+		Org:    statsOrgJSON{ID: rep.Org.ID, Name: rep.Org.Name, Level: string(rep.Org.Level)},
+		Totals: toFiguresJSON(rep.Totals), Groups: []groupJSON{},
+	}
+	for _, g := range rep.Groups {
+		out.Groups = append(out.Groups, groupJSON{Key: g.Key, Name: g.Name, figuresJSON: toFiguresJSON(g.Figures)})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// StatsHeaders are the column titles of the CSV and XLSX statistics.
+var StatsHeaders = []string{"分组", "名称", "受理件", "办结件", "办结率(%)", "不予办理", "按时办结", "按时办结率(%)", "超期未办结",
+	"已送达", "回执收回", "回执收回率(%)", "平均办理工作日", "评价数", "满意度均分", "非常满意", "满意", "基本满意", "不满意", "非常不满意"}
+
+func figureCells(f service.Figures) []any {
+	return []any{f.Accepted, f.Completed, f.CompletionRate, f.Refused, f.OnTime, f.OnTimeRate, f.OverdueOpen,
+		f.Delivered, f.Recovered, f.RecoveryRate, f.AvgWorkingDays, f.Rated, f.MeanRating,
+		f.Grades[5], f.Grades[4], f.Grades[3], f.Grades[2], f.Grades[1]}
+}
+
+func statsTable(rep service.StatsReport) table {
+	t := table{sheet: "办结率统计", headers: StatsHeaders}
+	for _, g := range rep.Groups {
+		t.rows = append(t.rows, append([]any{g.Key, g.Name}, figureCells(g.Figures)...))
+	}
+	t.totals = append([]any{"合计", rep.Org.Name}, figureCells(rep.Totals)...)
+	return t
+}
+
+type ledgerRowJSON struct {
+	ReceiptNo        string   `json:"receipt_no"`
+	RegisteredAt     string   `json:"registered_at"`
+	ApplicantName    string   `json:"applicant_name"`
+	ItemName         string   `json:"item_name"`
+	Materials        []string `json:"materials"`
+	Agent            string   `json:"agent"`
+	Status           string   `json:"status"`
+	StatusLabel      string   `json:"status_label"`
+	DueDate          string   `json:"due_date"`
+	CompletedAt      *string  `json:"completed_at"`
+	DeliveredAt      *string  `json:"delivered_at"`
+	ReceiptRecovered *bool    `json:"receipt_recovered"`
+}
+
+type ledgerJSON struct {
+	Org   statsOrgJSON    `json:"org"`
+	Month string          `json:"month"`
+	Items []ledgerRowJSON `json:"items"`
+}
+
+func toLedgerRow(e service.Errand) ledgerRowJSON {
+	r := ledgerRowJSON{
+		ReceiptNo: e.ReceiptNo, RegisteredAt: shanghai(e.RegisteredAt).Format(publicTime),
+		ApplicantName: service.MaskName(e.Applicant.Name), ItemName: e.ItemName, Materials: e.Materials, Agent: e.AgentName,
+		Status: string(e.Status), StatusLabel: e.Status.Label(), DueDate: service.DateOf(e.DueAt).String(),
+	}
+	if !e.CompletedAt.IsZero() {
+		v := shanghai(e.CompletedAt).Format(publicTime)
+		r.CompletedAt = &v
+	}
+	if !e.DeliveredAt.IsZero() {
+		v := shanghai(e.DeliveredAt).Format(publicTime)
+		rr := e.ReceiptRecovered
+		r.DeliveredAt, r.ReceiptRecovered = &v, &rr
+	}
+	return r
+}
+
+func (s *Server) ledger(c echo.Context) error {
+	format, err := formatParam(c)
+	if err != nil {
+		return err
+	}
+	l, err := s.svc.Ledger(c.Request().Context(), actor(c), c.Param("id"), c.QueryParam("month"))
+	if err != nil {
+		return err
+	}
+	rows := make([]ledgerRowJSON, len(l.Errands))
+	for i, e := range l.Errands {
+		rows[i] = toLedgerRow(e)
+	}
+	if format == "json" {
+		return c.JSON(http.StatusOK, ledgerJSON{Org: statsOrgJSON{ID: l.Org.ID, Name: l.Org.Name, Level: string(l.Org.Level)}, Month: l.Month, Items: rows})
+	}
+	t := table{sheet: "登记台账", headers: []string{"回执编号", "登记时间", "申请人", "代办事项", "材料", "代办员", "状态", "承诺办结日期", "办结时间", "送达时间", "回执收回"}}
+	for _, r := range rows {
+		t.rows = append(t.rows, []any{r.ReceiptNo, r.RegisteredAt, r.ApplicantName, r.ItemName, joinMaterials(r.Materials), r.Agent,
+			r.StatusLabel, r.DueDate, deStr(r.CompletedAt), deStr(r.DeliveredAt), recoveredLabel(r.ReceiptRecovered)})
+	}
+	return writeTable(c, format, "登记台账_"+l.Org.Name+"_"+l.Month, t)
+}
+
+func joinMaterials(m []string) string {
+	out := ""
+	for i, x := range m {
+		if i > 0 {
+			out += "、"
+		}
+		out += x
+	}
+	return out
+}
+
+func deStr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func recoveredLabel(b *bool) string {
+	switch {
+	case b == nil:
+		return ""
+	case *b:
+		return "已收回"
+	}
+	return "遗失"
+}
+
+type ledgerCheckJSON struct {
+	OK      bool       `json:"ok"`
+	Errands int        `json:"errands"`
+	Events  int        `json:"events"`
+	Broken  *breakJSON `json:"broken"`
+}
+
+type breakJSON struct {
+	ErrandID  string `json:"errand_id"`
+	ReceiptNo string `json:"receipt_no"`
+	Seq       int    `json:"seq"`
+	Problem   string `json:"problem"`
+}
+
+func (s *Server) ledgerCheck(c echo.Context) error {
+	r, err := s.svc.VerifyLedger(c.Request().Context(), actor(c))
+	if err != nil {
+		return err
+	}
+	out := ledgerCheckJSON{OK: r.Broken == nil, Errands: r.Errands, Events: r.Events}
+	if b := r.Broken; b != nil {
+		out.Broken = &breakJSON{ErrandID: b.ErrandID, ReceiptNo: b.ReceiptNo, Seq: b.Seq, Problem: b.Problem}
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,345 @@
+// Command daiban runs the citizen-errand service and its maintenance tasks.
+//
+//	daiban [serve] [--addr :8080] [--db daiban.db] [--demo]
+//	daiban migrate | demo | user add | verify-ledger | backup PATH
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"daiban"
+	"daiban/api"
+	"daiban/demo"
+	"daiban/service"
+	"daiban/store"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// config is every setting, read once from flags and the environment.
+type config struct {
+	Addr            string
+	DB              string
+	Demo            bool
+	DemoErrands     int
+	DemoSeed        uint64
+	SecretKey       string
+	AdminPassword   string
+	PublicURL       string
+	PublicRate      float64
+	PublicBurst     int
+	TrustProxy      bool
+	LogFormat       string
+	CityCode        string
+	CityName        string
+	ShutdownTimeout time.Duration
+}
+
+// devSecretKey encrypts the demo's ID numbers; anything real needs its own key.
+const devSecretKey = "daiban-demo-only-secret-key-never-use-in-production"
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	if cmd == "user" {
+		if len(args) == 0 || args[0] != "add" {
+			fmt.Fprintln(stderr, "usage: daiban user add --username NAME --role ROLE --org CODE --name DISPLAY [--phone PHONE]")
+			return 2
+		}
+		cmd, args = "user add", args[1:]
+	}
+	fs := flag.NewFlagSet("daiban "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := config{}
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&cfg.Addr, "addr", env("DAIBAN_ADDR", ":8080"), "listen address (DAIBAN_ADDR)")
+	fs.StringVar(&cfg.DB, "db", env("DAIBAN_DB", "daiban.db"), "SQLite file, or a postgres:// URL (DAIBAN_DB)")
+	fs.BoolVar(&cfg.Demo, "demo", false, "fill an empty database with the Changle demo")
+	fs.IntVar(&cfg.DemoErrands, "demo-errands", 75620, "accepted errands the demo generates")
+	fs.Uint64Var(&cfg.DemoSeed, "demo-seed", 1, "random seed of the demo")
+	fs.StringVar(&cfg.PublicURL, "public-url", env("DAIBAN_PUBLIC_URL", ""), "base URL printed on receipts (DAIBAN_PUBLIC_URL)")
+	rateDefault, _ := strconv.ParseFloat(env("DAIBAN_PUBLIC_RATE", "5"), 64)
+	fs.Float64Var(&cfg.PublicRate, "public-rate", rateDefault, "public lookups per second per client (DAIBAN_PUBLIC_RATE)")
+	fs.IntVar(&cfg.PublicBurst, "public-burst", 20, "burst of public lookups per client")
+	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", env("DAIBAN_TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (DAIBAN_TRUST_PROXY)")
+	fs.StringVar(&cfg.LogFormat, "log-format", env("DAIBAN_LOG_FORMAT", ""), "json or text; text on a terminal by default (DAIBAN_LOG_FORMAT)")
+	fs.StringVar(&cfg.CityCode, "city-code", env("DAIBAN_CITY_CODE", demo.CityCode), "division code of the city created in an empty database")
+	fs.StringVar(&cfg.CityName, "city-name", env("DAIBAN_CITY_NAME", demo.CityName), "name of the city created in an empty database")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	var username, role, orgCode, displayName, phone string
+	if cmd == "user add" {
+		fs.StringVar(&username, "username", "", "login name")
+		fs.StringVar(&role, "role", "", "agent, township_officer, city_officer, supervisor or admin")
+		fs.StringVar(&orgCode, "org", "", "division code of the user's organisation")
+		fs.StringVar(&displayName, "name", "", "display name")
+		fs.StringVar(&phone, "phone", "", "phone number")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg.SecretKey = getenv("DAIBAN_SECRET_KEY")
+	cfg.AdminPassword = getenv("DAIBAN_ADMIN_PASSWORD")
+	if cfg.SecretKey == "" && (cfg.Demo || cmd == "demo") {
+		cfg.SecretKey = devSecretKey
+	}
+	log := newLogger(cfg.LogFormat, stderr)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, log, stdout)
+	case "migrate":
+		err = withStore(ctx, cfg, log, false, func(*store.Store, *service.Service) error {
+			fmt.Fprintln(stdout, "database is up to date")
+			return nil
+		})
+	case "demo":
+		cfg.Demo = true
+		err = withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
+			return prepare(ctx, cfg, st, svc, log, stdout)
+		})
+	case "user add":
+		err = withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
+			return addUser(ctx, st, svc, getenv, stdout, username, role, orgCode, displayName, phone)
+		})
+	case "verify-ledger":
+		err = withStore(ctx, cfg, log, true, func(_ *store.Store, svc *service.Service) error {
+			r, err := svc.Verify(ctx)
+			if err != nil {
+				return err
+			}
+			if r.Broken != nil {
+				fmt.Fprintf(stdout, "BROKEN: errand %s (receipt %s), event %d: %s\n", r.Broken.ErrandID, r.Broken.ReceiptNo, r.Broken.Seq, r.Broken.Problem)
+				return errors.New("the event ledger has been tampered with")
+			}
+			fmt.Fprintf(stdout, "ok: %d errands, %d events, every chain intact\n", r.Errands, r.Events)
+			return nil
+		})
+	case "backup":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "usage: daiban backup [--db FILE] PATH")
+			return 2
+		}
+		err = withStore(ctx, cfg, log, false, func(st *store.Store, _ *service.Service) error {
+			if err := st.Backup(ctx, fs.Arg(0)); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "backed up %s to %s\n", cfg.DB, fs.Arg(0))
+			return nil
+		})
+	default:
+		fmt.Fprintf(stderr, "unknown command %q; use serve, migrate, demo, user add, verify-ledger or backup\n", cmd)
+		return 2
+	}
+	if err != nil {
+		log.Error("daiban "+cmd+" failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+// withStore opens and migrates the database, then runs fn. needKey refuses
+// to go on without a secret key (every command that reads ID numbers).
+func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, fn func(*store.Store, *service.Service) error) error {
+	key := cfg.SecretKey
+	if key == "" {
+		if needKey {
+			return errors.New("set DAIBAN_SECRET_KEY (at least 32 characters) to encrypt resident ID numbers; only --demo has a built-in development key")
+		}
+		key = devSecretKey // migrate and backup read no sealed value
+	}
+	st, err := store.Open(ctx, cfg.DB, store.Options{SecretKey: []byte(key), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if needKey {
+		if err := st.CheckKey(ctx); err != nil {
+			return err
+		}
+	}
+	return fn(st, service.New(st, service.Options{}))
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	return withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
+		if err := prepare(ctx, cfg, st, svc, log, stdout); err != nil {
+			return err
+		}
+		apiServer := api.New(svc, api.Options{
+			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
+			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
+		})
+		srv := &http.Server{
+			Addr: cfg.Addr, Handler: apiServer,
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+			MaxHeaderBytes: 64 << 10,
+			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go janitor(ctx, st, svc, log)
+		errc := make(chan error, 1)
+		go func() { errc <- srv.ListenAndServe() }()
+		log.Info("daiban listening", "addr", cfg.Addr, "db", redact(cfg.DB), "postgres", st.Postgres())
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		log.Info("shutting down: finishing in-flight requests")
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		log.Info("stopped cleanly")
+		return nil
+	})
+}
+
+// prepare makes an empty database usable: the demo or a bare city, then
+// the first admin.
+func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Service, log *slog.Logger, stdout io.Writer) error {
+	empty, err := st.Empty(ctx)
+	if err != nil {
+		return err
+	}
+	if empty && cfg.Demo {
+		start := time.Now()
+		log.Info("generating the demo", "errands", cfg.DemoErrands)
+		sum, _, err := demo.Load(ctx, st, demo.Options{Errands: cfg.DemoErrands, Seed: cfg.DemoSeed, Progress: func(done, all int) {
+			if done%100000 < 5000 || done == all {
+				log.Info("demo errands", "written", done, "of", all)
+			}
+		}})
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		log.Info("demo ready", "orgs", sum.Orgs, "users", sum.Users, "items", sum.Items, "errands", sum.Errands, "events", sum.Events, "took", time.Since(start).Round(time.Millisecond).String())
+	} else if empty {
+		if _, err := svc.CreateOrg(ctx, service.Actor{Role: service.RoleAdmin}, service.OrgInput{Code: cfg.CityCode, Name: cfg.CityName, Level: service.LevelCity}); err != nil {
+			return fmt.Errorf("create the city: %w", err)
+		}
+	} else if cfg.Demo {
+		log.Info("the database is not empty; --demo leaves it as it is")
+	}
+	admins, err := st.Users(ctx, service.UserFilter{Role: service.RoleAdmin, Limit: 1})
+	if err != nil || len(admins) > 0 {
+		return err
+	}
+	cities, err := st.Orgs(ctx, service.OrgFilter{Level: service.LevelCity, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(cities) == 0 {
+		return errors.New("the database has organisations but no city")
+	}
+	password := cfg.AdminPassword
+	if password == "" {
+		raw := make([]byte, 12)
+		rand.Read(raw)
+		password = base64.RawURLEncoding.EncodeToString(raw)
+		fmt.Fprintf(stdout, "created user admin with password %s (shown once; set DAIBAN_ADMIN_PASSWORD to choose it)\n", password)
+	}
+	_, err = svc.Bootstrap(ctx, service.UserInput{Username: "admin", Password: password, DisplayName: "系统管理员", Role: service.RoleAdmin, OrgID: cities[0].ID})
+	return err
+}
+
+func addUser(ctx context.Context, st *store.Store, svc *service.Service, getenv func(string) string, stdout io.Writer, username, role, orgCode, name, phone string) error {
+	password := getenv("DAIBAN_USER_PASSWORD")
+	if password == "" {
+		return errors.New("set DAIBAN_USER_PASSWORD to the new user's password")
+	}
+	orgs, err := st.Orgs(ctx, service.OrgFilter{Code: orgCode, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(orgs) == 0 {
+		return fmt.Errorf("no organisation with code %q", orgCode)
+	}
+	u, err := svc.Bootstrap(ctx, service.UserInput{Username: username, Password: password, DisplayName: name, Phone: phone, Role: service.Role(role), OrgID: orgs[0].ID})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %s (%s) in %s\n", u.Role, u.Username, u.DisplayName, orgs[0].Name)
+	return nil
+}
+
+// janitor deletes what has expired: sessions, closed throttle windows and
+// idempotency keys older than two days (they are kept at least 24 h).
+func janitor(ctx context.Context, st *store.Store, svc *service.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := svc.Now()
+		if _, err := st.DeleteExpiredSessions(ctx, now); err != nil {
+			log.Warn("janitor: sessions", "err", err)
+		}
+		if err := st.DeleteStaleThrottles(ctx, now.Add(-2*time.Hour)); err != nil {
+			log.Warn("janitor: throttles", "err", err)
+		}
+		if _, err := st.DeleteIdempotentBefore(ctx, now.Add(-48*time.Hour)); err != nil {
+			log.Warn("janitor: idempotency keys", "err", err)
+		}
+	}
+}
+
+// redact hides a database URL's password in logs.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			if colon := strings.Index(dsn[i+3:at], ":"); colon >= 0 {
+				return dsn[:i+3+colon] + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}

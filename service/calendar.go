@@ -1,0 +1,281 @@
+package service
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // Asia/Shanghai must resolve on any machine
+)
+
+// Shanghai is the zone in which days, deadlines and statistics are counted.
+var Shanghai = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// Date is a calendar day in Asia/Shanghai, counted from 1970-01-01.
+type Date int32
+
+// DateOf is the Shanghai calendar day of t.
+func DateOf(t time.Time) Date {
+	y, m, d := t.In(Shanghai).Date()
+	return MakeDate(y, m, d)
+}
+
+// MakeDate builds a Date from its parts; out-of-range parts normalise like time.Date.
+func MakeDate(y int, m time.Month, d int) Date {
+	return Date(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// ParseDate reads YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+	}
+	return Date(t.Unix() / 86400), nil
+}
+
+func (d Date) utc() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// Start is midnight at the start of d in Shanghai.
+func (d Date) Start() time.Time {
+	y, m, dd := d.utc().Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, Shanghai)
+}
+
+// End is the last second of d in Shanghai: a deadline on d.
+func (d Date) End() time.Time { return (d + 1).Start().Add(-time.Second) }
+
+func (d Date) String() string        { return d.utc().Format(time.DateOnly) }
+func (d Date) Year() int             { return d.utc().Year() }
+func (d Date) Weekday() time.Weekday { return d.utc().Weekday() }
+
+// YMD is d as the integer YYYYMMDD, the day key of the statistics.
+func (d Date) YMD() int {
+	y, m, dd := d.utc().Date()
+	return y*10000 + int(m)*100 + dd
+}
+
+// DateFromYMD inverts YMD.
+func DateFromYMD(ymd int) Date { return MakeDate(ymd/10000, time.Month(ymd/100%100), ymd%100) }
+
+// DayKind says how a calendar entry overrides the weekend rule.
+type DayKind string
+
+const (
+	DayHoliday DayKind = "holiday" // a statutory holiday off
+	DayWorkday DayKind = "workday" // a make-up working day (调休) on a weekend
+)
+
+// CalendarDay is one override of the weekend rule.
+type CalendarDay struct {
+	Date Date
+	Kind DayKind
+	Name string
+}
+
+// CalendarYear is one year's holidays and make-up days.
+type CalendarYear struct {
+	Year      int
+	Note      string
+	Days      []CalendarDay
+	UpdatedAt time.Time
+}
+
+// Calendar answers working-day questions; weekends are off, holidays off and
+// make-up days on. Years without data fall back to the weekend rule.
+type Calendar struct {
+	override map[Date]bool // true: a working day
+	years    map[int]bool
+}
+
+// NewCalendar builds a calendar from its years.
+func NewCalendar(years []CalendarYear) *Calendar {
+	c := &Calendar{override: map[Date]bool{}, years: map[int]bool{}}
+	for _, y := range years {
+		c.years[y.Year] = true
+		for _, d := range y.Days {
+			c.override[d.Date] = d.Kind == DayWorkday
+		}
+	}
+	return c
+}
+
+// Covers reports whether the year's holidays are known.
+func (c *Calendar) Covers(year int) bool { return c.years[year] }
+
+// Working reports whether d is a working day.
+func (c *Calendar) Working(d Date) bool {
+	if w, ok := c.override[d]; ok {
+		return w
+	}
+	wd := d.Weekday()
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+// AddWorkingDays is the n-th working day after d; d itself never counts, as
+// periods in Chinese administrative law start on the following day.
+func (c *Calendar) AddWorkingDays(d Date, n int) Date {
+	for n > 0 {
+		d++
+		if c.Working(d) {
+			n--
+		}
+	}
+	return d
+}
+
+// WorkingDaysBetween counts the working days in (a, b].
+func (c *Calendar) WorkingDaysBetween(a, b Date) int {
+	n := 0
+	for d := a + 1; d <= b; d++ {
+		if c.Working(d) {
+			n++
+		}
+	}
+	return n
+}
+
+// DueAt is the deadline of an errand registered at t with a limit of n
+// working days: the end of the n-th working day after the day of t.
+func (c *Calendar) DueAt(t time.Time, n int) time.Time {
+	return c.AddWorkingDays(DateOf(t), n).End()
+}
+
+//go:embed calendars/*.json
+var shippedCalendars embed.FS
+
+type calendarFile struct {
+	Year int    `json:"year"`
+	Note string `json:"note"`
+	Days []struct {
+		Date string `json:"date"`
+		Kind string `json:"kind"`
+		Name string `json:"name"`
+	} `json:"days"`
+}
+
+// ShippedCalendars are the years the release knows, seeded into an empty database.
+func ShippedCalendars() []CalendarYear {
+	entries, err := shippedCalendars.ReadDir("calendars")
+	if err != nil {
+		panic(err)
+	}
+	var out []CalendarYear
+	for _, e := range entries {
+		raw, err := shippedCalendars.ReadFile("calendars/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		var f calendarFile
+		if err := json.Unmarshal(raw, &f); err != nil {
+			panic(fmt.Sprintf("calendars/%s: %v", e.Name(), err))
+		}
+		y := CalendarYear{Year: f.Year, Note: f.Note}
+		for _, d := range f.Days {
+			date, err := ParseDate(d.Date)
+			if err != nil {
+				panic(err)
+			}
+			y.Days = append(y.Days, CalendarDay{Date: date, Kind: DayKind(d.Kind), Name: d.Name})
+		}
+		if err := y.check(); err != nil {
+			panic(fmt.Sprintf("calendars/%s: %v", e.Name(), err))
+		}
+		out = append(out, y)
+	}
+	return out
+}
+
+// check validates a year: days inside it, once each, known kinds, make-up
+// days on weekends and holidays on days that would otherwise be worked or
+// lie next to them.
+func (y *CalendarYear) check() error {
+	var f fields
+	if y.Year < 2000 || y.Year > 2100 {
+		f.add("year", "from 2000 to 2100")
+	}
+	if len(y.Days) > 366 {
+		f.add("days", "at most 366 days")
+	}
+	checkText(&f, "note", y.Note, 0, 200)
+	seen := map[Date]bool{}
+	for i, d := range y.Days {
+		field := "days[" + itoa(i) + "]"
+		if d.Date.Year() != y.Year {
+			f.add(field+".date", "must lie in "+itoa(y.Year))
+		}
+		if seen[d.Date] {
+			f.add(field+".date", "listed twice")
+		}
+		seen[d.Date] = true
+		wd := d.Date.Weekday()
+		switch d.Kind {
+		case DayHoliday:
+		case DayWorkday:
+			if wd != time.Saturday && wd != time.Sunday {
+				f.add(field+".kind", "a make-up working day falls on a weekend")
+			}
+		default:
+			f.add(field+".kind", "holiday or workday")
+		}
+		checkText(&f, field+".name", d.Name, 0, 20)
+	}
+	sort.Slice(y.Days, func(i, j int) bool { return y.Days[i].Date < y.Days[j].Date })
+	return f.err()
+}
+
+// CalendarYear returns one year's overrides; any signed-in user may read it.
+func (s *Service) CalendarYear(ctx context.Context, year int) (CalendarYear, error) {
+	if year < 2000 || year > 2100 {
+		return CalendarYear{}, BadParam("year", "from 2000 to 2100")
+	}
+	return s.store.CalendarYear(ctx, year)
+}
+
+// PutCalendarYear replaces a year's overrides (admin only). Deadlines already
+// set stay as they were promised.
+func (s *Service) PutCalendarYear(ctx context.Context, a Actor, y CalendarYear) (CalendarYear, error) {
+	if a.Role != RoleAdmin {
+		return CalendarYear{}, ErrForbidden
+	}
+	y.Note = strings.TrimSpace(y.Note)
+	if err := y.check(); err != nil {
+		return CalendarYear{}, err
+	}
+	y.UpdatedAt = s.now()
+	if err := s.store.PutCalendarYear(ctx, y); err != nil {
+		return CalendarYear{}, err
+	}
+	return y, nil
+}
+
+// calendar returns the working-day calendar, reloading it when the stored
+// version moved (another instance may have changed it).
+func (s *Service) calendar(ctx context.Context) (*Calendar, error) {
+	v, err := s.store.CalendarVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.calMu.Lock()
+	defer s.calMu.Unlock()
+	if s.cal != nil && s.calVersion == v {
+		return s.cal, nil
+	}
+	years, err := s.store.CalendarYears(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.cal, s.calVersion = NewCalendar(years), v
+	return s.cal, nil
+}

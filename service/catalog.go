@@ -1,0 +1,170 @@
+package service
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Category groups catalogue items (计生, 国土, …).
+type Category struct {
+	Code string
+	Name string
+}
+
+// Item is an errand type of the catalogue (代办事项).
+type Item struct {
+	ID            string
+	Code          string
+	Name          string
+	Category      string // category code
+	Level         Level  // the level that decides it: township or city
+	Materials     []string
+	FeeCents      int64
+	TimeLimitDays int // 承诺时限, in working days
+	Active        bool
+	CreatedAt     time.Time
+}
+
+// ItemInput is what an admin sends to add an item.
+type ItemInput struct {
+	Code          string
+	Name          string
+	Category      string
+	Level         Level
+	Materials     []string
+	FeeCents      int64
+	TimeLimitDays int
+}
+
+// ItemFilter narrows a catalogue listing.
+type ItemFilter struct {
+	Category   string
+	ActiveOnly bool
+	After      string // keyset cursor: the last code seen
+	Limit      int
+}
+
+var (
+	itemCodeRE     = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{1,19}$`)
+	categoryCodeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{1,31}$`)
+)
+
+// MaxTimeLimitDays bounds a promised time limit; statutory limits are far lower.
+const MaxTimeLimitDays = 180
+
+// CreateCategory adds a catalogue category (admin only).
+func (s *Service) CreateCategory(ctx context.Context, a Actor, c Category) (Category, error) {
+	if a.Role != RoleAdmin {
+		return Category{}, ErrForbidden
+	}
+	c.Code, c.Name = strings.TrimSpace(c.Code), strings.TrimSpace(c.Name)
+	var f fields
+	if !categoryCodeRE.MatchString(c.Code) {
+		f.add("code", "2 to 32 lower-case letters, digits or '_', starting with a letter")
+	}
+	checkText(&f, "name", c.Name, 1, 20)
+	if err := f.err(); err != nil {
+		return Category{}, err
+	}
+	if err := s.store.CreateCategory(ctx, c); err != nil {
+		return Category{}, err
+	}
+	return c, nil
+}
+
+// Categories lists the catalogue's categories; anyone may read them.
+func (s *Service) Categories(ctx context.Context) ([]Category, error) {
+	return s.store.Categories(ctx)
+}
+
+// CreateItem adds an item to the catalogue (admin only).
+func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, error) {
+	if a.Role != RoleAdmin {
+		return Item{}, ErrForbidden
+	}
+	in.Code = strings.TrimSpace(in.Code)
+	in.Name = strings.TrimSpace(in.Name)
+	var f fields
+	if !itemCodeRE.MatchString(in.Code) {
+		f.add("code", "2 to 20 capital letters, digits or '-'")
+	}
+	checkText(&f, "name", in.Name, 1, 60)
+	if in.Level != LevelTownship && in.Level != LevelCity {
+		f.add("level", "township or city: the level that decides the item")
+	}
+	if len(in.Materials) > 30 {
+		f.add("materials", "at most 30 materials")
+	}
+	seen := map[string]bool{}
+	for i, m := range in.Materials {
+		m = strings.TrimSpace(m)
+		in.Materials[i] = m
+		checkText(&f, "materials["+itoa(i)+"]", m, 1, 60)
+		if seen[m] {
+			f.add("materials["+itoa(i)+"]", "listed twice")
+		}
+		seen[m] = true
+	}
+	if in.FeeCents < 0 || in.FeeCents > 100_000_000 {
+		f.add("fee_cents", "from 0 to 100000000")
+	}
+	if in.TimeLimitDays < 1 || in.TimeLimitDays > MaxTimeLimitDays {
+		f.add("time_limit_days", "from 1 to "+itoa(MaxTimeLimitDays)+" working days")
+	}
+	if in.Category == "" {
+		f.add("category", "required")
+	}
+	if err := f.err(); err != nil {
+		return Item{}, err
+	}
+	cats, err := s.store.Categories(ctx)
+	if err != nil {
+		return Item{}, err
+	}
+	if !hasCategory(cats, in.Category) {
+		return Item{}, InvalidField("category", "no such category")
+	}
+	if in.Materials == nil {
+		in.Materials = []string{}
+	}
+	it := Item{
+		ID: s.newID(), Code: in.Code, Name: in.Name, Category: in.Category, Level: in.Level,
+		Materials: in.Materials, FeeCents: in.FeeCents, TimeLimitDays: in.TimeLimitDays,
+		Active: true, CreatedAt: s.now(),
+	}
+	if err := s.store.CreateItem(ctx, it); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+// SetItemActive takes an item off the catalogue or puts it back (admin
+// only). Errands already registered keep the rules they were registered under.
+func (s *Service) SetItemActive(ctx context.Context, a Actor, code string, active bool) (Item, error) {
+	if a.Role != RoleAdmin {
+		return Item{}, ErrForbidden
+	}
+	return s.store.SetItemActive(ctx, code, active)
+}
+
+// Items lists the catalogue; anyone may read it.
+func (s *Service) Items(ctx context.Context, f ItemFilter) ([]Item, error) {
+	f.Limit = clampLimit(f.Limit)
+	return s.store.Items(ctx, f)
+}
+
+// Item returns one catalogue item by code.
+func (s *Service) Item(ctx context.Context, code string) (Item, error) {
+	return s.store.Item(ctx, code)
+}
+
+func hasCategory(cats []Category, code string) bool {
+	for _, c := range cats {
+		if c.Code == code {
+			return true
+		}
+	}
+	return false
+}

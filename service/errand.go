@@ -1,0 +1,490 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Channel is how the errand reached the village point.
+type Channel string
+
+const (
+	ChannelWalkIn    Channel = "walk_in"
+	ChannelHomeVisit Channel = "home_visit" // 上门
+	ChannelPhone     Channel = "phone"
+	ChannelApp       Channel = "app"
+	ChannelWeb       Channel = "web"
+)
+
+// Channels lists every intake channel.
+var Channels = []Channel{ChannelWalkIn, ChannelHomeVisit, ChannelPhone, ChannelApp, ChannelWeb}
+
+// Applicant is the resident the errand is done for.
+type Applicant struct {
+	Name     string
+	IDNumber string
+	Phone    string
+	Address  string
+}
+
+// Errand is the case (代办件). The catalogue fields are copied at
+// registration so an errand keeps the rules it was taken in under.
+type Errand struct {
+	ID         string
+	ReceiptNo  string
+	VerifyCode string
+
+	ItemID        string
+	ItemCode      string
+	ItemName      string
+	Category      string
+	ItemLevel     Level
+	TimeLimitDays int
+
+	Applicant Applicant
+	Materials []string
+	Channel   Channel
+	Note      string
+
+	IntakeOrgID string
+	OrgPath     string // path of the intake village: the errand's scope
+	AgentID     string
+	HolderOrgID string
+	HolderLevel Level
+	Status      Status
+
+	Outcome          Outcome
+	OutcomeReason    string
+	ReturnedByOrgID  string
+	ReturnedByLevel  Level
+	MissingMaterials []string
+	PausedAt         time.Time // zero unless waiting for correction
+	PausedDays       int       // working days spent waiting for correction
+	Extensions       int
+
+	RegisteredAt time.Time
+	DueAt        time.Time
+	CompletedAt  time.Time
+	DeliveredAt  time.Time
+	WithdrawnAt  time.Time
+
+	WorkingDays      int  // working days to completion, pauses excluded
+	OnTime           bool // completed no later than DueAt
+	ReceiptRecovered bool
+	Satisfaction     int // 1..5; 0 unrated
+
+	Version  int
+	LastHash string
+
+	// Filled on reads for display; never written.
+	AgentName  string
+	AgentPhone string
+	IntakeName string
+	HolderName string
+}
+
+// RegDay is the Shanghai day of registration, the statistics' period key.
+func (e *Errand) RegDay() Date { return DateOf(e.RegisteredAt) }
+
+// Overdue reports whether the errand is open and past its deadline at now;
+// while it waits for correction the clock is stopped at the pause.
+func (e *Errand) Overdue(now time.Time) bool {
+	if !e.Status.Open() {
+		return false
+	}
+	if e.Status == StatusCorrection {
+		now = e.PausedAt
+	}
+	return now.After(e.DueAt)
+}
+
+// Event is one entry of an errand's append-only ledger. Hash covers PrevHash
+// and every other field, so any edit of a stored event breaks the chain.
+type Event struct {
+	ErrandID  string
+	Seq       int
+	Action    Action
+	From      Status
+	To        Status
+	ActorID   string
+	ActorName string
+	ActorRole Role
+	OrgID     string
+	At        time.Time
+	Note      string
+
+	ToOrgID          string
+	MissingMaterials []string
+	Outcome          Outcome
+	Reason           string
+	DueAt            time.Time
+	ReceiptRecovered *bool
+	Satisfaction     int
+
+	PrevHash string
+	Hash     string
+
+	// Filled on reads for display.
+	OrgName   string
+	ToOrgName string
+}
+
+// ComputeHash is the event's chain hash: SHA-256 over the previous hash and
+// a length-prefixed encoding of every field.
+func (ev *Event) ComputeHash() string {
+	h := sha256.New()
+	put := func(s string) {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
+	put(ev.PrevHash)
+	put(ev.ErrandID)
+	put(strconv.Itoa(ev.Seq))
+	put(string(ev.Action))
+	put(string(ev.From))
+	put(string(ev.To))
+	put(ev.ActorID)
+	put(ev.ActorName)
+	put(string(ev.ActorRole))
+	put(ev.OrgID)
+	put(hashTime(ev.At))
+	put(ev.Note)
+	put(ev.ToOrgID)
+	put(strconv.Itoa(len(ev.MissingMaterials)))
+	for _, m := range ev.MissingMaterials {
+		put(m)
+	}
+	put(string(ev.Outcome))
+	put(ev.Reason)
+	put(hashTime(ev.DueAt))
+	switch {
+	case ev.ReceiptRecovered == nil:
+		put("")
+	case *ev.ReceiptRecovered:
+		put("recovered")
+	default:
+		put("lost")
+	}
+	put(strconv.Itoa(ev.Satisfaction))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func hashTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Link chains ev after the errand's last event and advances the errand's
+// version, which is always the number of its events.
+func Link(e *Errand, ev *Event) {
+	e.Version++
+	ev.Seq = e.Version
+	ev.PrevHash = e.LastHash
+	ev.Hash = ev.ComputeHash()
+	e.LastHash = ev.Hash
+}
+
+// RegisterInput is what an agent sends to register an errand.
+type RegisterInput struct {
+	ItemCode  string
+	Applicant Applicant
+	Materials []string
+	Channel   Channel
+	Note      string
+}
+
+// IdemKey is an Idempotency-Key with the hash of the request it came with.
+type IdemKey struct {
+	Key  string // namespaced by the caller
+	Hash string
+}
+
+// IdemRecord is the remembered outcome of an idempotent request.
+type IdemRecord struct {
+	Hash   string
+	Errand Errand
+}
+
+// NewIdemKey validates a client's key and scopes it to the caller.
+func NewIdemKey(a Actor, key, requestHash string) (*IdemKey, error) {
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 128 || hasControl(key) {
+		return nil, BadParam("Idempotency-Key", "at most 128 printable characters")
+	}
+	return &IdemKey{Key: a.UserID + ":" + key, Hash: requestHash}, nil
+}
+
+// Register takes in an errand at the agent's village: it validates the
+// applicant and the materials, sets the deadline, allocates the receipt
+// number and its code, and records the first event.
+func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem *IdemKey) (Errand, bool, error) {
+	if a.Role != RoleAgent {
+		return Errand{}, false, Forbidden("role_not_allowed", "only a village agent registers errands")
+	}
+	if e, ok, err := s.replay(ctx, idem); ok || err != nil {
+		return e, ok, err
+	}
+	now := s.now()
+	app := Applicant{
+		Name:     strings.TrimSpace(in.Applicant.Name),
+		IDNumber: NormalizeIDNumber(in.Applicant.IDNumber),
+		Phone:    strings.TrimSpace(in.Applicant.Phone),
+		Address:  strings.TrimSpace(in.Applicant.Address),
+	}
+	note := strings.TrimSpace(in.Note)
+	var f fields
+	checkText(&f, "applicant.name", app.Name, 1, 40)
+	if msg := CheckIDNumber(app.IDNumber, now); msg != "" {
+		f.add("applicant.id_number", msg)
+	}
+	if !ValidPhone(app.Phone) {
+		f.add("applicant.phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+	}
+	checkText(&f, "applicant.address", app.Address, 0, 120)
+	checkText(&f, "note", note, 0, 500)
+	if !slices.Contains(Channels, in.Channel) {
+		f.add("channel", "one of walk_in, home_visit, phone, app, web")
+	}
+	if strings.TrimSpace(in.ItemCode) == "" {
+		f.add("item_code", "required")
+	}
+	if err := f.err(); err != nil {
+		return Errand{}, false, err
+	}
+	item, err := s.store.Item(ctx, strings.TrimSpace(in.ItemCode))
+	if err != nil {
+		if isNotFound(err) {
+			return Errand{}, false, InvalidField("item_code", "no such item in the catalogue")
+		}
+		return Errand{}, false, err
+	}
+	if !item.Active {
+		return Errand{}, false, InvalidField("item_code", "this item is no longer taken in")
+	}
+	materials, err := checkMaterialList("materials", in.Materials, item.Materials, false)
+	if err != nil {
+		return Errand{}, false, err
+	}
+	for _, m := range item.Materials {
+		if !slices.Contains(materials, m) {
+			f.add("materials", "missing: "+m)
+		}
+	}
+	if err := f.err(); err != nil {
+		return Errand{}, false, err
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return Errand{}, false, err
+	}
+	seq, err := s.receipts.next(ctx)
+	if err != nil {
+		return Errand{}, false, err
+	}
+	e, ev := NewErrand(a, item, Intake{
+		ID: s.newID(), ReceiptNo: FormatReceiptNo(now, seq), VerifyCode: NewVerifyCode(),
+		Applicant: app, Materials: materials, Channel: in.Channel, Note: note, At: now,
+	}, cal)
+	if err := s.store.CreateErrand(ctx, e, ev, idem); err != nil {
+		if isIdemTaken(err) {
+			return s.replayRace(ctx, idem)
+		}
+		return Errand{}, false, err
+	}
+	e.AgentName, e.AgentPhone, e.IntakeName, e.HolderName = a.Name, a.Phone, a.OrgName, a.OrgName
+	return e, false, nil
+}
+
+// Intake is what registration settles before the errand exists.
+type Intake struct {
+	ID, ReceiptNo, VerifyCode string
+	Applicant                 Applicant
+	Materials                 []string
+	Channel                   Channel
+	Note                      string
+	At                        time.Time
+}
+
+// NewErrand builds a registered errand and its first event from validated
+// input: the deadline counts the item's working days from the intake day.
+func NewErrand(a Actor, item Item, in Intake, cal *Calendar) (Errand, Event) {
+	e := Errand{
+		ID: in.ID, ReceiptNo: in.ReceiptNo, VerifyCode: in.VerifyCode,
+		ItemID: item.ID, ItemCode: item.Code, ItemName: item.Name, Category: item.Category,
+		ItemLevel: item.Level, TimeLimitDays: item.TimeLimitDays,
+		Applicant: in.Applicant, Materials: in.Materials, Channel: in.Channel, Note: in.Note,
+		IntakeOrgID: a.OrgID, OrgPath: a.OrgPath, AgentID: a.UserID,
+		HolderOrgID: a.OrgID, HolderLevel: LevelVillage, Status: StatusRegistered,
+		RegisteredAt: in.At, DueAt: cal.DueAt(in.At, item.TimeLimitDays),
+	}
+	ev := Event{
+		ErrandID: e.ID, Action: ActionRegister, To: StatusRegistered,
+		ActorID: a.UserID, ActorName: a.Name, ActorRole: a.Role, OrgID: a.OrgID,
+		At: in.At, Note: in.Note, DueAt: e.DueAt,
+	}
+	Link(&e, &ev)
+	return e, ev
+}
+
+// Transition applies one lifecycle action to an errand at the version the
+// caller last saw.
+func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action, version int, in StepInput, idem *IdemKey) (Errand, bool, error) {
+	if version < 1 {
+		return Errand{}, false, InvalidField("version", "send the version you last read (or an If-Match header)")
+	}
+	if e, ok, err := s.replay(ctx, idem); ok || err != nil {
+		return e, ok, err
+	}
+	e, err := s.Errand(ctx, a, id)
+	if err != nil {
+		return Errand{}, false, err
+	}
+	if e.Version != version {
+		return Errand{}, false, versionConflict(e.Version)
+	}
+	sc := StepContext{Now: s.now()}
+	if sc.Calendar, err = s.calendar(ctx); err != nil {
+		return Errand{}, false, err
+	}
+	if act == ActionForward {
+		holder, err := s.org(ctx, e.HolderOrgID)
+		if err != nil {
+			return Errand{}, false, err
+		}
+		if holder.ParentID != "" {
+			parent, err := s.org(ctx, holder.ParentID)
+			if err != nil {
+				return Errand{}, false, err
+			}
+			sc.Parent = &parent
+		}
+	}
+	if act == ActionReturn {
+		if sc.Item, err = s.store.Item(ctx, e.ItemCode); err != nil {
+			return Errand{}, false, err
+		}
+	}
+	var out Errand
+	err = s.store.UpdateErrand(ctx, id, func(cur *Errand) (Event, error) {
+		if cur.Version != version {
+			return Event{}, versionConflict(cur.Version)
+		}
+		next, ev, err := Apply(*cur, a, act, in, sc)
+		if err != nil {
+			return Event{}, err
+		}
+		Link(&next, &ev)
+		*cur, out = next, next
+		return ev, nil
+	}, idem)
+	if err != nil {
+		if isIdemTaken(err) {
+			return s.replayRace(ctx, idem)
+		}
+		return Errand{}, false, err
+	}
+	return s.withNames(ctx, out), false, nil
+}
+
+func versionConflict(current int) error {
+	return &Error{Kind: KindConflict, Code: "version_conflict", Version: current,
+		Detail: "the errand was changed by someone else (now at version " + itoa(current) + "); reload it and try again"}
+}
+
+// Errand returns one errand if the caller may see it; otherwise not found,
+// since its existence is none of the caller's business.
+func (s *Service) Errand(ctx context.Context, a Actor, id string) (Errand, error) {
+	if !a.Role.Staff() {
+		return Errand{}, ErrForbidden
+	}
+	e, err := s.store.Errand(ctx, id)
+	if err != nil {
+		return Errand{}, err
+	}
+	if !a.Sees(e) {
+		return Errand{}, NotFound("errand")
+	}
+	return e, nil
+}
+
+// Events returns an errand's timeline, oldest first.
+func (s *Service) Events(ctx context.Context, a Actor, id string) ([]Event, error) {
+	if _, err := s.Errand(ctx, a, id); err != nil {
+		return nil, err
+	}
+	return s.store.Events(ctx, id)
+}
+
+// Sees reports whether the actor's scope covers the errand: an agent the own
+// village, a township officer the own subtree, the city roles everything.
+func (a Actor) Sees(e Errand) bool {
+	switch a.Role {
+	case RoleAgent:
+		return e.IntakeOrgID == a.OrgID
+	case RoleTownshipOfficer:
+		return InSubtree(e.OrgPath, a.OrgPath)
+	case RoleCityOfficer, RoleSupervisor, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// ScopePath is the subtree the actor reads.
+func (a Actor) ScopePath() string { return a.OrgPath }
+
+// FullApplicant reports whether the actor sees the applicant's ID number and
+// phone unmasked in an errand's detail: those who handle the case do.
+func (a Actor) FullApplicant() bool {
+	return a.Role == RoleAgent || a.Role.Officer()
+}
+
+func (s *Service) withNames(ctx context.Context, e Errand) Errand {
+	if o, err := s.org(ctx, e.IntakeOrgID); err == nil {
+		e.IntakeName = o.Name
+	}
+	if o, err := s.org(ctx, e.HolderOrgID); err == nil {
+		e.HolderName = o.Name
+	}
+	if u, err := s.store.User(ctx, e.AgentID); err == nil {
+		e.AgentName, e.AgentPhone = u.DisplayName, u.Phone
+	}
+	return e
+}
+
+func (s *Service) replay(ctx context.Context, idem *IdemKey) (Errand, bool, error) {
+	if idem == nil {
+		return Errand{}, false, nil
+	}
+	rec, err := s.store.Idempotent(ctx, idem.Key)
+	if err != nil {
+		if isNotFound(err) {
+			return Errand{}, false, nil
+		}
+		return Errand{}, false, err
+	}
+	if rec.Hash != idem.Hash {
+		return Errand{}, false, &Error{Kind: KindInvalid, Code: "idempotency_key_reused",
+			Detail: "this Idempotency-Key was used with a different request", Fields: []FieldError{{Field: "Idempotency-Key", Message: "already used with a different request"}}}
+	}
+	return s.withNames(ctx, rec.Errand), true, nil
+}
+
+// replayRace answers a request that lost the race for its idempotency key
+// to a concurrent twin: the twin's result is now stored.
+func (s *Service) replayRace(ctx context.Context, idem *IdemKey) (Errand, bool, error) {
+	e, ok, err := s.replay(ctx, idem)
+	if err == nil && !ok {
+		err = Conflict("idempotency_in_flight", "a request with this Idempotency-Key is still being processed")
+	}
+	return e, ok, err
+}

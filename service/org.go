@@ -1,0 +1,189 @@
+package service
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Level is a tier of the organisation tree.
+type Level string
+
+const (
+	LevelCity     Level = "city"
+	LevelTownship Level = "township"
+	LevelVillage  Level = "village"
+)
+
+// Valid reports whether l is a known level.
+func (l Level) Valid() bool { return l == LevelCity || l == LevelTownship || l == LevelVillage }
+
+// Parent is the level directly above l ("" for the city).
+func (l Level) Parent() Level {
+	switch l {
+	case LevelVillage:
+		return LevelTownship
+	case LevelTownship:
+		return LevelCity
+	}
+	return ""
+}
+
+// codeLength is the length of a division code (统计用区划代码) at each level.
+var codeLength = map[Level]int{LevelCity: 6, LevelTownship: 9, LevelVillage: 12}
+
+// Label is the Chinese name of a level.
+func (l Level) Label() string {
+	switch l {
+	case LevelCity:
+		return "市"
+	case LevelTownship:
+		return "乡镇(街道)"
+	case LevelVillage:
+		return "村(社区)"
+	}
+	return string(l)
+}
+
+// Org is a node of the organisation tree. Path is the materialised path of
+// division codes ("/350182/350182100/"), so a subtree is a prefix range.
+type Org struct {
+	ID        string
+	Code      string
+	Name      string
+	Level     Level
+	ParentID  string
+	Path      string
+	CreatedAt time.Time
+}
+
+// PathRange is the half-open range [lo, hi) of paths inside the subtree rooted
+// at path; it lets the store scope by an index range instead of a walk.
+func PathRange(path string) (lo, hi string) {
+	return path, path[:len(path)-1] + "0" // '0' sorts right after '/'
+}
+
+// InSubtree reports whether path lies in the subtree rooted at root.
+func InSubtree(path, root string) bool { return strings.HasPrefix(path, root) }
+
+// OrgInput is what an admin sends to create an organisation.
+type OrgInput struct {
+	Code     string
+	Name     string
+	Level    Level
+	ParentID string
+}
+
+// OrgFilter narrows an organisation listing.
+type OrgFilter struct {
+	Code     string
+	ParentID string
+	Level    Level
+	Under    string // a path: only this subtree
+	After    string // keyset cursor: the last path seen
+	Limit    int
+}
+
+var digits = regexp.MustCompile(`^[0-9]+$`)
+
+// CreateOrg adds a node under its parent. Only an admin may; the city is the
+// only node without a parent and there is exactly one.
+func (s *Service) CreateOrg(ctx context.Context, a Actor, in OrgInput) (Org, error) {
+	if a.Role != RoleAdmin {
+		return Org{}, ErrForbidden
+	}
+	in.Code = strings.TrimSpace(in.Code)
+	in.Name = strings.TrimSpace(in.Name)
+	var f fields
+	if !in.Level.Valid() {
+		f.add("level", "must be city, township or village")
+	} else if n := codeLength[in.Level]; len(in.Code) != n || !digits.MatchString(in.Code) {
+		f.add("code", "a "+string(in.Level)+" division code has "+itoa(n)+" digits")
+	}
+	checkText(&f, "name", in.Name, 1, 60)
+	if err := f.err(); err != nil {
+		return Org{}, err
+	}
+	o := Org{ID: s.newID(), Code: in.Code, Name: in.Name, Level: in.Level, CreatedAt: s.now()}
+	if in.Level == LevelCity {
+		if in.ParentID != "" {
+			return Org{}, InvalidField("parent_id", "a city has no parent")
+		}
+		o.Path = "/" + in.Code + "/"
+	} else {
+		if in.ParentID == "" {
+			return Org{}, InvalidField("parent_id", "required for a "+string(in.Level))
+		}
+		parent, err := s.org(ctx, in.ParentID)
+		if err != nil {
+			if isNotFound(err) {
+				return Org{}, InvalidField("parent_id", "no such organisation")
+			}
+			return Org{}, err
+		}
+		if parent.Level != in.Level.Parent() {
+			return Org{}, InvalidField("parent_id", "the parent of a "+string(in.Level)+" must be a "+string(in.Level.Parent()))
+		}
+		if !strings.HasPrefix(in.Code, parent.Code) {
+			return Org{}, InvalidField("code", "must start with the parent's code "+parent.Code)
+		}
+		o.ParentID = parent.ID
+		o.Path = parent.Path + in.Code + "/"
+	}
+	if err := s.store.CreateOrg(ctx, o); err != nil {
+		return Org{}, err
+	}
+	return o, nil
+}
+
+// Org returns one organisation; any signed-in user may read the tree.
+func (s *Service) Org(ctx context.Context, _ Actor, id string) (Org, error) {
+	return s.org(ctx, id)
+}
+
+// Orgs lists organisations in path order.
+func (s *Service) Orgs(ctx context.Context, _ Actor, f OrgFilter) ([]Org, error) {
+	f.Limit = clampLimit(f.Limit)
+	return s.store.Orgs(ctx, f)
+}
+
+// org reads an organisation through the cache: the tree is append-only, so a
+// cached node never goes stale.
+func (s *Service) org(ctx context.Context, id string) (Org, error) {
+	if v, ok := s.orgCache.Load(id); ok {
+		return v.(Org), nil
+	}
+	o, err := s.store.Org(ctx, id)
+	if err != nil {
+		return Org{}, err
+	}
+	s.orgCache.Store(id, o)
+	return o, nil
+}
+
+func checkText(f *fields, field, v string, min, max int) {
+	n := utf8.RuneCountInString(v)
+	switch {
+	case !utf8.ValidString(v):
+		f.add(field, "must be valid UTF-8")
+	case n < min && min == 1:
+		f.add(field, "required")
+	case n < min:
+		f.add(field, "at least "+itoa(min)+" characters")
+	case n > max:
+		f.add(field, "at most "+itoa(max)+" characters")
+	case hasControl(v):
+		f.add(field, "must not contain control characters")
+	}
+}
+
+func hasControl(v string) bool {
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,118 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"time"
+)
+
+// PublicStep is one step of the timeline a resident sees: which level did
+// what, never who.
+type PublicStep struct {
+	At       time.Time
+	Action   Action
+	Status   Status
+	OrgName  string
+	OrgLevel Level
+	Detail   string // missing materials, refusal or withdrawal reason, new deadline
+	Missing  []string
+}
+
+// PublicReceipt is what the holder of a receipt may read about it.
+type PublicReceipt struct {
+	ReceiptNo     string
+	Status        Status
+	ItemName      string
+	ApplicantName string // masked
+	IntakeName    string
+	AgentName     string
+	AgentPhone    string
+	RegisteredAt  time.Time
+	DueAt         time.Time
+	CompletedAt   time.Time
+	DeliveredAt   time.Time
+	Outcome       Outcome
+	OutcomeReason string
+	Overdue       bool
+	Timeline      []PublicStep
+}
+
+// Public lookups: after lookupMaxFailures wrong codes for one receipt number
+// within lookupWindow, that number answers "too many" until the window ends.
+// Failures count by number whether or not it exists, so the lockout tells
+// nothing either.
+const (
+	lookupMaxFailures = 10
+	lookupWindow      = time.Hour
+)
+
+// errNoReceipt is the one answer for an unknown number and a wrong code.
+var errNoReceipt = &Error{Kind: KindNotFound, Code: "receipt_not_found", Detail: "no receipt with this number and code; check both against the paper receipt"}
+
+// LookupReceipt answers a resident's status query.
+func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (PublicReceipt, error) {
+	no, err := ParseReceiptNo(receiptNo)
+	if err != nil {
+		return PublicReceipt{}, err
+	}
+	if len(code) != 6 || atoiOK(code) < 0 {
+		return PublicReceipt{}, BadParam("code", "the verification code has 6 digits")
+	}
+	now := s.now()
+	until, err := s.throttled(ctx, ThrottleLookup, no, lookupMaxFailures, lookupWindow, now)
+	if err != nil {
+		return PublicReceipt{}, err
+	}
+	if !until.IsZero() {
+		return PublicReceipt{}, TooMany("too_many_lookups", "too many wrong codes for this receipt; try again later", until.Sub(now))
+	}
+	e, err := s.store.ErrandByReceipt(ctx, no)
+	if err != nil && !isNotFound(err) {
+		return PublicReceipt{}, err
+	}
+	// Compare even when the number is unknown so both paths take the same time.
+	want := e.VerifyCode
+	if err != nil {
+		want = "------"
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || err != nil {
+		if err := s.store.RecordFailure(ctx, ThrottleLookup, no, now, now.Add(-lookupWindow)); err != nil {
+			return PublicReceipt{}, err
+		}
+		return PublicReceipt{}, errNoReceipt
+	}
+	events, err := s.store.Events(ctx, e.ID)
+	if err != nil {
+		return PublicReceipt{}, err
+	}
+	p := PublicReceipt{
+		ReceiptNo: e.ReceiptNo, Status: e.Status, ItemName: e.ItemName,
+		ApplicantName: MaskName(e.Applicant.Name), IntakeName: e.IntakeName,
+		AgentName: e.AgentName, AgentPhone: e.AgentPhone,
+		RegisteredAt: e.RegisteredAt, DueAt: e.DueAt, CompletedAt: e.CompletedAt, DeliveredAt: e.DeliveredAt,
+		Outcome: e.Outcome, OutcomeReason: e.OutcomeReason, Overdue: e.Overdue(now),
+	}
+	for _, ev := range events {
+		st := PublicStep{At: ev.At, Action: ev.Action, Status: ev.To, Missing: ev.MissingMaterials}
+		if o, err := s.org(ctx, ev.OrgID); err == nil {
+			st.OrgName, st.OrgLevel = o.Name, o.Level
+		}
+		switch ev.Action {
+		case ActionComplete, ActionWithdraw:
+			st.Detail = ev.Reason
+		case ActionExtend:
+			st.Detail = "办理期限延至 " + DateOf(ev.DueAt).String()
+		}
+		p.Timeline = append(p.Timeline, st)
+	}
+	return p, nil
+}
+
+func atoiOK(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return -1
+		}
+	}
+	return atoi(s)
+}

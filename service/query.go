@@ -1,0 +1,226 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrandOrder is the sort of an errand listing.
+type ErrandOrder int
+
+const (
+	ByNewest ErrandOrder = iota // registration, newest first (ids are UUIDv7)
+	ByDue                       // deadline, soonest first
+)
+
+// ErrandFilter narrows an errand listing. The store treats every zero field
+// as "any".
+type ErrandFilter struct {
+	Under       string // a subtree path of intake villages
+	HolderOrgID string
+	Statuses    []Status
+	ItemCode    string
+	From, To    Date      // registration days, inclusive
+	OverdueAt   time.Time // only errands overdue at this instant
+	DueBy       time.Time // only open errands due no later than this (warnings)
+	IDNumber    string    // exact applicant ID number
+	ReceiptNo   string
+	Order       ErrandOrder
+	AfterID     string    // keyset: the last id seen
+	AfterDue    time.Time // keyset for ByDue: the last deadline seen
+	Limit       int
+}
+
+// ErrandQuery is a listing request as the HTTP layer reads it.
+type ErrandQuery struct {
+	OrgID       string
+	HolderOrgID string
+	Statuses    []Status
+	ItemCode    string
+	From, To    string
+	Overdue     bool
+	IDNumber    string
+	ReceiptNo   string
+	Cursor      string
+	Limit       int
+}
+
+// Errands lists errands in the caller's scope, newest first.
+func (s *Service) Errands(ctx context.Context, a Actor, q ErrandQuery) ([]Errand, string, error) {
+	f, err := s.errandFilter(ctx, a, q)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.Overdue {
+		f.OverdueAt = s.now()
+	}
+	return s.listErrands(ctx, f)
+}
+
+// Warning is an errand whose deadline is near (yellow) or past (red).
+type Warning struct {
+	Errand Errand
+	Level  string // "yellow" or "red"
+}
+
+// Warnings lists the caller's open errands with one working day or less
+// left (yellow) or overdue (red), soonest deadline first.
+func (s *Service) Warnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warning, string, error) {
+	f, err := s.errandFilter(ctx, a, q)
+	if err != nil {
+		return nil, "", err
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	f.DueBy = cal.AddWorkingDays(DateOf(now), 1).End()
+	f.Order = ByDue
+	list, next, err := s.listErrands(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Warning, len(list))
+	for i, e := range list {
+		out[i] = Warning{Errand: e, Level: "yellow"}
+		if e.Overdue(now) {
+			out[i].Level = "red"
+		}
+	}
+	return out, next, nil
+}
+
+func (s *Service) listErrands(ctx context.Context, f ErrandFilter) ([]Errand, string, error) {
+	f.Limit = clampLimit(f.Limit)
+	list, err := s.store.Errands(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) == f.Limit {
+		last := list[len(list)-1]
+		next = last.ID
+		if f.Order == ByDue {
+			next = strconv.FormatInt(last.DueAt.UnixMicro(), 10) + "_" + last.ID
+		}
+		next = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
+	return list, next, nil
+}
+
+// errandFilter turns a query into a filter inside the caller's scope.
+func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (ErrandFilter, error) {
+	if !a.Role.Staff() {
+		return ErrandFilter{}, ErrForbidden
+	}
+	f := ErrandFilter{Under: a.ScopePath(), Limit: q.Limit, ItemCode: q.ItemCode, HolderOrgID: q.HolderOrgID}
+	if q.Limit < 0 || q.Limit > maxLimit {
+		return f, BadParam("limit", "from 1 to "+itoa(maxLimit))
+	}
+	if q.OrgID != "" {
+		o, err := s.scopedOrg(ctx, a, q.OrgID)
+		if err != nil {
+			return f, err
+		}
+		f.Under = o.Path
+	}
+	for _, st := range q.Statuses {
+		if !slices.Contains(Statuses, st) {
+			return f, BadParam("status", "unknown status "+strconv.Quote(string(st)))
+		}
+	}
+	f.Statuses = q.Statuses
+	var err error
+	if f.From, f.To, err = parsePeriod(q.From, q.To, false); err != nil {
+		return f, err
+	}
+	if q.IDNumber != "" {
+		f.IDNumber = NormalizeIDNumber(q.IDNumber)
+		if msg := CheckIDNumber(f.IDNumber, s.now()); msg != "" {
+			return f, BadParam("id_number", msg)
+		}
+	}
+	if q.ReceiptNo != "" {
+		if f.ReceiptNo, err = ParseReceiptNo(q.ReceiptNo); err != nil {
+			return f, err
+		}
+	}
+	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil || len(raw) > 80 {
+			return f, BadParam("cursor", "not a cursor from a previous page")
+		}
+		c := string(raw)
+		if due, id, ok := strings.Cut(c, "_"); ok {
+			us, err := strconv.ParseInt(due, 10, 64)
+			if err != nil {
+				return f, BadParam("cursor", "not a cursor from a previous page")
+			}
+			f.AfterDue, f.AfterID = time.UnixMicro(us).UTC(), id
+		} else {
+			f.AfterID = c
+		}
+	}
+	return f, nil
+}
+
+// scopedOrg loads an organisation the caller asked about and checks it lies
+// in the caller's scope; one outside answers not found.
+func (s *Service) scopedOrg(ctx context.Context, a Actor, id string) (Org, error) {
+	o, err := s.org(ctx, id)
+	if err != nil {
+		if isNotFound(err) {
+			return Org{}, &Error{Kind: KindNotFound, Code: "not_found", Detail: "no such organisation in your scope", Fields: []FieldError{{Field: "org_id", Message: "no such organisation in your scope"}}}
+		}
+		return Org{}, err
+	}
+	if !InSubtree(o.Path, a.ScopePath()) {
+		return Org{}, &Error{Kind: KindNotFound, Code: "not_found", Detail: "no such organisation in your scope", Fields: []FieldError{{Field: "org_id", Message: "no such organisation in your scope"}}}
+	}
+	return o, nil
+}
+
+// MaxPeriodDays bounds a statistics or listing period (five years).
+const MaxPeriodDays = 5*366 + 1
+
+// parsePeriod reads optional from/to dates; required makes both mandatory.
+func parsePeriod(from, to string, required bool) (Date, Date, error) {
+	var f, t Date
+	var err error
+	if from != "" {
+		if f, err = ParseDate(from); err != nil {
+			return 0, 0, BadParam("from", err.Error())
+		}
+	} else if required {
+		return 0, 0, BadParam("from", "required, as YYYY-MM-DD")
+	}
+	if to != "" {
+		if t, err = ParseDate(to); err != nil {
+			return 0, 0, BadParam("to", err.Error())
+		}
+	} else if required {
+		return 0, 0, BadParam("to", "required, as YYYY-MM-DD")
+	}
+	for _, d := range []struct {
+		name string
+		d    Date
+	}{{"from", f}, {"to", t}} {
+		if d.d != 0 && (d.d.Year() < 2000 || d.d.Year() > 2100) {
+			return 0, 0, BadParam(d.name, "a date from 2000 to 2100")
+		}
+	}
+	if f != 0 && t != 0 {
+		if f > t {
+			return 0, 0, BadParam("from", "must not be after to")
+		}
+		if t-f >= MaxPeriodDays {
+			return 0, 0, BadParam("to", "a period covers at most five years")
+		}
+	}
+	return f, t, nil
+}

@@ -1,0 +1,193 @@
+// Package service is daiban's domain: organisations, users, the catalogue,
+// the errand lifecycle, deadlines, receipt numbers and the statistics. It
+// knows no HTTP and no SQL; the store it is given persists its types.
+package service
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Store persists the domain. Not-found errors are ErrNotFound, unique
+// violations are Duplicate errors, a lost idempotency race is ErrIdemTaken.
+type Store interface {
+	CreateOrg(ctx context.Context, o Org) error
+	Org(ctx context.Context, id string) (Org, error)
+	Orgs(ctx context.Context, f OrgFilter) ([]Org, error)
+
+	CreateUser(ctx context.Context, u User) error
+	User(ctx context.Context, id string) (User, error)
+	UserByUsername(ctx context.Context, username string) (User, error)
+	Users(ctx context.Context, f UserFilter) ([]User, error)
+	CreateSession(ctx context.Context, s Session) error
+	ActorBySession(ctx context.Context, tokenHash []byte, now time.Time) (Actor, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+	Failures(ctx context.Context, kind ThrottleKind, key string) (n int, windowStart time.Time, err error)
+	RecordFailure(ctx context.Context, kind ThrottleKind, key string, now, since time.Time) error
+	ClearFailures(ctx context.Context, kind ThrottleKind, key string) error
+
+	CreateCategory(ctx context.Context, c Category) error
+	Categories(ctx context.Context) ([]Category, error)
+	CreateItem(ctx context.Context, it Item) error
+	Item(ctx context.Context, code string) (Item, error)
+	Items(ctx context.Context, f ItemFilter) ([]Item, error)
+	SetItemActive(ctx context.Context, code string, active bool) (Item, error)
+
+	CalendarVersion(ctx context.Context) (int64, error)
+	CalendarYears(ctx context.Context) ([]CalendarYear, error)
+	CalendarYear(ctx context.Context, year int) (CalendarYear, error)
+	PutCalendarYear(ctx context.Context, y CalendarYear) error
+
+	ReserveReceiptBlock(ctx context.Context, n int64) (first int64, err error)
+	CreateErrand(ctx context.Context, e Errand, ev Event, idem *IdemKey) error
+	// UpdateErrand loads the errand in a transaction, lets fn change it and
+	// name the event to append, and saves both, failing with a version
+	// conflict if the row moved meanwhile.
+	UpdateErrand(ctx context.Context, id string, fn func(*Errand) (Event, error), idem *IdemKey) error
+	Errand(ctx context.Context, id string) (Errand, error)
+	ErrandByReceipt(ctx context.Context, receiptNo string) (Errand, error)
+	Errands(ctx context.Context, f ErrandFilter) ([]Errand, error)
+	Events(ctx context.Context, errandID string) ([]Event, error)
+	Idempotent(ctx context.Context, key string) (IdemRecord, error)
+	DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64, error)
+
+	VerifyLedger(ctx context.Context, fn func(e Errand, events []Event) error) (checked int, err error)
+
+	Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
+	StatsDirect(ctx context.Context, q StatsQuery) ([]StatsRow, error)
+	OverdueOpen(ctx context.Context, q StatsQuery) ([]StatsRow, error)
+	Ledger(ctx context.Context, orgID string, from, to Date) ([]Errand, error)
+}
+
+// ThrottleKind names a failure counter kept in the database.
+type ThrottleKind string
+
+const (
+	ThrottleLogin  ThrottleKind = "login"  // wrong passwords per username and client
+	ThrottleLookup ThrottleKind = "lookup" // wrong codes per receipt number
+)
+
+// throttled is when key's window lifts, if max failures fell in it; zero otherwise.
+func (s *Service) throttled(ctx context.Context, kind ThrottleKind, key string, max int, window time.Duration, now time.Time) (time.Time, error) {
+	n, start, err := s.store.Failures(ctx, kind, key)
+	if err != nil || n < max {
+		return time.Time{}, err
+	}
+	if until := start.Add(window); until.After(now) {
+		return until, nil
+	}
+	return time.Time{}, nil
+}
+
+// ErrIdemTaken reports that a concurrent request stored the same
+// idempotency key first.
+var ErrIdemTaken = errors.New("idempotency key taken by a concurrent request")
+
+func isIdemTaken(err error) bool { return errors.Is(err, ErrIdemTaken) }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// Options tune a Service; the zero value of each field takes its default.
+type Options struct {
+	Now          func() time.Time // the clock; time.Now by default
+	PasswordCost int              // bcrypt cost; bcrypt.DefaultCost by default
+	SessionTTL   time.Duration    // bearer token lifetime; 12 h by default
+	ReceiptBlock int64            // receipt numbers reserved per trip to the database
+}
+
+// Service carries out the domain's operations for an actor.
+type Service struct {
+	store        Store
+	clock        func() time.Time
+	passwordCost int
+	sessionTTL   time.Duration
+	receipts     *receiptAllocator
+
+	orgCache sync.Map // id → Org; organisations never change once created
+
+	calMu      sync.Mutex
+	cal        *Calendar
+	calVersion int64
+
+	dummyHash func() []byte
+}
+
+// New returns a Service over store.
+func New(store Store, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.PasswordCost == 0 {
+		o.PasswordCost = bcrypt.DefaultCost
+	}
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.ReceiptBlock == 0 {
+		o.ReceiptBlock = 100
+	}
+	s := &Service{
+		store: store, clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
+		receipts: &receiptAllocator{store: store, block: o.ReceiptBlock},
+	}
+	s.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("daiban-no-such-user"), s.passwordCost)
+		return h
+	})
+	return s
+}
+
+// now is the injected clock, truncated to what every database keeps.
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
+
+// Now exposes the service clock to the HTTP layer (Retry-After, headers).
+func (s *Service) Now() time.Time { return s.now() }
+
+func (s *Service) newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// receiptAllocator hands out receipt sequence numbers from blocks reserved
+// in the database, so instances never share a number and a registration
+// does not queue on one counter row. A crash leaves a gap, never a repeat.
+type receiptAllocator struct {
+	store Store
+	block int64
+
+	mu  sync.Mutex
+	cur int64
+	end int64
+}
+
+func (r *receiptAllocator) next(ctx context.Context) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == r.end {
+		first, err := r.store.ReserveReceiptBlock(ctx, r.block)
+		if err != nil {
+			return 0, err
+		}
+		r.cur, r.end = first, first+r.block
+	}
+	n := r.cur
+	r.cur++
+	return n, nil
+}
+
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+func clampLimit(n int) int {
+	if n <= 0 {
+		return defaultLimit
+	}
+	return min(n, maxLimit)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,259 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Role is what a user may do; each role belongs at one level of the tree.
+type Role string
+
+const (
+	RoleAgent           Role = "agent"
+	RoleTownshipOfficer Role = "township_officer"
+	RoleCityOfficer     Role = "city_officer"
+	RoleSupervisor      Role = "supervisor"
+	RoleAdmin           Role = "admin"
+)
+
+// Roles lists every role, for validation and exhaustive tests.
+var Roles = []Role{RoleAgent, RoleTownshipOfficer, RoleCityOfficer, RoleSupervisor, RoleAdmin}
+
+// Level is the organisation level a user of this role must belong to.
+func (r Role) Level() Level {
+	switch r {
+	case RoleAgent:
+		return LevelVillage
+	case RoleTownshipOfficer:
+		return LevelTownship
+	case RoleCityOfficer, RoleSupervisor, RoleAdmin:
+		return LevelCity
+	}
+	return ""
+}
+
+// Officer reports whether the role decides errands at a service centre.
+func (r Role) Officer() bool { return r == RoleTownshipOfficer || r == RoleCityOfficer }
+
+// Staff reports whether the role may read errands.
+func (r Role) Staff() bool { return r.Level() != "" }
+
+// User is an account. PasswordHash never leaves the service.
+type User struct {
+	ID           string
+	Username     string
+	DisplayName  string
+	Phone        string
+	Role         Role
+	OrgID        string
+	PasswordHash []byte
+	Active       bool
+	CreatedAt    time.Time
+}
+
+// Actor is the authenticated caller of a request, with its organisation.
+type Actor struct {
+	UserID   string
+	Username string
+	Name     string
+	Phone    string
+	Role     Role
+	OrgID    string
+	OrgPath  string
+	OrgLevel Level
+	OrgName  string
+}
+
+// Session is a bearer token's server-side record; only the hash is stored.
+type Session struct {
+	TokenHash []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// UserInput is what an admin sends to create a user.
+type UserInput struct {
+	Username    string
+	Password    string
+	DisplayName string
+	Phone       string
+	Role        Role
+	OrgID       string
+}
+
+// UserFilter narrows a user listing.
+type UserFilter struct {
+	OrgID string
+	Role  Role
+	After string // keyset cursor: the last username seen
+	Limit int
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
+
+// CreateUser adds an account; only an admin may, and the organisation's level
+// must fit the role.
+func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, error) {
+	if a.Role != RoleAdmin {
+		return User{}, ErrForbidden
+	}
+	return s.createUser(ctx, in)
+}
+
+// Bootstrap creates a user without an acting admin: the first admin, the demo
+// and the command line use it.
+func (s *Service) Bootstrap(ctx context.Context, in UserInput) (User, error) {
+	return s.createUser(ctx, in)
+}
+
+func (s *Service) createUser(ctx context.Context, in UserInput) (User, error) {
+	in.Username = strings.TrimSpace(in.Username)
+	in.DisplayName = strings.TrimSpace(in.DisplayName)
+	in.Phone = strings.TrimSpace(in.Phone)
+	var f fields
+	if !usernameRE.MatchString(in.Username) {
+		f.add("username", "3 to 32 lower-case letters, digits, '.', '_' or '-'")
+	}
+	if n := len(in.Password); n < 8 || n > 72 {
+		f.add("password", "8 to 72 bytes")
+	}
+	checkText(&f, "display_name", in.DisplayName, 1, 40)
+	if in.Phone != "" && !ValidPhone(in.Phone) {
+		f.add("phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+	}
+	if in.Role.Level() == "" {
+		f.add("role", "one of agent, township_officer, city_officer, supervisor, admin")
+	}
+	if in.OrgID == "" {
+		f.add("org_id", "required")
+	}
+	if err := f.err(); err != nil {
+		return User{}, err
+	}
+	org, err := s.org(ctx, in.OrgID)
+	if err != nil {
+		if isNotFound(err) {
+			return User{}, InvalidField("org_id", "no such organisation")
+		}
+		return User{}, err
+	}
+	if org.Level != in.Role.Level() {
+		return User{}, InvalidField("org_id", "a "+string(in.Role)+" belongs to a "+string(in.Role.Level())+", not a "+string(org.Level))
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.passwordCost)
+	if err != nil {
+		return User{}, err
+	}
+	u := User{
+		ID: s.newID(), Username: in.Username, DisplayName: in.DisplayName, Phone: in.Phone,
+		Role: in.Role, OrgID: org.ID, PasswordHash: hash, Active: true, CreatedAt: s.now(),
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
+// Users lists accounts in username order; admins and supervisors only.
+func (s *Service) Users(ctx context.Context, a Actor, f UserFilter) ([]User, error) {
+	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
+		return nil, ErrForbidden
+	}
+	f.Limit = clampLimit(f.Limit)
+	return s.store.Users(ctx, f)
+}
+
+// Login throttling: after loginMaxFailures wrong passwords for one username
+// from one client within loginWindow, further attempts wait for the window.
+const (
+	loginMaxFailures = 5
+	loginWindow      = 15 * time.Minute
+)
+
+// Login checks a password and opens a session. The error for a wrong
+// password and for an unknown user is the same.
+func (s *Service) Login(ctx context.Context, username, password, client string) (token string, sess Session, u User, err error) {
+	username = strings.TrimSpace(username)
+	var f fields
+	if username == "" {
+		f.add("username", "required")
+	}
+	if password == "" {
+		f.add("password", "required")
+	}
+	if err := f.err(); err != nil {
+		return "", Session{}, User{}, err
+	}
+	key := username + "|" + client
+	now := s.now()
+	if until, err := s.throttled(ctx, ThrottleLogin, key, loginMaxFailures, loginWindow, now); err != nil {
+		return "", Session{}, User{}, err
+	} else if !until.IsZero() {
+		return "", Session{}, User{}, TooMany("too_many_attempts", "too many failed sign-ins; try again later", until.Sub(now))
+	}
+	u, err = s.store.UserByUsername(ctx, username)
+	if err != nil && !isNotFound(err) {
+		return "", Session{}, User{}, err
+	}
+	hash := s.dummyHash() // an unknown user costs as much time as a wrong password
+	if err == nil && u.Active {
+		hash = u.PasswordHash
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil || !u.Active {
+		if err := s.store.RecordFailure(ctx, ThrottleLogin, key, now, now.Add(-loginWindow)); err != nil {
+			return "", Session{}, User{}, err
+		}
+		return "", Session{}, User{}, &Error{Kind: KindUnauthenticated, Code: "bad_credentials", Detail: "wrong username or password"}
+	}
+	if err := s.store.ClearFailures(ctx, ThrottleLogin, key); err != nil {
+		return "", Session{}, User{}, err
+	}
+	token, sess = s.newSession(u.ID, now)
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", Session{}, User{}, err
+	}
+	return token, sess, u, nil
+}
+
+func (s *Service) newSession(userID string, now time.Time) (string, Session) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	return token, Session{TokenHash: HashToken(token), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+}
+
+// HashToken is how a bearer token is stored and looked up.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Authenticate resolves a bearer token into the acting user.
+func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error) {
+	if token == "" || len(token) > 100 {
+		return Actor{}, ErrUnauthenticated
+	}
+	a, err := s.store.ActorBySession(ctx, HashToken(token), s.now())
+	if err != nil {
+		if isNotFound(err) {
+			return Actor{}, &Error{Kind: KindUnauthenticated, Code: "invalid_token", Detail: "the token is unknown, expired or revoked; sign in again"}
+		}
+		return Actor{}, err
+	}
+	return a, nil
+}
+
+// Logout revokes a token.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.DeleteSession(ctx, HashToken(token))
+}

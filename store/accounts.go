@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"daiban/service"
+)
+
+// CreateOrg inserts an organisation; a taken code is a duplicate on "code".
+func (s *Store) CreateOrg(ctx context.Context, o service.Org) error {
+	r := fromOrg(o)
+	err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
+	if err != nil {
+		return dup(translate(err, "organisation"), "code", "an organisation with this code already exists")
+	}
+	return nil
+}
+
+// Org reads an organisation by id.
+func (s *Store) Org(ctx context.Context, id string) (service.Org, error) {
+	var r orgRow
+	if err := s.read(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return service.Org{}, translate(err, "organisation")
+	}
+	return toOrg(r), nil
+}
+
+// Orgs lists organisations in path order (a depth-first walk of the tree).
+func (s *Store) Orgs(ctx context.Context, f service.OrgFilter) ([]service.Org, error) {
+	q := s.read(ctx).Model(&orgRow{}).Order("path").Limit(f.Limit)
+	if f.Code != "" {
+		q = q.Where("code = ?", f.Code)
+	}
+	if f.ParentID != "" {
+		q = q.Where("parent_id = ?", f.ParentID)
+	}
+	if f.Level != "" {
+		q = q.Where("level = ?", string(f.Level))
+	}
+	if f.Under != "" {
+		lo, hi := service.PathRange(f.Under)
+		q = q.Where("path >= ? AND path < ?", lo, hi)
+	}
+	if f.After != "" {
+		q = q.Where("path > ?", f.After)
+	}
+	var rows []orgRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]service.Org, len(rows))
+	for i, r := range rows {
+		out[i] = toOrg(r)
+	}
+	return out, nil
+}
+
+// CreateUser inserts a user; a taken username is a duplicate on "username".
+func (s *Store) CreateUser(ctx context.Context, u service.User) error {
+	r := fromUser(u)
+	err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
+	if err != nil {
+		return dup(translate(err, "user"), "username", "this username is taken")
+	}
+	return nil
+}
+
+// User reads a user by id.
+func (s *Store) User(ctx context.Context, id string) (service.User, error) {
+	var r userRow
+	if err := s.read(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return service.User{}, translate(err, "user")
+	}
+	return toUser(r), nil
+}
+
+// UserByUsername reads a user by username.
+func (s *Store) UserByUsername(ctx context.Context, username string) (service.User, error) {
+	var r userRow
+	if err := s.read(ctx).Where("username = ?", username).Take(&r).Error; err != nil {
+		return service.User{}, translate(err, "user")
+	}
+	return toUser(r), nil
+}
+
+// Users lists users in username order.
+func (s *Store) Users(ctx context.Context, f service.UserFilter) ([]service.User, error) {
+	q := s.read(ctx).Model(&userRow{}).Order("username").Limit(f.Limit)
+	if f.OrgID != "" {
+		q = q.Where("org_id = ?", f.OrgID)
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", string(f.Role))
+	}
+	if f.After != "" {
+		q = q.Where("username > ?", f.After)
+	}
+	var rows []userRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]service.User, len(rows))
+	for i, r := range rows {
+		out[i] = toUser(r)
+	}
+	return out, nil
+}
+
+// CreateSession stores a session by its token hash.
+func (s *Store) CreateSession(ctx context.Context, sess service.Session) error {
+	r := sessionRow{TokenHash: sess.TokenHash, UserID: sess.UserID, CreatedAt: utc(sess.CreatedAt), ExpiresAt: utc(sess.ExpiresAt)}
+	return s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
+}
+
+// ActorBySession resolves a live session into its user and organisation.
+func (s *Store) ActorBySession(ctx context.Context, tokenHash []byte, now time.Time) (service.Actor, error) {
+	var r struct {
+		UserID      string
+		Username    string
+		DisplayName string
+		Phone       string
+		Role        string
+		OrgID       string
+		Path        string
+		Level       string
+		OrgName     string
+	}
+	err := s.read(ctx).Raw(`SELECT u.id AS user_id, u.username, u.display_name, u.phone, u.role, u.org_id, o.path, o.level, o.name AS org_name
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.active`, tokenHash, utc(now)).Scan(&r).Error
+	if err != nil {
+		return service.Actor{}, err
+	}
+	if r.UserID == "" {
+		return service.Actor{}, service.NotFound("session")
+	}
+	return service.Actor{UserID: r.UserID, Username: r.Username, Name: r.DisplayName, Phone: r.Phone, Role: service.Role(r.Role),
+		OrgID: r.OrgID, OrgPath: r.Path, OrgLevel: service.Level(r.Level), OrgName: r.OrgName}, nil
+}
+
+// DeleteSession revokes a session; revoking an unknown one is not an error.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Where("token_hash = ?", tokenHash).Delete(&sessionRow{}).Error
+	})
+}
+
+// DeleteExpiredSessions removes sessions past their expiry.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("expires_at <= ?", utc(now)).Delete(&sessionRow{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
+// Throttles count failures per key in a fixed window that opens at the
+// first failure; they live in the database so every instance agrees.
+type throttleRow struct {
+	Key         string
+	WindowStart time.Time
+	Failures    int
+}
+
+var throttleTables = map[service.ThrottleKind]string{
+	service.ThrottleLogin:  "login_failures",
+	service.ThrottleLookup: "lookup_failures",
+}
+
+// Failures reads key's failure count and when its window opened.
+func (s *Store) Failures(ctx context.Context, kind service.ThrottleKind, key string) (int, time.Time, error) {
+	var rows []throttleRow
+	if err := s.read(ctx).Table(throttleTables[kind]).Where("key = ?", key).Limit(1).Find(&rows).Error; err != nil {
+		return 0, time.Time{}, err
+	}
+	if len(rows) == 0 {
+		return 0, time.Time{}, nil
+	}
+	return rows[0].Failures, rows[0].WindowStart.UTC(), nil
+}
+
+// RecordFailure counts one failure for key; a window that opened before
+// since restarts at now.
+func (s *Store) RecordFailure(ctx context.Context, kind service.ThrottleKind, key string, now, since time.Time) error {
+	t := throttleTables[kind]
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Table(t).Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "key"}},
+			DoUpdates: clause.Assignments(map[string]any{
+				"failures":     gorm.Expr("CASE WHEN "+t+".window_start > ? THEN "+t+".failures + 1 ELSE 1 END", utc(since)),
+				"window_start": gorm.Expr("CASE WHEN "+t+".window_start > ? THEN "+t+".window_start ELSE ? END", utc(since), utc(now)),
+			}),
+		}).Create(&throttleRow{Key: key, WindowStart: utc(now), Failures: 1}).Error
+	})
+}
+
+// ClearFailures forgets key's failures.
+func (s *Store) ClearFailures(ctx context.Context, kind service.ThrottleKind, key string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Table(throttleTables[kind]).Where("key = ?", key).Delete(&throttleRow{}).Error
+	})
+}
+
+// DeleteStaleThrottles drops windows that opened before since.
+func (s *Store) DeleteStaleThrottles(ctx context.Context, since time.Time) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		for _, t := range throttleTables {
+			if err := tx.Table(t).Where("window_start <= ?", utc(since)).Delete(&throttleRow{}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func dup(err error, field, detail string) error {
+	if e, ok := err.(*service.Error); ok && e.Code == "duplicate" {
+		return service.Duplicate(field, detail)
+	}
+	return err
+}

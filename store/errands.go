@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"daiban/service"
+)
+
+// errandView is an errand row with the names a reader wants beside it.
+type errandView struct {
+	Row        errandRow `gorm:"embedded"`
+	IntakeName string
+	HolderName string
+	AgentName  string
+	AgentPhone string
+}
+
+const errandSelect = `SELECT e.*, io.name AS intake_name, ho.name AS holder_name, u.display_name AS agent_name, u.phone AS agent_phone
+	FROM errands e
+	JOIN orgs io ON io.id = e.intake_org_id
+	JOIN orgs ho ON ho.id = e.holder_org_id
+	JOIN users u ON u.id = e.agent_id`
+
+func (s *Store) toErrandView(v errandView) (service.Errand, error) {
+	e, err := s.toErrand(v.Row)
+	if err != nil {
+		return service.Errand{}, err
+	}
+	e.IntakeName, e.HolderName, e.AgentName, e.AgentPhone = v.IntakeName, v.HolderName, v.AgentName, v.AgentPhone
+	return e, nil
+}
+
+type idemRow struct {
+	Key         string
+	RequestHash string
+	ErrandID    string
+	Snapshot    string
+	CreatedAt   time.Time
+}
+
+func (idemRow) TableName() string { return "idempotency_keys" }
+
+// claimKey inserts the idempotency row first thing in a transaction, so a
+// concurrent twin waits on it and then fails instead of doing the work twice.
+func claimKey(tx *gorm.DB, idem *service.IdemKey, errandID, snapshot string) error {
+	err := tx.Create(&idemRow{Key: idem.Key, RequestHash: idem.Hash, ErrandID: errandID, Snapshot: snapshot, CreatedAt: utc(time.Now())}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return service.ErrIdemTaken
+	}
+	return err
+}
+
+// CreateErrand inserts a new errand with its first event and counts it in
+// the statistics, all in one transaction.
+func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.Event, idem *service.IdemKey) error {
+	row := s.fromErrand(e)
+	evRow := fromEvent(ev)
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if idem != nil {
+			snap, err := json.Marshal(row)
+			if err != nil {
+				return err
+			}
+			if err := claimKey(tx, idem, e.ID, string(snap)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&evRow).Error; err != nil {
+			return err
+		}
+		return bumpStats(tx, e, service.Contribution(e))
+	})
+	if errors.Is(err, service.ErrIdemTaken) {
+		return err
+	}
+	return translate(err, "errand")
+}
+
+// UpdateErrand runs one transition: it loads the errand, lets fn decide,
+// then writes the row only if its version is unchanged, appends the event,
+// moves the statistics by the difference, and remembers the idempotency key.
+func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, error), idem *service.IdemKey) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if idem != nil {
+			if err := claimKey(tx, idem, id, ""); err != nil {
+				return err
+			}
+		}
+		var r errandRow
+		if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
+			return translate(err, "errand")
+		}
+		before, err := s.toErrand(r)
+		if err != nil {
+			return err
+		}
+		cur := before
+		ev, err := fn(&cur)
+		if err != nil {
+			return err
+		}
+		after := s.fromErrand(cur)
+		after.ApplicantIDEnc = r.ApplicantIDEnc // unchanged; keep the stored ciphertext
+		res := tx.Model(&errandRow{}).Where("id = ? AND version = ?", id, before.Version).Select("*").Omit("id").Updates(&after)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var v int
+			if err := tx.Model(&errandRow{}).Where("id = ?", id).Select("version").Scan(&v).Error; err != nil {
+				return err
+			}
+			return &service.Error{Kind: service.KindConflict, Code: "version_conflict", Version: v, Detail: "the errand was changed by someone else; reload it and try again"}
+		}
+		evRow := fromEvent(ev)
+		if err := tx.Create(&evRow).Error; err != nil {
+			return err
+		}
+		if d := service.Contribution(cur).Sub(service.Contribution(before)); !d.IsZero() {
+			if err := bumpStats(tx, cur, d); err != nil {
+				return err
+			}
+		}
+		if idem != nil {
+			snap, err := json.Marshal(after)
+			if err != nil {
+				return err
+			}
+			return tx.Model(&idemRow{}).Where("key = ?", idem.Key).Update("snapshot", string(snap)).Error
+		}
+		return nil
+	})
+	var se *service.Error
+	if err == nil || errors.As(err, &se) || errors.Is(err, service.ErrIdemTaken) {
+		return err
+	}
+	return translate(err, "errand")
+}
+
+// Errand reads one errand with its names.
+func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
+	return s.errandWhere(ctx, "e.id = ?", id)
+}
+
+// ErrandByReceipt reads one errand by its receipt number.
+func (s *Store) ErrandByReceipt(ctx context.Context, receiptNo string) (service.Errand, error) {
+	return s.errandWhere(ctx, "e.receipt_no = ?", receiptNo)
+}
+
+func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (service.Errand, error) {
+	var v []errandView
+	if err := s.read(ctx).Raw(errandSelect+" WHERE "+cond+" LIMIT 1", arg).Scan(&v).Error; err != nil {
+		return service.Errand{}, err
+	}
+	if len(v) == 0 {
+		return service.Errand{}, service.NotFound("errand")
+	}
+	return s.toErrandView(v[0])
+}
+
+const openStatuses = `e.status IN ('registered','forwarded','processing','correction')`
+
+// overdueSQL is service.Errand.Overdue in SQL: open and past due, with the
+// clock of an errand awaiting correction stopped at its pause.
+const overdueSQL = `(` + openStatuses + ` AND ((e.status <> 'correction' AND e.due_at < ?) OR (e.status = 'correction' AND e.due_at < e.paused_at)))`
+
+// Errands lists errands by f, one page.
+func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.Errand, error) {
+	q := s.read(ctx).Table("errands e").
+		Select("e.*, io.name AS intake_name, ho.name AS holder_name, u.display_name AS agent_name, u.phone AS agent_phone").
+		Joins("JOIN orgs io ON io.id = e.intake_org_id").
+		Joins("JOIN orgs ho ON ho.id = e.holder_org_id").
+		Joins("JOIN users u ON u.id = e.agent_id").
+		Limit(f.Limit)
+	if f.Under != "" {
+		lo, hi := service.PathRange(f.Under)
+		q = q.Where("e.org_path >= ? AND e.org_path < ?", lo, hi)
+	}
+	if f.HolderOrgID != "" {
+		q = q.Where("e.holder_org_id = ?", f.HolderOrgID)
+	}
+	if len(f.Statuses) > 0 {
+		st := make([]string, len(f.Statuses))
+		for i, x := range f.Statuses {
+			st[i] = string(x)
+		}
+		q = q.Where("e.status IN ?", st)
+	}
+	if f.ItemCode != "" {
+		q = q.Where("e.item_code = ?", f.ItemCode)
+	}
+	if f.From != 0 {
+		q = q.Where("e.reg_day >= ?", f.From.YMD())
+	}
+	if f.To != 0 {
+		q = q.Where("e.reg_day <= ?", f.To.YMD())
+	}
+	if !f.OverdueAt.IsZero() {
+		q = q.Where(overdueSQL, utc(f.OverdueAt))
+	}
+	if !f.DueBy.IsZero() {
+		q = q.Where(openStatuses+" AND ((e.status <> 'correction' AND e.due_at <= ?) OR (e.status = 'correction' AND e.due_at < e.paused_at))", utc(f.DueBy))
+	}
+	if f.IDNumber != "" {
+		q = q.Where("e.applicant_id_index = ?", s.crypt.index(f.IDNumber))
+	}
+	if f.ReceiptNo != "" {
+		q = q.Where("e.receipt_no = ?", f.ReceiptNo)
+	}
+	switch f.Order {
+	case service.ByDue:
+		q = q.Order("e.due_at, e.id")
+		if f.AfterID != "" {
+			due := utc(f.AfterDue)
+			q = q.Where("(e.due_at > ? OR (e.due_at = ? AND e.id > ?))", due, due, f.AfterID)
+		}
+	default:
+		q = q.Order("e.id DESC")
+		if f.AfterID != "" {
+			q = q.Where("e.id < ?", f.AfterID)
+		}
+	}
+	var views []errandView
+	if err := q.Scan(&views).Error; err != nil {
+		return nil, err
+	}
+	return s.toErrands(views)
+}
+
+func (s *Store) toErrands(views []errandView) ([]service.Errand, error) {
+	out := make([]service.Errand, len(views))
+	for i, v := range views {
+		e, err := s.toErrandView(v)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// Events reads an errand's timeline, oldest first, with organisation names.
+func (s *Store) Events(ctx context.Context, errandID string) ([]service.Event, error) {
+	var rows []struct {
+		Row       eventRow `gorm:"embedded"`
+		OrgName   string
+		ToOrgName string
+	}
+	err := s.read(ctx).Raw(`SELECT ev.*, COALESCE(o.name, '') AS org_name, COALESCE(t.name, '') AS to_org_name
+		FROM events ev LEFT JOIN orgs o ON o.id = ev.org_id LEFT JOIN orgs t ON t.id = ev.to_org_id
+		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]service.Event, len(rows))
+	for i, r := range rows {
+		out[i] = toEvent(r.Row)
+		out[i].OrgName, out[i].ToOrgName = r.OrgName, r.ToOrgName
+	}
+	return out, nil
+}
+
+// Idempotent reads a remembered idempotent result.
+func (s *Store) Idempotent(ctx context.Context, key string) (service.IdemRecord, error) {
+	var rows []idemRow
+	if err := s.read(ctx).Where("key = ?", key).Limit(1).Find(&rows).Error; err != nil {
+		return service.IdemRecord{}, err
+	}
+	if len(rows) == 0 || rows[0].Snapshot == "" {
+		return service.IdemRecord{}, service.NotFound("idempotency key")
+	}
+	var r errandRow
+	if err := json.Unmarshal([]byte(rows[0].Snapshot), &r); err != nil {
+		return service.IdemRecord{}, err
+	}
+	e, err := s.toErrand(r)
+	if err != nil {
+		return service.IdemRecord{}, err
+	}
+	return service.IdemRecord{Hash: rows[0].RequestHash, Errand: e}, nil
+}
+
+// DeleteIdempotentBefore forgets idempotency keys created before t.
+func (s *Store) DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("created_at < ?", utc(t)).Delete(&idemRow{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
+
+// Ledger lists the errands registered under path on days from..to, in
+// registration order.
+func (s *Store) Ledger(ctx context.Context, path string, from, to service.Date) ([]service.Errand, error) {
+	lo, hi := service.PathRange(path)
+	var views []errandView
+	err := s.read(ctx).Raw(errandSelect+` WHERE e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?
+		ORDER BY e.registered_at, e.id LIMIT ?`, lo, hi, from.YMD(), to.YMD(), service.MaxLedgerRows).Scan(&views).Error
+	if err != nil {
+		return nil, err
+	}
+	return s.toErrands(views)
+}
+
+// VerifyLedger walks every errand with its events in id order and hands
+// them to fn; an error from fn stops the walk.
+func (s *Store) VerifyLedger(ctx context.Context, fn func(service.Errand, []service.Event) error) (int, error) {
+	const batch = 500
+	n, after := 0, ""
+	for {
+		var rows []errandRow
+		if err := s.read(ctx).Where("id > ?", after).Order("id").Limit(batch).Find(&rows).Error; err != nil {
+			return n, err
+		}
+		if len(rows) == 0 {
+			return n, nil
+		}
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		var evs []eventRow
+		if err := s.read(ctx).Where("errand_id IN ?", ids).Order("errand_id, seq").Find(&evs).Error; err != nil {
+			return n, err
+		}
+		byErrand := map[string][]service.Event{}
+		for _, ev := range evs {
+			byErrand[ev.ErrandID] = append(byErrand[ev.ErrandID], toEvent(ev))
+		}
+		for _, r := range rows {
+			e, err := s.toErrand(r)
+			if err != nil {
+				return n, err
+			}
+			n++
+			if err := fn(e, byErrand[r.ID]); err != nil {
+				return n, err
+			}
+		}
+		after = rows[len(rows)-1].ID
+	}
+}

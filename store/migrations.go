@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+
+	"daiban/service"
+)
+
+// Migrate brings the schema up to date. Migrations are versioned, frozen
+// once released, and the same code runs on SQLite and PostgreSQL.
+func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrator(ctx).Migrate()
+}
+
+// RollbackLast undoes the newest migration (for operators and tests).
+func (s *Store) RollbackLast(ctx context.Context) error {
+	return s.migrator(ctx).RollbackLast()
+}
+
+func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
+	opts := *gormigrate.DefaultOptions
+	opts.UseTransaction = true
+	return gormigrate.New(s.db.WithContext(ctx).Session(&gorm.Session{PrepareStmt: false}), &opts, []*gormigrate.Migration{
+		{ID: "202611230001_initial", Migrate: migrateInitial(s.postgres), Rollback: rollbackInitial},
+	})
+}
+
+// The v1 schema, frozen: later migrations change it with their own structs.
+type m1Org struct {
+	ID        string  `gorm:"type:varchar(36);primaryKey"`
+	Code      string  `gorm:"type:varchar(12);not null;uniqueIndex"`
+	Name      string  `gorm:"type:varchar(200);not null"`
+	Level     string  `gorm:"type:varchar(10);not null"`
+	ParentID  *string `gorm:"type:varchar(36);index"`
+	Parent    *m1Org  `gorm:"foreignKey:ParentID"`
+	Path      string  `gorm:"type:varchar(64);not null;uniqueIndex"`
+	CreatedAt time.Time
+}
+
+func (m1Org) TableName() string { return "orgs" }
+
+type m1User struct {
+	ID           string `gorm:"type:varchar(36);primaryKey"`
+	Username     string `gorm:"type:varchar(32);not null;uniqueIndex"`
+	DisplayName  string `gorm:"type:varchar(160);not null"`
+	Phone        string `gorm:"type:varchar(20);not null"`
+	Role         string `gorm:"type:varchar(20);not null"`
+	OrgID        string `gorm:"type:varchar(36);not null;index"`
+	Org          m1Org  `gorm:"foreignKey:OrgID"`
+	PasswordHash []byte `gorm:"not null"`
+	Active       bool   `gorm:"not null"`
+	CreatedAt    time.Time
+}
+
+func (m1User) TableName() string { return "users" }
+
+type m1Session struct {
+	TokenHash []byte `gorm:"primaryKey"`
+	UserID    string `gorm:"type:varchar(36);not null;index"`
+	User      m1User `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
+	CreatedAt time.Time
+	ExpiresAt time.Time `gorm:"not null;index"`
+}
+
+func (m1Session) TableName() string { return "sessions" }
+
+type m1Throttle struct {
+	Key         string    `gorm:"type:varchar(300);primaryKey"`
+	WindowStart time.Time `gorm:"not null;index"`
+	Failures    int       `gorm:"not null"`
+}
+
+type m1LoginFailure struct {
+	Throttle m1Throttle `gorm:"embedded"`
+}
+
+func (m1LoginFailure) TableName() string { return "login_failures" }
+
+type m1LookupFailure struct {
+	Throttle m1Throttle `gorm:"embedded"`
+}
+
+func (m1LookupFailure) TableName() string { return "lookup_failures" }
+
+type m1Category struct {
+	Code     string `gorm:"type:varchar(32);primaryKey"`
+	Name     string `gorm:"type:varchar(80);not null"`
+	Position int    `gorm:"not null"`
+}
+
+func (m1Category) TableName() string { return "categories" }
+
+type m1Item struct {
+	ID            string     `gorm:"type:varchar(36);primaryKey"`
+	Code          string     `gorm:"type:varchar(20);not null;uniqueIndex"`
+	Name          string     `gorm:"type:varchar(200);not null"`
+	CategoryCode  string     `gorm:"type:varchar(32);not null;index"`
+	Category      m1Category `gorm:"foreignKey:CategoryCode"`
+	Level         string     `gorm:"type:varchar(10);not null"`
+	Materials     string     `gorm:"type:text;not null"`
+	FeeCents      int64      `gorm:"not null"`
+	TimeLimitDays int        `gorm:"not null"`
+	Active        bool       `gorm:"not null"`
+	CreatedAt     time.Time
+}
+
+func (m1Item) TableName() string { return "items" }
+
+type m1CalendarYear struct {
+	Year      int    `gorm:"primaryKey;autoIncrement:false"`
+	Note      string `gorm:"type:varchar(800);not null"`
+	UpdatedAt time.Time
+}
+
+func (m1CalendarYear) TableName() string { return "calendar_years" }
+
+type m1CalendarDay struct {
+	Day  string `gorm:"type:varchar(10);primaryKey"`
+	Year int    `gorm:"not null;index"`
+	Kind string `gorm:"type:varchar(10);not null"`
+	Name string `gorm:"type:varchar(80);not null"`
+}
+
+func (m1CalendarDay) TableName() string { return "calendar_days" }
+
+type m1Counter struct {
+	Name  string `gorm:"type:varchar(40);primaryKey"`
+	Value int64  `gorm:"not null"`
+}
+
+func (m1Counter) TableName() string { return "counters" }
+
+type m1Setting struct {
+	Name  string `gorm:"type:varchar(40);primaryKey"`
+	Value string `gorm:"type:varchar(200);not null"`
+}
+
+func (m1Setting) TableName() string { return "settings" }
+
+type m1Errand struct {
+	ID               string `gorm:"type:varchar(36);primaryKey;index:idx_errands_scope,priority:2;index:idx_errands_holder,priority:3;index:idx_errands_status,priority:2"`
+	ReceiptNo        string `gorm:"type:varchar(16);not null;uniqueIndex"`
+	VerifyCode       string `gorm:"type:varchar(6);not null"`
+	ItemID           string `gorm:"type:varchar(36);not null"`
+	Item             m1Item `gorm:"foreignKey:ItemID"`
+	ItemCode         string `gorm:"type:varchar(20);not null"`
+	ItemName         string `gorm:"type:varchar(200);not null"`
+	Category         string `gorm:"type:varchar(32);not null"`
+	ItemLevel        string `gorm:"type:varchar(10);not null"`
+	TimeLimitDays    int    `gorm:"not null"`
+	ApplicantName    string `gorm:"type:varchar(160);not null"`
+	ApplicantIDEnc   []byte `gorm:"not null"`
+	ApplicantIDIndex []byte `gorm:"not null;index"`
+	ApplicantPhone   string `gorm:"type:varchar(20);not null"`
+	ApplicantAddress string `gorm:"type:varchar(500);not null"`
+	Materials        string `gorm:"type:text;not null"`
+	Channel          string `gorm:"type:varchar(12);not null"`
+	Note             string `gorm:"type:text;not null"`
+	IntakeOrgID      string `gorm:"type:varchar(36);not null"`
+	IntakeOrg        m1Org  `gorm:"foreignKey:IntakeOrgID"`
+	OrgPath          string `gorm:"type:varchar(64);not null;index:idx_errands_scope,priority:1"`
+	AgentID          string `gorm:"type:varchar(36);not null"`
+	Agent            m1User `gorm:"foreignKey:AgentID"`
+	HolderOrgID      string `gorm:"type:varchar(36);not null;index:idx_errands_holder,priority:1"`
+	HolderOrg        m1Org  `gorm:"foreignKey:HolderOrgID"`
+	HolderLevel      string `gorm:"type:varchar(10);not null"`
+	Status           string `gorm:"type:varchar(12);not null;index:idx_errands_holder,priority:2;index:idx_errands_status,priority:1"`
+	Outcome          string `gorm:"type:varchar(10);not null"`
+	OutcomeReason    string `gorm:"type:text;not null"`
+	ReturnedByOrgID  string `gorm:"type:varchar(36);not null"`
+	ReturnedByLevel  string `gorm:"type:varchar(10);not null"`
+	MissingMaterials string `gorm:"type:text;not null"`
+	PausedAt         *time.Time
+	PausedDays       int       `gorm:"not null"`
+	Extensions       int       `gorm:"not null"`
+	RegisteredAt     time.Time `gorm:"not null"`
+	RegDay           int       `gorm:"not null"`
+	DueAt            time.Time `gorm:"not null"`
+	CompletedAt      *time.Time
+	DeliveredAt      *time.Time
+	WithdrawnAt      *time.Time
+	WorkingDays      int    `gorm:"not null"`
+	OnTime           bool   `gorm:"not null"`
+	ReceiptRecovered bool   `gorm:"not null"`
+	Satisfaction     int    `gorm:"not null"`
+	Version          int    `gorm:"not null"`
+	LastHash         string `gorm:"type:varchar(64);not null"`
+}
+
+func (m1Errand) TableName() string { return "errands" }
+
+type m1Event struct {
+	ErrandID         string   `gorm:"type:varchar(36);primaryKey"`
+	Errand           m1Errand `gorm:"foreignKey:ErrandID"`
+	Seq              int      `gorm:"primaryKey;autoIncrement:false"`
+	Action           string   `gorm:"type:varchar(12);not null"`
+	FromStatus       string   `gorm:"type:varchar(12);not null"`
+	ToStatus         string   `gorm:"type:varchar(12);not null"`
+	ActorID          string   `gorm:"type:varchar(36);not null"`
+	ActorName        string   `gorm:"type:varchar(160);not null"`
+	ActorRole        string   `gorm:"type:varchar(20);not null"`
+	OrgID            string   `gorm:"type:varchar(36);not null"`
+	At               time.Time
+	Note             string `gorm:"type:text;not null"`
+	ToOrgID          string `gorm:"type:varchar(36);not null"`
+	MissingMaterials string `gorm:"type:text;not null"`
+	Outcome          string `gorm:"type:varchar(10);not null"`
+	Reason           string `gorm:"type:text;not null"`
+	DueAt            *time.Time
+	ReceiptRecovered *bool
+	Satisfaction     int    `gorm:"not null"`
+	PrevHash         string `gorm:"type:varchar(64);not null"`
+	Hash             string `gorm:"type:varchar(64);not null"`
+}
+
+func (m1Event) TableName() string { return "events" }
+
+type m1Idempotency struct {
+	Key         string    `gorm:"type:varchar(200);primaryKey"`
+	RequestHash string    `gorm:"type:varchar(64);not null"`
+	ErrandID    string    `gorm:"type:varchar(36);not null"`
+	Snapshot    string    `gorm:"type:text;not null"`
+	CreatedAt   time.Time `gorm:"not null;index"`
+}
+
+func (m1Idempotency) TableName() string { return "idempotency_keys" }
+
+// m1Stat is a rollup cell: the sum of service.Contribution over the errands
+// registered in one period (a day or a month) for one key of a dimension.
+type m1Stat struct {
+	Dim         int    `gorm:"primaryKey;autoIncrement:false"`
+	Grain       int    `gorm:"primaryKey;autoIncrement:false"`
+	Period      int    `gorm:"primaryKey;autoIncrement:false"`
+	OrgPath     string `gorm:"type:varchar(64);primaryKey"`
+	ItemCode    string `gorm:"type:varchar(20);primaryKey"`
+	AgentID     string `gorm:"type:varchar(36);primaryKey"`
+	Accepted    int64  `gorm:"not null"`
+	Completed   int64  `gorm:"not null"`
+	Refused     int64  `gorm:"not null"`
+	OnTime      int64  `gorm:"not null"`
+	WorkingDays int64  `gorm:"not null"`
+	Delivered   int64  `gorm:"not null"`
+	Recovered   int64  `gorm:"not null"`
+	Sat1        int64  `gorm:"not null"`
+	Sat2        int64  `gorm:"not null"`
+	Sat3        int64  `gorm:"not null"`
+	Sat4        int64  `gorm:"not null"`
+	Sat5        int64  `gorm:"not null"`
+}
+
+func (m1Stat) TableName() string { return "errand_stats" }
+
+var m1Tables = []any{
+	&m1Org{}, &m1User{}, &m1Session{}, &m1LoginFailure{}, &m1LookupFailure{},
+	&m1Category{}, &m1Item{}, &m1CalendarYear{}, &m1CalendarDay{}, &m1Counter{}, &m1Setting{},
+	&m1Errand{}, &m1Event{}, &m1Idempotency{}, &m1Stat{},
+}
+
+func migrateInitial(postgres bool) gormigrate.MigrateFunc {
+	return func(tx *gorm.DB) error {
+		for _, t := range m1Tables {
+			if err := tx.Migrator().CreateTable(t); err != nil {
+				return err
+			}
+		}
+		stmts := []string{
+			// Open errands are few; warnings and overdue counts scan only them.
+			`CREATE INDEX idx_errands_open ON errands (due_at, id) WHERE status IN ('registered','forwarded','processing','correction')`,
+		}
+		if postgres {
+			stmts = append(stmts,
+				`CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'events are append-only'; END $$`,
+				`CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only()`,
+			)
+		} else {
+			stmts = append(stmts,
+				`CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`,
+				`CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`,
+			)
+		}
+		for _, q := range stmts {
+			if err := tx.Exec(q).Error; err != nil {
+				return err
+			}
+		}
+		cats := []m1Category{
+			{"jisheng", "计生", 1}, {"guotu", "国土", 2}, {"linye", "林业", 3},
+			{"sifa", "司法", 4}, {"shehui", "社会事务", 5}, {"dangyuan", "党员服务", 6},
+		}
+		if err := tx.Create(&cats).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&[]m1Counter{{"receipt", 1}, {"calendar", 1}}).Error; err != nil {
+			return err
+		}
+		for _, y := range service.ShippedCalendars() {
+			if err := tx.Create(&m1CalendarYear{Year: y.Year, Note: y.Note, UpdatedAt: time.Now().UTC()}).Error; err != nil {
+				return err
+			}
+			for _, d := range y.Days {
+				if err := tx.Create(&m1CalendarDay{Day: d.Date.String(), Year: y.Year, Kind: string(d.Kind), Name: d.Name}).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}
+
+func rollbackInitial(tx *gorm.DB) error {
+	for i := len(m1Tables) - 1; i >= 0; i-- {
+		if err := tx.Migrator().DropTable(m1Tables[i]); err != nil {
+			return err
+		}
+	}
+	if tx.Dialector.Name() == "postgres" {
+		return tx.Exec(`DROP FUNCTION IF EXISTS events_append_only()`).Error
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+// Package store persists daiban's domain with GORM on SQLite (the default, a
+// file next to the binary) or PostgreSQL (a postgres:// URL). It owns the
+// schema, its migrations, every query and every transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"daiban/service"
+)
+
+// Options configure Open.
+type Options struct {
+	// SecretKey encrypts resident ID numbers at rest and keys their blind
+	// index; at least 32 bytes.
+	SecretKey []byte
+	// MaxOpenConns sizes the connection pool (PostgreSQL: 20 by default;
+	// SQLite: 8 readers by default, writes go through one connection).
+	MaxOpenConns int
+	// BatchMax bounds how many SQLite writes share one commit (128 by default).
+	BatchMax int
+	Logger   *slog.Logger
+}
+
+// Store implements service.Store.
+type Store struct {
+	db       *gorm.DB
+	postgres bool
+	writer   *writer // SQLite only: group commit
+	crypt    *crypt
+	log      *slog.Logger
+}
+
+var _ service.Store = (*Store)(nil)
+
+// IsPostgres reports whether dsn selects PostgreSQL.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SQLiteDSN is the connection string for a database file: WAL, foreign keys,
+// a busy timeout, immediate write transactions and a full sync on commit so
+// nothing acknowledged is lost.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous=FULL"
+}
+
+// Open connects to dsn (a SQLite file path or a postgres:// URL) without
+// migrating; call Migrate before use.
+func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	c, err := newCrypt(o.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	s := &Store{crypt: c, log: o.Logger, postgres: IsPostgres(dsn)}
+	if s.postgres {
+		s.db, err = gorm.Open(postgres.Open(withTimezone(dsn)), cfg)
+	} else {
+		s.db, err = gorm.Open(sqlite.Open(SQLiteDSN(dsn)), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	conns := o.MaxOpenConns
+	if conns == 0 {
+		conns = 20
+		if !s.postgres {
+			conns = 8
+		}
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("reach database: %w", err)
+	}
+	if !s.postgres {
+		max := o.BatchMax
+		if max == 0 {
+			max = 128
+		}
+		s.writer = newWriter(s.db, max)
+	}
+	return s, nil
+}
+
+// withTimezone pins the session zone to UTC so timestamps read back the same
+// on every server.
+func withTimezone(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("timezone") == "" {
+		q.Set("timezone", "UTC")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Close stops the writer after its queued writes and closes the database.
+func (s *Store) Close() error {
+	if s.writer != nil {
+		s.writer.close()
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	if !s.postgres {
+		// Fold the WAL back into the main file so a copy of it alone is whole.
+		s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return sqlDB.Close()
+}
+
+// CheckKey records the secret key's fingerprint in a new database and, in
+// one that has it, refuses a different key.
+func (s *Store) CheckKey(ctx context.Context) error {
+	fp := s.crypt.fingerprint()
+	var stored []string
+	if err := s.read(ctx).Table("settings").Where("name = ?", "key_fingerprint").Pluck("value", &stored).Error; err != nil {
+		return err
+	}
+	if len(stored) == 0 {
+		return s.write(ctx, func(tx *gorm.DB) error {
+			return tx.Exec("INSERT INTO settings (name, value) VALUES (?, ?)", "key_fingerprint", fp).Error
+		})
+	}
+	if stored[0] != fp {
+		return errors.New("DAIBAN_SECRET_KEY is not the key this database was created with; ID numbers could not be read")
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of a live SQLite database to path.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.postgres {
+		return errors.New("back up PostgreSQL with pg_dump (see README)")
+	}
+	return s.read(ctx).Exec("VACUUM INTO ?", path).Error
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Postgres reports the engine.
+func (s *Store) Postgres() bool { return s.postgres }
+
+// DB exposes the connection for tests and tools that inspect the raw rows.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// write runs fn in a write transaction. On SQLite it joins the group commit:
+// concurrent writes share one transaction and one sync, each inside its own
+// savepoint so one failure never fails the others.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.writer != nil {
+		return s.writer.do(ctx, fn)
+	}
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// read returns a handle for reads bound to ctx.
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// translate turns driver errors into the domain's.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return service.NotFound(what)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return &service.Error{Kind: service.KindConflict, Code: "duplicate", Detail: what + " already exists"}
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return &service.Error{Kind: service.KindInvalid, Code: "validation_failed", Detail: what + " refers to something that does not exist"}
+	}
+	return err
+}
+
+// utc normalises a time for storage: UTC, microseconds (what PostgreSQL keeps).
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func ptime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := utc(t)
+	return &u
+}
+
+func unptime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// writer is SQLite's group commit. SQLite has one writer at a time and every
+// durable commit costs a disk sync, so writes queue here and whatever queued
+// while the previous commit synced goes into the next transaction together,
+// each in its own savepoint. A write is acknowledged only after its commit.
+type writer struct {
+	db   *gorm.DB
+	max  int
+	jobs chan *job
+
+	mu     sync.RWMutex // guards closed against sends on a closed channel
+	closed bool
+	done   chan struct{}
+}
+
+type job struct {
+	ctx context.Context
+	fn  func(tx *gorm.DB) error
+	err chan error
+}
+
+// errClosed answers writes that arrive after shutdown began.
+var errClosed = errors.New("store is closing")
+
+func newWriter(db *gorm.DB, max int) *writer {
+	w := &writer{db: db, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *writer) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case w.jobs <- j:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	// Once queued, wait for the verdict: the write may commit even if the
+	// caller gave up, and a caller must not report a failure that did not happen.
+	return <-j.err
+}
+
+func (w *writer) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.jobs)
+	}
+	w.mu.Unlock()
+	<-w.done
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]*job, 0, w.max)
+	for j := range w.jobs {
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < w.max {
+			select {
+			case j, ok := <-w.jobs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+func (w *writer) commit(batch []*job) {
+	results := make([]error, len(batch))
+	defer func() {
+		for i, j := range batch {
+			j.err <- results[i]
+		}
+	}()
+	tx := w.db.WithContext(context.Background()).Begin()
+	if tx.Error != nil {
+		for i := range results {
+			results[i] = tx.Error
+		}
+		return
+	}
+	ok := 0
+	single := len(batch) == 1
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if single {
+			results[i] = call(j.fn, tx)
+		} else {
+			results[i] = inSavepoint(tx, j.fn)
+		}
+		if results[i] == nil {
+			ok++
+		}
+	}
+	if ok == 0 {
+		tx.Rollback()
+		return
+	}
+	if err := tx.Commit().Error; err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+}
+
+func inSavepoint(tx *gorm.DB, fn func(*gorm.DB) error) error {
+	if err := tx.Exec("SAVEPOINT w").Error; err != nil {
+		return err
+	}
+	err := call(fn, tx)
+	if err != nil {
+		if rerr := tx.Exec("ROLLBACK TO w").Error; rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	if rerr := tx.Exec("RELEASE w").Error; rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// call runs fn, turning a panic into that job's error so its batch survives.
+func call(fn func(*gorm.DB) error, tx *gorm.DB) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in write: %v", r)
+		}
+	}()
+	return fn(tx)
+}
