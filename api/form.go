@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/base64"
 	"html/template"
@@ -36,31 +37,46 @@ type formData struct {
 	StatusURL                                                         string
 }
 
-// StatusURL is the public status page a receipt's QR code opens.
-func (s *Server) StatusURL(c echo.Context, receiptNo string) string {
-	base := s.opts.PublicURL
+// StatusURL is the public status page a receipt's QR code opens: under
+// base, or else under the scheme and host the request came to.
+func StatusURL(base string, r *http.Request, receiptNo string) string {
 	if base == "" {
-		base = c.Scheme() + "://" + c.Request().Host
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
 	}
 	return strings.TrimSuffix(base, "/") + "/q/" + receiptNo
 }
 
-// errandForm renders the printable two-part form (两单制): the stub kept in
-// the village ledger and the receipt the resident keeps, one A4 page.
+// errandForm serves the printable form to API clients.
 func (s *Server) errandForm(c echo.Context) error {
-	a := actor(c)
-	e, err := s.svc.Errand(c.Request().Context(), a, c.Param("id"))
+	page, err := Form(c.Request().Context(), s.svc, actor(c), c.Param("id"), StatusURL(s.opts.PublicURL, c.Request(), ""))
 	if err != nil {
 		return err
 	}
-	it, err := s.svc.Item(c.Request().Context(), e.ItemCode)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, page)
+}
+
+// Form renders the two-part form (两单制) of an errand as an A4 page: the
+// stub kept in the village ledger and the receipt the resident keeps, with a
+// QR code of statusPrefix followed by the receipt number. Only the agent of
+// the intake village sees the verification code and the full ID number.
+func Form(ctx context.Context, svc *service.Service, a service.Actor, id, statusPrefix string) ([]byte, error) {
+	e, err := svc.Errand(ctx, a, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	url := s.StatusURL(c, e.ReceiptNo)
+	it, err := svc.Item(ctx, e.ItemCode)
+	if err != nil {
+		return nil, err
+	}
+	url := statusPrefix + e.ReceiptNo
 	png, err := qrcode.Encode(url, qrcode.Medium, 256)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d := formData{
 		ReceiptNo: e.ReceiptNo, VerifyCode: "******", Registered: shanghai(e.RegisteredAt).Format(publicTime),
@@ -72,16 +88,14 @@ func (s *Server) errandForm(c echo.Context) error {
 		AgentName: e.AgentName, AgentPhone: e.AgentPhone, Note: e.Note, IntakeName: e.IntakeName,
 		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), StatusURL: url,
 	}
-	// Only the agent who hands the receipt over prints its code and the full ID.
 	if a.Role == service.RoleAgent && a.OrgID == e.IntakeOrgID {
 		d.VerifyCode, d.IDNumber, d.Phone = e.VerifyCode, e.Applicant.IDNumber, e.Applicant.Phone
 	}
 	var buf bytes.Buffer
 	if err := formTemplate.Execute(&buf, d); err != nil {
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 func feeLabel(cents int64) string {

@@ -105,7 +105,7 @@ func TestLogin(t *testing.T) {
 	}
 
 	expiring := env.Login("tw1")
-	env.Clock.Advance(13 * time.Hour)
+	env.Clock.Advance(apitest.SessionTTL + time.Minute)
 	apitest.Expect(t, env.Get("/api/v1/auth/me", expiring), http.StatusUnauthorized)
 	apitest.Expect(t, env.Get("/api/v1/auth/me", ""), http.StatusUnauthorized)
 	apitest.Expect(t, env.Get("/api/v1/auth/me", "garbage"), http.StatusUnauthorized)

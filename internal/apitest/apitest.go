@@ -79,6 +79,10 @@ type Options struct {
 	DSN        string    // a database to reuse; fresh by default
 }
 
+// SessionTTL is the token lifetime under test: long, so journeys that move
+// the clock across weeks keep their sign-ins.
+const SessionTTL = 60 * 24 * time.Hour
+
 // DefaultStart is a Monday morning after the 2026 Spring Festival.
 var DefaultStart = time.Date(2026, 3, 2, 9, 0, 0, 0, service.Shanghai)
 
@@ -92,6 +96,8 @@ var (
 func Spec() (routers.Router, error) {
 	specOnce.Do(func() {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromData(daiban.OpenAPI)
 		if err != nil {
@@ -132,7 +138,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		st = testdb.Open(t)
 	}
 	clock := &Clock{t: o.Start}
-	svc := service.New(st, service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost})
+	svc := service.New(st, service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	srv := api.New(svc, api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate)})
