@@ -3,6 +3,7 @@ module daiban
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.6
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/go-gormigrate/gormigrate/v2 v2.1.7
 	github.com/go-playground/validator/v10 v10.30.6
