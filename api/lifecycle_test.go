@@ -1,0 +1,582 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"daiban/internal/apitest"
+	"daiban/internal/testdb"
+	"daiban/service"
+)
+
+func countRows(t *testing.T, env *apitest.Env, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := env.Store.DB().Table(table).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestRegistrationRefusals(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	good := apitest.Registration(env.F.ItemTownship)
+	with := func(change func(m map[string]any)) map[string]any {
+		m := apitest.Registration(env.F.ItemTownship)
+		change(m)
+		return m
+	}
+	applicant := func(m map[string]any) map[string]any { return m["applicant"].(map[string]any) }
+	before := countRows(t, env, "errands")
+	for _, c := range []struct {
+		name  string
+		token string
+		body  any
+		want  int
+		field string
+	}{
+		{"unknown item", agent, with(func(m map[string]any) { m["item_code"] = "NOPE" }), 422, "item_code"},
+		{"inactive item", agent, with(func(m map[string]any) { m["item_code"] = "OLD" }), 422, "item_code"},
+		{"bad check digit", agent, with(func(m map[string]any) { applicant(m)["id_number"] = "110105194912310021" }), 422, "applicant.id_number"},
+		{"impossible birth date", agent, with(func(m map[string]any) { applicant(m)["id_number"] = "110105194902300026" }), 422, "applicant.id_number"},
+		{"bad phone", agent, with(func(m map[string]any) { applicant(m)["phone"] = "1234" }), 422, "applicant.phone"},
+		{"no name", agent, with(func(m map[string]any) { applicant(m)["name"] = "" }), 422, "applicant.name"},
+		{"missing material", agent, with(func(m map[string]any) { m["materials"] = []string{"身份证"} }), 422, "materials"},
+		{"stranger material", agent, with(func(m map[string]any) { m["materials"] = []string{"身份证", "户口簿", "护照"} }), 422, "materials[2]"},
+		{"unknown channel", agent, with(func(m map[string]any) { m["channel"] = "fax" }), 422, "channel"},
+		{"unknown field", agent, with(func(m map[string]any) { m["priority"] = "high" }), 400, "priority"},
+		{"wrong type", agent, with(func(m map[string]any) { m["materials"] = "身份证" }), 400, "materials"},
+		{"control characters", agent, with(func(m map[string]any) { applicant(m)["name"] = "张\u0000三" }), 422, "applicant.name"},
+		{"not an agent", env.Login("tw1"), good, 403, ""},
+		{"not signed in", "", good, 401, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: c.token, Body: c.body, Raw: true})
+			apitest.Expect(t, r, c.want)
+			if c.field != "" {
+				if p := r.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != c.field {
+					t.Errorf("errors %+v, want field %q", p.Errors, c.field)
+				}
+			}
+		})
+	}
+	for name, body := range map[string]string{"malformed": `{"item_code":`, "array": `[]`, "invalid UTF-8": "{\"item_code\":\"\xff\xfe\"}"} {
+		r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: body, Raw: true})
+		apitest.Expect(t, r, http.StatusBadRequest)
+		_ = name
+	}
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: strings.Repeat("x", 300<<10), Raw: true})
+	apitest.Expect(t, r, http.StatusRequestEntityTooLarge)
+	if after := countRows(t, env, "errands"); after != before {
+		t.Fatalf("refused registrations wrote %d errands", after-before)
+	}
+	if n := countRows(t, env, "events"); n != 0 {
+		t.Fatalf("refused registrations wrote %d events", n)
+	}
+}
+
+// state reads an errand's version and event count straight from the store.
+func state(t *testing.T, env *apitest.Env, id string) (string, int, int64) {
+	t.Helper()
+	var row struct {
+		Status  string
+		Version int
+	}
+	if err := env.Store.DB().Table("errands").Select("status, version").Where("id = ?", id).Scan(&row).Error; err != nil {
+		t.Fatal(err)
+	}
+	var events int64
+	env.Store.DB().Table("events").Where("errand_id = ?", id).Count(&events)
+	return row.Status, row.Version, events
+}
+
+func TestTransitionRefusals(t *testing.T) {
+	env := apitest.New(t)
+	agent, tw1, tw2, city := env.Login("ag1a"), env.Login("tw1"), env.Login("tw2"), env.Login("city")
+	townItem := register(t, env, agent, env.F.ItemTownship)
+	cityItem := register(t, env, agent, env.F.ItemCity)
+
+	refuse := func(name, token string, e errand, action string, body map[string]any, want int, code, field string) {
+		t.Helper()
+		t.Run(name, func(t *testing.T) {
+			st, v, n := state(t, env, e.ID)
+			if body == nil {
+				body = map[string]any{}
+			}
+			if _, ok := body["version"]; !ok {
+				body["version"] = v
+			}
+			r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + e.ID + "/" + action, Token: token, Body: body, Raw: true})
+			apitest.Expect(t, r, want)
+			p := r.Problem(t)
+			if code != "" && p.Code != code {
+				t.Errorf("code %q, want %q (%s)", p.Code, code, p.Detail)
+			}
+			if field != "" && (len(p.Errors) == 0 || p.Errors[0].Field != field) {
+				t.Errorf("errors %+v, want field %q", p.Errors, field)
+			}
+			if st2, v2, n2 := state(t, env, e.ID); st2 != st || v2 != v || n2 != n {
+				t.Errorf("a refused %s changed the errand: %s v%d (%d events) → %s v%d (%d events)", action, st, v, n, st2, v2, n2)
+			}
+		})
+	}
+	refuse("deliver before completion", agent, townItem, "deliver", map[string]any{"receipt_recovered": true}, 409, "invalid_transition", "")
+	refuse("accept before forwarding", tw1, townItem, "accept", nil, 409, "invalid_transition", "")
+	refuse("an officer forwards from the village", tw1, townItem, "forward", nil, 403, "wrong_organisation", "")
+	refuse("another village's agent", env.Login("ag1b"), townItem, "forward", nil, 404, "not_found", "")
+	refuse("another township's agent", env.Login("ag2a"), townItem, "forward", nil, 404, "not_found", "")
+	refuse("a supervisor", env.Login("super"), townItem, "forward", nil, 403, "role_not_allowed", "")
+	refuse("no version", agent, townItem, "forward", map[string]any{"version": 0}, 422, "validation_failed", "version")
+	refuse("stale version", agent, townItem, "forward", map[string]any{"version": 7}, 409, "version_conflict", "")
+
+	townItem = step(t, env, agent, townItem, "forward", nil)
+	cityItem = step(t, env, agent, cityItem, "forward", nil)
+	refuse("accept by another township", tw2, townItem, "accept", nil, 404, "not_found", "")
+	refuse("accept by the city", city, townItem, "accept", nil, 403, "wrong_organisation", "")
+	townItem = step(t, env, tw1, townItem, "accept", nil)
+	cityItem = step(t, env, tw1, cityItem, "accept", nil)
+
+	refuse("forward a township item", tw1, townItem, "forward", nil, 409, "decided_here", "")
+	refuse("complete a city item at the township", tw1, cityItem, "complete", map[string]any{"outcome": "approved"}, 409, "wrong_level", "")
+	refuse("refuse without a reason", tw1, townItem, "complete", map[string]any{"outcome": "refused"}, 422, "validation_failed", "reason")
+	refuse("unknown outcome", tw1, townItem, "complete", map[string]any{"outcome": "maybe"}, 422, "validation_failed", "outcome")
+	refuse("return naming nothing", tw1, townItem, "return", map[string]any{"missing_materials": []string{}}, 422, "validation_failed", "missing_materials")
+	refuse("return naming a stranger material", tw1, townItem, "return", map[string]any{"missing_materials": []string{"护照"}}, 422, "validation_failed", "missing_materials[0]")
+	refuse("a field of another step", tw1, townItem, "accept", map[string]any{"outcome": "approved"}, 400, "unknown_field", "outcome")
+
+	cityItem = step(t, env, tw1, cityItem, "forward", nil)
+	refuse("forward from the city", city, step(t, env, city, cityItem, "accept", nil), "forward", nil, 403, "role_not_allowed", "")
+
+	townItem = step(t, env, tw1, townItem, "complete", map[string]any{"outcome": "refused", "reason": "不符合条件"})
+	refuse("grade out of range", agent, townItem, "deliver", map[string]any{"receipt_recovered": true, "satisfaction": 6}, 422, "validation_failed", "satisfaction")
+	refuse("lost receipt, wrong ID", agent, townItem, "deliver", map[string]any{"receipt_recovered": false, "id_number": "350182199001011230"}, 422, "validation_failed", "id_number")
+	refuse("lost receipt, no ID", agent, townItem, "deliver", map[string]any{"receipt_recovered": false}, 422, "validation_failed", "id_number")
+	refuse("withdraw after completion", agent, townItem, "withdraw", map[string]any{"reason": "x"}, 409, "invalid_transition", "")
+	refuse("deliver by the other agent's village", env.Login("ag1b"), townItem, "deliver", map[string]any{"receipt_recovered": true}, 404, "not_found", "")
+
+	// A colleague in the same village may deliver; a lost receipt is checked against the ID.
+	e := step(t, env, env.Login("ag1a2"), townItem, "deliver", map[string]any{"receipt_recovered": false, "id_number": strings.ToLower(apitest.ValidID)})
+	if e.ReceiptRecovered == nil || *e.ReceiptRecovered {
+		t.Errorf("lost receipt recorded as %v", e.ReceiptRecovered)
+	}
+	// Stale version through If-Match, then the right one.
+	fresh := register(t, env, agent, env.F.ItemTownship)
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + fresh.ID + "/forward", Token: agent, Body: map[string]any{}, Header: map[string]string{"If-Match": `"9"`}})
+	apitest.Expect(t, r, http.StatusConflict)
+	if p := r.Problem(t); p.CurrentVersion == nil || *p.CurrentVersion != 1 {
+		t.Errorf("conflict without the current version: %s", r.Body)
+	}
+	r = env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + fresh.ID + "/forward", Token: agent, Body: map[string]any{}, Header: map[string]string{"If-Match": `"1"`}})
+	apitest.Expect(t, r, http.StatusOK)
+	r = env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + fresh.ID + "/withdraw", Token: agent, Body: map[string]any{"version": 2, "reason": "x"}, Header: map[string]string{"If-Match": `"3"`}})
+	apitest.Expect(t, r, http.StatusUnprocessableEntity)
+	apitest.Expect(t, env.Post("/api/v1/errands/"+fresh.ID+"/withdraw", agent, map[string]any{"version": 2, "reason": "申请人撤回"}), http.StatusOK)
+	apitest.Expect(t, env.Get("/api/v1/errands/no-such-id", agent), http.StatusNotFound)
+}
+
+// Two officers accept the same errand at the same version at once: exactly
+// one wins, the other gets a version conflict, and one event is written.
+func TestConcurrentTransitions(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	tokens := []string{env.Login("tw1"), env.Login("tw1")}
+	for round := 0; round < 8; round++ {
+		e := step(t, env, agent, register(t, env, agent, env.F.ItemTownship), "forward", nil)
+		var wg sync.WaitGroup
+		statuses := make([]int, 2)
+		for i := range statuses {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = env.Post("/api/v1/errands/"+e.ID+"/accept", tokens[i], map[string]any{"version": e.Version}).Status
+			}()
+		}
+		wg.Wait()
+		ok, conflict := 0, 0
+		for _, s := range statuses {
+			switch s {
+			case http.StatusOK:
+				ok++
+			case http.StatusConflict:
+				conflict++
+			}
+		}
+		if ok != 1 || conflict != 1 {
+			t.Fatalf("round %d: statuses %v, want one 200 and one 409", round, statuses)
+		}
+		if st, v, n := state(t, env, e.ID); st != "processing" || v != 3 || n != 3 {
+			t.Fatalf("round %d: %s v%d with %d events", round, st, v, n)
+		}
+	}
+}
+
+func TestIdempotency(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	body := apitest.Registration(env.F.ItemTownship)
+	post := func(token, key string, body any) *apitest.Response {
+		return env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: token, Body: body, Header: map[string]string{"Idempotency-Key": key}})
+	}
+	first := post(agent, "k-1", body)
+	apitest.Expect(t, first, http.StatusCreated)
+	again := post(agent, "k-1", body)
+	apitest.Expect(t, again, http.StatusCreated)
+	var a, b errand
+	first.JSON(t, &a)
+	again.JSON(t, &b)
+	if a.ID != b.ID || a.ReceiptNo != b.ReceiptNo || *a.VerifyCode != *b.VerifyCode || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay differs: %+v vs %+v", a, b)
+	}
+	if n := countRows(t, env, "errands"); n != 1 {
+		t.Fatalf("%d errands after a retried registration", n)
+	}
+	other := apitest.Registration(env.F.ItemTownship)
+	other["note"] = "changed"
+	r := post(agent, "k-1", other)
+	apitest.Expect(t, r, http.StatusUnprocessableEntity)
+	if p := r.Problem(t); p.Code != "idempotency_key_reused" {
+		t.Errorf("reused key: %s", r.Body)
+	}
+	// Keys belong to their user: another agent's k-1 is a new registration.
+	apitest.Expect(t, post(env.Login("ag1a2"), "k-1", body), http.StatusCreated)
+	if n := countRows(t, env, "errands"); n != 2 {
+		t.Fatalf("%d errands, want 2", n)
+	}
+
+	// A retried transition answers its first result even after the errand moved on.
+	fwd := map[string]any{"version": 1}
+	key := map[string]string{"Idempotency-Key": "fwd-1"}
+	r1 := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + a.ID + "/forward", Token: agent, Body: fwd, Header: key})
+	apitest.Expect(t, r1, http.StatusOK)
+	step(t, env, env.Login("tw1"), func() errand { var e errand; r1.JSON(t, &e); return e }(), "accept", nil)
+	r2 := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + a.ID + "/forward", Token: agent, Body: fwd, Header: key})
+	apitest.Expect(t, r2, http.StatusOK)
+	if string(r1.Body) != string(r2.Body) {
+		t.Errorf("retried forward answered differently:\n%s\n%s", r1.Body, r2.Body)
+	}
+	if _, v, n := state(t, env, a.ID); v != 3 || n != 3 {
+		t.Errorf("retried forward wrote again: v%d, %d events", v, n)
+	}
+
+	// Eight clients retrying one registration at once create it once.
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := post(agent, "storm", body)
+			if r.Status == http.StatusCreated {
+				var e errand
+				r.JSON(t, &e)
+				ids[i] = e.ID
+			} else if r.Status != http.StatusConflict { // in flight: the client retries
+				t.Errorf("storm: %d %s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	distinct := map[string]bool{}
+	for _, id := range ids {
+		if id != "" {
+			distinct[id] = true
+		}
+	}
+	if len(distinct) != 1 || countRows(t, env, "errands") != 3 {
+		t.Fatalf("a storm of retries created %d errands (%d ids)", countRows(t, env, "errands")-2, len(distinct))
+	}
+	if n := countRows(t, env, "idempotency_keys"); n != 4 {
+		t.Errorf("%d idempotency keys in the database, want 4", n)
+	}
+}
+
+func TestPublicLookup(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	e := register(t, env, agent, env.F.ItemTownship)
+	e = step(t, env, agent, e, "forward", nil)
+	url := "/api/v1/public/receipts/" + e.ReceiptNo + "?code=" + *e.VerifyCode
+	r := env.Get(url, "")
+	apitest.Expect(t, r, http.StatusOK)
+	var p struct {
+		Status        string `json:"status"`
+		StatusLabel   string `json:"status_label"`
+		ApplicantName string `json:"applicant_name"`
+		AgentName     string `json:"agent_name"`
+		Timeline      []struct {
+			OrgName string `json:"org_name"`
+		} `json:"timeline"`
+	}
+	r.JSON(t, &p)
+	if p.Status != "forwarded" || p.StatusLabel != "已转报" || p.ApplicantName != "张*丰" || p.AgentName != "甲一代办员" || len(p.Timeline) != 2 || p.Timeline[1].OrgName != "甲一村" {
+		t.Errorf("public view = %+v", p)
+	}
+	body := string(r.Body)
+	for _, private := range []string{apitest.ValidID, "13912345678", "甲一村12号", "张三丰", "fixture", *e.VerifyCode, e.ID} {
+		if strings.Contains(body, private) {
+			t.Errorf("the public view shows %q: %s", private, body)
+		}
+	}
+
+	unknown := service.FormatReceiptNo(env.Clock.Now(), 999999)
+	wrongCode := env.Get("/api/v1/public/receipts/"+e.ReceiptNo+"?code=000000", "")
+	noSuch := env.Get("/api/v1/public/receipts/"+unknown+"?code="+*e.VerifyCode, "")
+	apitest.Expect(t, wrongCode, http.StatusNotFound)
+	apitest.Expect(t, noSuch, http.StatusNotFound)
+	if pw, pn := wrongCode.Problem(t), noSuch.Problem(t); pw.Code != pn.Code || pw.Detail != pn.Detail {
+		t.Errorf("a wrong code (%+v) and an unknown number (%+v) differ", pw, pn)
+	}
+	typo := e.ReceiptNo[:3] + string("0123456789ABCDEFGHJKMNPQRSTVWXYZ"[(strings.IndexByte("0123456789ABCDEFGHJKMNPQRSTVWXYZ", e.ReceiptNo[3])+1)%32]) + e.ReceiptNo[4:]
+	r = env.Get("/api/v1/public/receipts/"+typo+"?code="+*e.VerifyCode, "")
+	apitest.Expect(t, r, http.StatusBadRequest)
+	if p := r.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != "receipt_no" {
+		t.Errorf("typo: %s", r.Body)
+	}
+	r = env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/public/receipts/" + e.ReceiptNo + "?code=12ab", Raw: true})
+	apitest.Expect(t, r, http.StatusBadRequest)
+
+	// Ten wrong codes lock the number for the rest of the hour, right code or not.
+	for i := 0; i < 9; i++ {
+		apitest.Expect(t, env.Get(fmt.Sprintf("/api/v1/public/receipts/%s?code=%06d", e.ReceiptNo, 100000+i), ""), http.StatusNotFound)
+	}
+	r = env.Get(url, "")
+	apitest.Expect(t, r, http.StatusTooManyRequests)
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After")
+	}
+	// An unknown number locks the same way, so the lockout tells nothing either.
+	for i := 0; i < 10; i++ {
+		env.Get(fmt.Sprintf("/api/v1/public/receipts/%s?code=%06d", unknown, i), "")
+	}
+	apitest.Expect(t, env.Get("/api/v1/public/receipts/"+unknown+"?code=123456", ""), http.StatusTooManyRequests)
+	env.Clock.Advance(61 * time.Minute)
+	apitest.Expect(t, env.Get(url, ""), http.StatusOK)
+}
+
+func TestPublicRateLimitPerClient(t *testing.T) {
+	env := apitest.New(t, apitest.Options{PublicRate: 1})
+	agent := env.Login("ag1a")
+	e := register(t, env, agent, env.F.ItemTownship)
+	url := "/api/v1/public/receipts/" + e.ReceiptNo + "?code=" + *e.VerifyCode
+	limited := 0
+	for i := 0; i < 5; i++ {
+		if env.Get(url, "").Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Errorf("five quick lookups from one client at 1 per second were never limited")
+	}
+}
+
+func TestListsAndScope(t *testing.T) {
+	env := apitest.New(t)
+	a1, a1b, a2 := env.Login("ag1a"), env.Login("ag1b"), env.Login("ag2a")
+	var mine []errand
+	for i := 0; i < 5; i++ {
+		mine = append(mine, register(t, env, a1, env.F.ItemTownship))
+		env.Clock.Advance(time.Minute)
+	}
+	register(t, env, a1b, env.F.ItemCity)
+	register(t, env, a2, env.F.ItemTownship)
+	step(t, env, a1, mine[0], "forward", nil)
+
+	count := func(token, query string) int {
+		t.Helper()
+		r := env.Get("/api/v1/errands"+query, token)
+		apitest.Expect(t, r, http.StatusOK)
+		var page struct {
+			Items []errand `json:"items"`
+		}
+		r.JSON(t, &page)
+		return len(page.Items)
+	}
+	for _, c := range []struct {
+		who, query string
+		want       int
+	}{
+		{"ag1a", "", 5},
+		{"ag1b", "", 1},
+		{"tw1", "", 6},
+		{"tw2", "", 1},
+		{"city", "", 7},
+		{"super", "", 7},
+		{"tw1", "?org_id=" + env.F.V1b.ID, 1},
+		{"city", "?org_id=" + env.F.T2.ID, 1},
+		{"tw1", "?status=forwarded", 1},
+		{"tw1", "?status=registered,forwarded", 6},
+		{"tw1", "?holder_org_id=" + env.F.T1.ID, 1},
+		{"city", "?item=CTY", 1},
+		{"city", "?from=2026-03-02&to=2026-03-02", 7},
+		{"city", "?from=2026-03-03", 0},
+		{"city", "?overdue=true", 0},
+		{"city", "?id_number=" + apitest.ValidID, 7},
+		{"city", "?receipt_no=" + mine[2].ReceiptNo, 1},
+	} {
+		if got := count(env.Login(c.who), c.query); got != c.want {
+			t.Errorf("%s %s: %d errands, want %d", c.who, c.query, got, c.want)
+		}
+	}
+	// Outside one's scope the organisation does not exist.
+	r := env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/errands?org_id=" + env.F.T2.ID, Token: env.Login("tw1"), Raw: true})
+	apitest.Expect(t, r, http.StatusNotFound)
+	if p := r.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != "org_id" {
+		t.Errorf("out-of-scope org: %s", r.Body)
+	}
+	for _, q := range []string{"?status=lost", "?from=2026-13-01", "?from=2026-03-05&to=2026-03-01", "?overdue=yes", "?cursor=@@@", "?id_number=123", "?receipt_no=XXXX"} {
+		apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/errands" + q, Token: a1, Raw: true}), http.StatusBadRequest)
+	}
+
+	// Lists mask the applicant; the agent's own detail does not.
+	r = env.Get("/api/v1/errands?limit=1", a1)
+	var page struct {
+		Items []errand `json:"items"`
+		Next  *string  `json:"next_cursor"`
+	}
+	r.JSON(t, &page)
+	if got := page.Items[0].Applicant.IDNumber; got != service.MaskIDNumber(apitest.ValidID) || page.Items[0].Applicant.Phone != "139****5678" {
+		t.Errorf("list shows %s / %s", got, page.Items[0].Applicant.Phone)
+	}
+	if strings.Contains(string(r.Body), apitest.ValidID) {
+		t.Errorf("a list carries the full ID number")
+	}
+	var detail errand
+	env.Get("/api/v1/errands/"+mine[0].ID, a1).JSON(t, &detail)
+	if detail.Applicant.IDNumber != apitest.ValidID {
+		t.Errorf("the agent's detail shows %s", detail.Applicant.IDNumber)
+	}
+	env.Get("/api/v1/errands/"+mine[0].ID, env.Login("super")).JSON(t, &detail)
+	if detail.Applicant.IDNumber == apitest.ValidID || detail.VerifyCode != nil {
+		t.Errorf("a supervisor's detail shows the ID %s or the code %v", detail.Applicant.IDNumber, detail.VerifyCode)
+	}
+
+	// Keyset pages walk every errand once, newest first.
+	var seen []string
+	cursor := ""
+	for i := 0; i < 10; i++ {
+		path := "/api/v1/errands?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		var p struct {
+			Items []errand `json:"items"`
+			Next  *string  `json:"next_cursor"`
+		}
+		env.Get(path, a1).JSON(t, &p)
+		for _, e := range p.Items {
+			seen = append(seen, e.ID)
+		}
+		if p.Next == nil {
+			break
+		}
+		cursor = *p.Next
+	}
+	if len(seen) != 5 || seen[0] != mine[4].ID || seen[4] != mine[0].ID {
+		t.Errorf("pages gave %d errands: %v", len(seen), seen)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	env := apitest.New(t) // Monday 2026-03-02
+	agent, tw := env.Login("ag1a"), env.Login("tw1")
+	soon := step(t, env, agent, register(t, env, agent, env.F.ItemTownship), "forward", nil) // due Monday 9 March
+	late := step(t, env, agent, register(t, env, agent, env.F.ItemTownship), "forward", nil)
+	late = step(t, env, tw, late, "accept", nil)
+	paused := step(t, env, tw, step(t, env, agent, register(t, env, agent, env.F.ItemTownship), "forward", nil), "accept", nil)
+	paused = step(t, env, tw, paused, "return", map[string]any{"missing_materials": []string{"户口簿"}})
+	calm := step(t, env, agent, register(t, env, agent, env.F.ItemCity), "forward", nil) // due 16 March
+
+	warnings := func() map[string]string {
+		r := env.Get("/api/v1/supervision/warnings", env.Login("super"))
+		apitest.Expect(t, r, http.StatusOK)
+		var out struct {
+			Items []struct {
+				Level  string `json:"level"`
+				Errand errand `json:"errand"`
+			} `json:"items"`
+		}
+		r.JSON(t, &out)
+		m := map[string]string{}
+		for _, w := range out.Items {
+			m[w.Errand.ID] = w.Level
+		}
+		return m
+	}
+	if w := warnings(); len(w) != 0 {
+		t.Errorf("on day one: %v", w)
+	}
+	env.Clock.Set(time.Date(2026, 3, 6, 9, 0, 0, 0, service.Shanghai)) // Friday: Monday is one working day away
+	w := warnings()
+	if w[soon.ID] != "yellow" || w[late.ID] != "yellow" || w[calm.ID] != "" || w[paused.ID] != "" {
+		t.Errorf("Friday: %v", w)
+	}
+	env.Clock.Set(time.Date(2026, 3, 10, 9, 0, 0, 0, service.Shanghai)) // Tuesday: overdue
+	w = warnings()
+	if w[soon.ID] != "red" || w[late.ID] != "red" || w[calm.ID] != "" || w[paused.ID] != "" {
+		t.Errorf("Tuesday: %v (the paused one waits for correction)", w)
+	}
+	var overdue struct {
+		Items []errand `json:"items"`
+	}
+	env.Get("/api/v1/errands?overdue=true", tw).JSON(t, &overdue)
+	if len(overdue.Items) != 2 {
+		t.Errorf("overdue filter: %d errands", len(overdue.Items))
+	}
+	// Agents see the warnings of their village only.
+	r := env.Get("/api/v1/supervision/warnings", env.Login("ag2a"))
+	if strings.Contains(string(r.Body), soon.ID) {
+		t.Errorf("another township's agent sees the warning")
+	}
+}
+
+func TestLedgerTamperDetected(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	e := step(t, env, agent, register(t, env, agent, env.F.ItemTownship), "forward", map[string]any{"note": "原始备注"})
+	register(t, env, agent, env.F.ItemCity)
+	admin := env.Login("admin")
+	r := env.Get("/api/v1/admin/ledger-check", admin)
+	apitest.Expect(t, r, http.StatusOK)
+	if m := r.Map(t); m["ok"] != true || m["errands"] != float64(2) || m["events"] != float64(3) {
+		t.Fatalf("clean ledger: %s", r.Body)
+	}
+	apitest.Expect(t, env.Get("/api/v1/admin/ledger-check", agent), http.StatusForbidden)
+
+	db := env.Store.DB()
+	if err := db.Exec("UPDATE events SET note = 'edited' WHERE errand_id = ?", e.ID).Error; err == nil {
+		t.Fatalf("the database let an event be updated")
+	}
+	if err := db.Exec("DELETE FROM events WHERE errand_id = ?", e.ID).Error; err == nil {
+		t.Fatalf("the database let an event be deleted")
+	}
+	// Someone with the database's keys disables the guard and edits history.
+	if testdb.PostgresURL() != "" {
+		if err := db.Exec("ALTER TABLE events DISABLE TRIGGER events_no_update").Error; err != nil {
+			t.Fatal(err)
+		}
+	} else if err := db.Exec("DROP TRIGGER events_no_update").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec("UPDATE events SET note = '篡改' WHERE errand_id = ? AND seq = 2", e.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	r = env.Get("/api/v1/admin/ledger-check", env.Login("super"))
+	apitest.Expect(t, r, http.StatusOK)
+	var check struct {
+		OK     bool `json:"ok"`
+		Broken struct {
+			ErrandID  string `json:"errand_id"`
+			ReceiptNo string `json:"receipt_no"`
+			Seq       int    `json:"seq"`
+		} `json:"broken"`
+	}
+	r.JSON(t, &check)
+	if check.OK || check.Broken.ErrandID != e.ID || check.Broken.Seq != 2 || check.Broken.ReceiptNo != e.ReceiptNo {
+		t.Errorf("tampering not found: %s", r.Body)
+	}
+}
