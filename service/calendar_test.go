@@ -7,7 +7,9 @@ import (
 	"github.com/6tail/lunar-go/HolidayUtil"
 )
 
-func at(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, Shanghai) }
+func at(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, Shanghai)
+}
 
 func TestDueAtAcrossHolidays(t *testing.T) {
 	cal := NewCalendar(ShippedCalendars())
@@ -50,7 +52,7 @@ func TestWorkingDaysBetween(t *testing.T) {
 	}{
 		{MakeDate(2026, 3, 2), MakeDate(2026, 3, 2), 0},
 		{MakeDate(2026, 3, 2), MakeDate(2026, 3, 9), 5},
-		{MakeDate(2026, 2, 13), MakeDate(2026, 2, 28), 6}, // the 14th and 28th (make-up), 24th to 27th
+		{MakeDate(2026, 2, 13), MakeDate(2026, 2, 28), 6},  // the 14th and 28th (make-up), 24th to 27th
 		{MakeDate(2026, 9, 30), MakeDate(2026, 10, 10), 3}, // the 8th, 9th and 10th (make-up)
 	} {
 		if got := cal.WorkingDaysBetween(c.a, c.b); got != c.want {

@@ -85,7 +85,7 @@ func (r statsRow) counts() service.Counts {
 // its errands, which are few; everything wider reads the cells.
 func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
 	if len(q.Under) >= villagePathLen {
-		return s.direct(ctx, q, false)
+		return s.direct(ctx, q)
 	}
 	dim := dimVillage
 	switch q.GroupBy {
@@ -103,7 +103,7 @@ func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.Stat
 		args = append(args, p.grain, p.from, p.to)
 	}
 	sql := "SELECT " + key + " AS k, " + sumColumns("") + ", 0 AS overdue FROM errand_stats WHERE dim = ? AND org_path >= ? AND org_path < ? AND (" +
-		strings.Join(where, " OR ") + ") GROUP BY " + key
+		strings.Join(where, " OR ") + ")" + groupBy(key)
 	var rows []statsRow
 	if err := s.read(ctx).Raw(sql, append([]any{dim, lo, hi}, args...)...).Scan(&rows).Error; err != nil {
 		return nil, err
@@ -114,36 +114,31 @@ func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.Stat
 // StatsDirect recomputes q from the errands themselves, by the same
 // definitions written out in SQL; it is the reference for the rollups.
 func (s *Store) StatsDirect(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
-	return s.direct(ctx, q, true)
+	return s.direct(ctx, q)
 }
 
-func (s *Store) direct(ctx context.Context, q service.StatsQuery, withOverdue bool) ([]service.StatsRow, error) {
+func (s *Store) direct(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
 	key := s.groupKey(q.GroupBy, "e.", "e.reg_day")
 	counted := "e.status <> 'withdrawn'"
 	done := counted + " AND e.completed_at IS NOT NULL"
 	delivered := counted + " AND e.delivered_at IS NOT NULL"
 	cols := []string{
-		"SUM(CASE WHEN " + counted + " THEN 1 ELSE 0 END) AS accepted",
-		"SUM(CASE WHEN " + done + " THEN 1 ELSE 0 END) AS completed",
-		"SUM(CASE WHEN " + done + " AND e.outcome = 'refused' THEN 1 ELSE 0 END) AS refused",
-		"SUM(CASE WHEN " + done + " AND e.completed_at <= e.due_at THEN 1 ELSE 0 END) AS on_time",
-		"SUM(CASE WHEN " + done + " THEN e.working_days ELSE 0 END) AS working_days",
-		"SUM(CASE WHEN " + delivered + " THEN 1 ELSE 0 END) AS delivered",
-		"SUM(CASE WHEN " + delivered + " AND e.receipt_recovered THEN 1 ELSE 0 END) AS recovered",
+		"COALESCE(SUM(CASE WHEN " + counted + " THEN 1 ELSE 0 END), 0) AS accepted",
+		"COALESCE(SUM(CASE WHEN " + done + " THEN 1 ELSE 0 END), 0) AS completed",
+		"COALESCE(SUM(CASE WHEN " + done + " AND e.outcome = 'refused' THEN 1 ELSE 0 END), 0) AS refused",
+		"COALESCE(SUM(CASE WHEN " + done + " AND e.completed_at <= e.due_at THEN 1 ELSE 0 END), 0) AS on_time",
+		"COALESCE(SUM(CASE WHEN " + done + " THEN e.working_days ELSE 0 END), 0) AS working_days",
+		"COALESCE(SUM(CASE WHEN " + delivered + " THEN 1 ELSE 0 END), 0) AS delivered",
+		"COALESCE(SUM(CASE WHEN " + delivered + " AND e.receipt_recovered THEN 1 ELSE 0 END), 0) AS recovered",
 	}
 	for g := 1; g <= 5; g++ {
-		cols = append(cols, fmt.Sprintf("SUM(CASE WHEN %s AND e.satisfaction = %d THEN 1 ELSE 0 END) AS sat%d", delivered, g, g))
+		cols = append(cols, fmt.Sprintf("COALESCE(SUM(CASE WHEN %s AND e.satisfaction = %d THEN 1 ELSE 0 END), 0) AS sat%d", delivered, g, g))
 	}
-	args := []any{}
-	if withOverdue {
-		cols = append(cols, "SUM(CASE WHEN "+overdueSQL+" THEN 1 ELSE 0 END) AS overdue")
-		args = append(args, utc(q.Now))
-	} else {
-		cols = append(cols, "0 AS overdue")
-	}
+	cols = append(cols, "COALESCE(SUM(CASE WHEN "+overdueSQL+" THEN 1 ELSE 0 END), 0) AS overdue")
+	args := []any{utc(q.Now)}
 	lo, hi := service.PathRange(q.Under)
 	sql := "SELECT " + key + " AS k, " + strings.Join(cols, ", ") +
-		" FROM errands e WHERE e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ? GROUP BY " + key
+		" FROM errands e WHERE e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?" + groupBy(key)
 	args = append(args, lo, hi, q.From.YMD(), q.To.YMD())
 	var rows []statsRow
 	if err := s.read(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
@@ -156,13 +151,13 @@ func (s *Store) direct(ctx context.Context, q service.StatsQuery, withOverdue bo
 // past due at q.Now; it reads only the small index of open errands.
 func (s *Store) OverdueOpen(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
 	if len(q.Under) >= villagePathLen {
-		return nil, nil // the direct path counted them already
+		return nil, nil // Stats counted them on its direct path
 	}
 	key := s.groupKey(q.GroupBy, "e.", "e.reg_day")
 	lo, hi := service.PathRange(q.Under)
 	var rows []statsRow
 	err := s.read(ctx).Raw("SELECT "+key+" AS k, COUNT(*) AS overdue FROM errands e WHERE "+overdueSQL+
-		" AND e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ? GROUP BY "+key,
+		" AND e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?"+groupBy(key),
 		utc(q.Now), lo, hi, q.From.YMD(), q.To.YMD()).Scan(&rows).Error
 	if err != nil {
 		return nil, err
@@ -191,10 +186,19 @@ func (s *Store) groupKey(by service.GroupBy, prefix, day string) string {
 	return "''"
 }
 
+// groupBy is the GROUP BY clause for a key; none for the totals, since
+// PostgreSQL refuses to group by a constant.
+func groupBy(key string) string {
+	if key == "''" {
+		return ""
+	}
+	return " GROUP BY " + key
+}
+
 func sumColumns(prefix string) string {
 	cols := strings.Split(statColumns, ", ")
 	for i, c := range cols {
-		cols[i] = "SUM(" + prefix + c + ") AS " + c
+		cols[i] = "COALESCE(SUM(" + prefix + c + "), 0) AS " + c
 	}
 	return strings.Join(cols, ", ")
 }

@@ -145,6 +145,17 @@ func New(t testing.TB, opts ...Options) *Env {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	env := &Env{T: t, Store: st, Svc: svc, API: srv, Server: hs, Clock: clock, Logs: &logs.buf, spec: spec}
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs.mu.Lock()
+			defer logs.mu.Unlock()
+			for _, line := range strings.Split(logs.buf.String(), "\n") {
+				if strings.Contains(line, `"level":"ERROR"`) {
+					t.Log("server:", line)
+				}
+			}
+		}
+	})
 	env.F = newFixture(t, svc)
 	return env
 }
