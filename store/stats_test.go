@@ -60,7 +60,7 @@ func TestStatsMatchRecomputation(t *testing.T) {
 			}
 			yes := rng.IntN(10) > 0
 			in := service.StepInput{Reason: "理由", ReceiptRecovered: &yes, IDNumber: apitest.ValidID, Satisfaction: rng.IntN(6),
-				Outcome: []service.Outcome{service.OutcomeApproved, service.OutcomeRefused}[rng.IntN(2)],
+				Outcome:          []service.Outcome{service.OutcomeApproved, service.OutcomeRefused}[rng.IntN(2)],
 				MissingMaterials: e.Materials[:1], DueDate: service.DateOf(e.DueAt) + service.Date(1+rng.IntN(5))}
 			if _, _, err := env.Svc.Transition(ctx, f.Actor(who), e.ID, act, e.Version, in, nil); err == nil {
 				applied++
