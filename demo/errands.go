@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"time"
 
@@ -101,20 +102,28 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 
 	accepted, total := o.Errands, o.Errands+WithdrawnFor(o.Errands)
 	// First pass: when would each errand complete if left alone? Then leave
-	// just enough open (or finish just enough early) to hit the completion target.
+	// just enough open (or finish just enough early) to hit the completion
+	// target. Errands go in registration order, so ids, receipt numbers and
+	// index pages all grow with time.
 	type when struct {
 		i  int
 		at int64 // registration for open errands, completion for the others
 	}
 	var open, completed []when
-	for i := 0; i < accepted; i++ {
-		p := g.plan(i, false)
+	order := make([]when, total)
+	for i := 0; i < total; i++ {
+		p := g.plan(i, i >= accepted)
+		order[i] = when{i, p.reg.UnixNano()}
+		if i >= accepted {
+			continue
+		}
 		if at := p.completeAt(); at.After(g.now) {
 			open = append(open, when{i, p.reg.UnixNano()})
 		} else {
 			completed = append(completed, when{i, at.UnixNano()})
 		}
 	}
+	slices.SortFunc(order, func(a, b when) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.i, b.i)) })
 	const (
 		natural = iota
 		stuck   // completes later than now: left open, usually overdue
@@ -138,34 +147,72 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 	if err != nil {
 		return 0, 0, err
 	}
-	events := 0
-	for lo := 0; lo < total; lo += chunk {
-		hi := min(lo+chunk, total)
-		es := make([]service.Errand, 0, hi-lo)
-		evs := make([][]service.Event, 0, hi-lo)
-		for i := lo; i < hi; i++ {
-			p := g.plan(i, i >= accepted)
-			switch fate[i] {
-			case stuck:
-				p.steps = p.steps[:slices.IndexFunc(p.steps, func(s step) bool { return s.act == service.ActionComplete })]
-			case rush:
-				p.compress(g.now)
+	// Workers play chunks through the lifecycle while this goroutine writes
+	// the finished ones, in order.
+	type batch struct {
+		errands []service.Errand
+		events  [][]service.Event
+		n       int
+		err     error
+	}
+	chunks := (total + chunk - 1) / chunk
+	results := make([]chan batch, chunks)
+	for c := range results {
+		results[c] = make(chan batch, 1)
+	}
+	jobs := make(chan int)
+	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	gctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := 0; w < workers; w++ {
+		go func() {
+			for c := range jobs {
+				var b batch
+				for pos := c * chunk; pos < min((c+1)*chunk, total) && b.err == nil; pos++ {
+					i := order[pos].i
+					p := g.plan(i, i >= accepted)
+					switch fate[i] {
+					case stuck:
+						p.steps = p.steps[:slices.IndexFunc(p.steps, func(s step) bool { return s.act == service.ActionComplete })]
+					case rush:
+						p.compress(g.now)
+					}
+					if i >= accepted && p.steps[len(p.steps)-1].at.After(g.now) {
+						p.compress(g.now) // a withdrawn errand is withdrawn by now
+					}
+					e, evs, err := g.run(p, first+int64(pos))
+					if err != nil {
+						b.err = fmt.Errorf("demo errand %d: %w", i, err)
+					}
+					b.errands, b.events = append(b.errands, e), append(b.events, evs)
+					b.n += len(evs)
+				}
+				results[c] <- b
 			}
-			if i >= accepted && p.steps[len(p.steps)-1].at.After(g.now) {
-				p.compress(g.now) // a withdrawn errand is withdrawn by now
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for c := 0; c < chunks; c++ {
+			select {
+			case jobs <- c:
+			case <-gctx.Done():
+				return
 			}
-			e, ev, err := g.run(p, first+int64(i))
-			if err != nil {
-				return 0, 0, fmt.Errorf("demo errand %d: %w", i, err)
-			}
-			es, evs = append(es, e), append(evs, ev)
-			events += len(ev)
 		}
-		if err := st.LoadErrands(ctx, es, evs); err != nil {
+	}()
+	events := 0
+	for c := 0; c < chunks; c++ {
+		b := <-results[c]
+		if b.err != nil {
+			return 0, 0, b.err
+		}
+		if err := st.LoadErrands(ctx, b.errands, b.events); err != nil {
 			return 0, 0, err
 		}
+		events += b.n
 		if o.Progress != nil {
-			o.Progress(hi, total)
+			o.Progress(min((c+1)*chunk, total), total)
 		}
 	}
 	return total, events, nil

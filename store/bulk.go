@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"daiban/service"
 )
@@ -42,48 +47,129 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 }
 
 // LoadErrands bulk-inserts finished histories (errands with all their
-// events) in one transaction, and adds them to the statistics rollups.
+// events) in one transaction and adds them to the statistics rollups. It
+// prepares multi-row inserts once and runs them on one connection, which is
+// what makes a million-errand demo take a minute rather than ten.
 func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, events [][]service.Event) error {
-	er := make([]errandRow, len(errands))
-	var evs []eventRow
+	er := make([]any, len(errands))
+	var evs []any
 	cells := map[statKey]*service.Counts{}
 	for i, e := range errands {
 		er[i] = s.fromErrand(e)
 		for _, ev := range events[i] {
 			evs = append(evs, fromEvent(ev))
 		}
+		c := service.Contribution(e)
 		for _, k := range statKeys(e) {
-			c := cells[k]
-			if c == nil {
-				c = &service.Counts{}
-				cells[k] = c
+			if cells[k] == nil {
+				cells[k] = &service.Counts{}
 			}
-			c.Add(service.Contribution(e))
+			cells[k].Add(c)
 		}
 	}
-	stats := make([]statCell, 0, len(cells))
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.bulkInsert(ctx, tx, &errandRow{}, er, 100); err != nil {
+		return translate(err, "errand")
+	}
+	if err := s.bulkInsert(ctx, tx, &eventRow{}, evs, 200); err != nil {
+		return translate(err, "event")
+	}
+	bump, err := tx.PrepareContext(ctx, s.rebind(upsertCellsSQL(1)))
+	if err != nil {
+		return err
+	}
+	defer bump.Close()
 	for k, c := range cells {
-		stats = append(stats, statCell{Dim: k.dim, Grain: k.grain, Period: k.period, OrgPath: k.org, ItemCode: k.item, AgentID: k.agent,
-			Accepted: c.Accepted, Completed: c.Completed, Refused: c.Refused, OnTime: c.OnTime, WorkingDays: c.WorkingDays,
-			Delivered: c.Delivered, Recovered: c.Recovered, Sat1: c.Grades[1], Sat2: c.Grades[2], Sat3: c.Grades[3], Sat4: c.Grades[4], Sat5: c.Grades[5]})
+		if _, err := bump.ExecContext(ctx, k.dim, k.grain, k.period, k.org, k.item, k.agent,
+			c.Accepted, c.Completed, c.Refused, c.OnTime, c.WorkingDays, c.Delivered, c.Recovered,
+			c.Grades[1], c.Grades[2], c.Grades[3], c.Grades[4], c.Grades[5]); err != nil {
+			return err
+		}
 	}
-	return s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.CreateInBatches(er, 400).Error; err != nil {
-			return translate(err, "errand")
+	return tx.Commit()
+}
+
+var schemas sync.Map
+
+// bulkInsert inserts rows (all of model's type) per `per` rows a statement,
+// with the columns GORM maps for the model.
+func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, model any, rows []any, per int) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	sch, err := schema.Parse(model, &schemas, s.db.NamingStrategy)
+	if err != nil {
+		return err
+	}
+	fields := sch.Fields
+	cols := make([]string, len(fields))
+	for i, f := range fields {
+		cols[i] = f.DBName
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	stmtFor := func(n int) (*sql.Stmt, error) {
+		q := "INSERT INTO " + sch.Table + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+		return tx.PrepareContext(ctx, s.rebind(q))
+	}
+	full, err := stmtFor(per)
+	if err != nil {
+		return err
+	}
+	defer full.Close()
+	args := make([]any, 0, per*len(cols))
+	for lo := 0; lo < len(rows); lo += per {
+		hi := min(lo+per, len(rows))
+		args = args[:0]
+		for _, r := range rows[lo:hi] {
+			rv := reflect.ValueOf(r)
+			for _, f := range fields {
+				v, _ := f.ValueOf(ctx, rv)
+				args = append(args, v)
+			}
 		}
-		if err := tx.CreateInBatches(evs, 1000).Error; err != nil {
-			return translate(err, "event")
+		stmt := full
+		if hi-lo < per {
+			if stmt, err = stmtFor(hi - lo); err != nil {
+				return err
+			}
+			defer stmt.Close()
 		}
-		cols := []string{"accepted", "completed", "refused", "on_time", "working_days", "delivered", "recovered", "sat1", "sat2", "sat3", "sat4", "sat5"}
-		set := map[string]any{}
-		for _, c := range cols {
-			set[c] = gorm.Expr("errand_stats." + c + " + excluded." + c)
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", sch.Table, err)
 		}
-		return tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "dim"}, {Name: "grain"}, {Name: "period"}, {Name: "org_path"}, {Name: "item_code"}, {Name: "agent_id"}},
-			DoUpdates: clause.Assignments(set),
-		}).CreateInBatches(stats, 1000).Error
-	})
+	}
+	return nil
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n for raw statements.
+func (s *Store) rebind(q string) string {
+	if !s.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 type statKey struct {
@@ -91,8 +177,7 @@ type statKey struct {
 	org, item, agent   string
 }
 
-// statKeys are the six rollup cells an errand counts in; bumpStats writes
-// the same cells one errand at a time.
+// statKeys are the six rollup cells an errand counts in.
 func statKeys(e service.Errand) [6]statKey {
 	day := service.DateOf(e.RegisteredAt).YMD()
 	month := day / 100 * 100
@@ -112,26 +197,3 @@ func statKeys(e service.Errand) [6]statKey {
 	}
 	return out
 }
-
-type statCell struct {
-	Dim         int
-	Grain       int
-	Period      int
-	OrgPath     string
-	ItemCode    string
-	AgentID     string
-	Accepted    int64
-	Completed   int64
-	Refused     int64
-	OnTime      int64
-	WorkingDays int64
-	Delivered   int64
-	Recovered   int64
-	Sat1        int64
-	Sat2        int64
-	Sat3        int64
-	Sat4        int64
-	Sat5        int64
-}
-
-func (statCell) TableName() string { return "errand_stats" }

@@ -34,7 +34,8 @@ const (
 
 const statColumns = "accepted, completed, refused, on_time, working_days, delivered, recovered, sat1, sat2, sat3, sat4, sat5"
 
-var bumpSQL = func() string {
+// upsertCellsSQL adds n rows of counters to their rollup cells.
+func upsertCellsSQL(n int) string {
 	cols := strings.Split(statColumns, ", ")
 	set := make([]string, len(cols))
 	for i, c := range cols {
@@ -42,9 +43,11 @@ var bumpSQL = func() string {
 	}
 	row := "(?, ?, ?, ?, ?, ?" + strings.Repeat(", ?", len(cols)) + ")"
 	return "INSERT INTO errand_stats (dim, grain, period, org_path, item_code, agent_id, " + statColumns + ") VALUES " +
-		strings.TrimSuffix(strings.Repeat(row+", ", 6), ", ") +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
 		" ON CONFLICT (dim, grain, period, org_path, item_code, agent_id) DO UPDATE SET " + strings.Join(set, ", ")
-}()
+}
+
+var bumpSQL = upsertCellsSQL(6)
 
 // bumpStats adds d to every cell the errand counts in.
 func bumpStats(tx *gorm.DB, e service.Errand, d service.Counts) error {
