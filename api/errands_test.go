@@ -155,3 +155,28 @@ func TestErrandFullJourney(t *testing.T) {
 		t.Errorf("ETag %s, version %d", etag, e.Version)
 	}
 }
+
+// Nothing secret or personal reaches the logs: not tokens, passwords, ID
+// numbers, phones, codes or query strings.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	env := apitest.New(t)
+	agent, tw := env.Login("ag1a"), env.Login("tw1")
+	e := register(t, env, agent, env.F.ItemTownship)
+	code := *e.VerifyCode
+	e = step(t, env, tw, step(t, env, agent, e, "forward", nil), "accept", nil)
+	e = step(t, env, tw, e, "complete", map[string]any{"outcome": "approved"})
+	step(t, env, agent, e, "deliver", map[string]any{"receipt_recovered": false, "id_number": apitest.ValidID, "satisfaction": 5})
+	env.Get("/api/v1/public/receipts/"+e.ReceiptNo+"?code="+code, "")
+	env.Get("/api/v1/errands?id_number="+apitest.ValidID, tw)
+	env.Post("/api/v1/auth/login", "", map[string]string{"username": "ag1a", "password": "wrong-password-123"})
+	env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: `{"applicant":{"id_number":"` + apitest.ValidID + `"`, Raw: true})
+	logs := env.Logs.String()
+	if !strings.Contains(logs, `"route":"/api/v1/errands/:id/deliver"`) || !strings.Contains(logs, `"user":"ag1a"`) {
+		t.Fatalf("the requests were not logged:\n%s", logs)
+	}
+	for _, secret := range []string{agent, tw, apitest.Password, "wrong-password-123", apitest.ValidID, "13912345678", `"` + code, "=" + code, "code=", "id_number"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the logs contain %q", secret)
+		}
+	}
+}
