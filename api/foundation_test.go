@@ -354,3 +354,28 @@ func TestCalendarAPI(t *testing.T) {
 		t.Errorf("a refused PUT changed the year: %s", r.Body)
 	}
 }
+
+func TestSecurityHeadersAndCORS(t *testing.T) {
+	env := apitest.New(t)
+	r := env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/catalog/items", Header: map[string]string{"Origin": "https://evil.example"}})
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"} {
+		if got := r.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("no CSP: %q", r.Header.Get("Content-Security-Policy"))
+	}
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("CORS is on by default: %q", got)
+	}
+	env = apitest.New(t, apitest.Options{CORS: []string{"https://console.example"}})
+	r = env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/catalog/items", Header: map[string]string{"Origin": "https://console.example"}})
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://console.example" {
+		t.Errorf("a configured origin gets %q", got)
+	}
+	r = env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/catalog/items", Header: map[string]string{"Origin": "https://evil.example"}})
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("another origin gets %q", got)
+	}
+}

@@ -38,6 +38,8 @@ type Options struct {
 	BodyLimit string
 	// Registry collects the Prometheus metrics; a fresh one by default.
 	Registry *prometheus.Registry
+	// CORSOrigins may call the API from a browser; none by default.
+	CORSOrigins []string
 }
 
 // Server is the HTTP handler with its dependencies.
@@ -116,6 +118,14 @@ func (s *Server) routes() {
 		},
 	}))
 	e.Use(middleware.BodyLimit(s.opts.BodyLimit))
+	if len(s.opts.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  s.opts.CORSOrigins,
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key", "If-Match"},
+			ExposeHeaders: []string{"ETag", echo.HeaderXRequestID, "Idempotent-Replayed", "Retry-After"},
+			MaxAge:        600,
+		}))
+	}
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

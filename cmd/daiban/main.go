@@ -47,6 +47,7 @@ type config struct {
 	PublicRate      float64
 	PublicBurst     int
 	TrustProxy      bool
+	CORSOrigins     string
 	LogFormat       string
 	CityCode        string
 	CityName        string
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Float64Var(&cfg.PublicRate, "public-rate", rateDefault, "public lookups per second per client (DAIBAN_PUBLIC_RATE)")
 	fs.IntVar(&cfg.PublicBurst, "public-burst", 20, "burst of public lookups per client")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", env("DAIBAN_TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (DAIBAN_TRUST_PROXY)")
+	fs.StringVar(&cfg.CORSOrigins, "cors-origins", env("DAIBAN_CORS_ORIGINS", ""), "comma-separated origins allowed to call the API from a browser; none by default (DAIBAN_CORS_ORIGINS)")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("DAIBAN_LOG_FORMAT", ""), "json or text; text on a terminal by default (DAIBAN_LOG_FORMAT)")
 	fs.StringVar(&cfg.CityCode, "city-code", env("DAIBAN_CITY_CODE", demo.CityCode), "division code of the city created in an empty database")
 	fs.StringVar(&cfg.CityName, "city-name", env("DAIBAN_CITY_NAME", demo.CityName), "name of the city created in an empty database")
@@ -212,6 +214,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		apiServer := api.New(svc, api.Options{
 			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
+			CORSOrigins: splitList(cfg.CORSOrigins),
 		})
 		srv := &http.Server{
 			Addr: cfg.Addr, Handler: apiServer,
@@ -342,4 +345,14 @@ func redact(dsn string) string {
 		}
 	}
 	return dsn
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

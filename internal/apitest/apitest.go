@@ -77,6 +77,7 @@ type Options struct {
 	Start      time.Time // the clock's start; Monday 2026-03-02 09:00 Shanghai by default
 	PublicRate float64   // per-client public lookups per second; high by default so tests are not throttled
 	DSN        string    // a database to reuse; fresh by default
+	CORS       []string  // origins allowed to call from a browser
 }
 
 // SessionTTL is the token lifetime under test: long, so journeys that move
@@ -141,7 +142,7 @@ func New(t testing.TB, opts ...Options) *Env {
 	svc := service.New(st, service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv := api.New(svc, api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate)})
+	srv := api.New(svc, api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate), CORSOrigins: o.CORS})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	env := &Env{T: t, Store: st, Svc: svc, API: srv, Server: hs, Clock: clock, Logs: &logs.buf, spec: spec}
