@@ -179,3 +179,21 @@ func checkPage(body string, manyH1 bool) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestCheckPageFindsProblems keeps the checker honest: a page without the
+// basics must be reported.
+func TestCheckPageFindsProblems(t *testing.T) {
+	bad := `<!doctype html><html lang="en"><head></head><body><h1>a</h1><h1>b</h1>
+		<input name="x" id="x"><select name="s"></select><label for="y">y</label><input id="y"><p id="y"></p></body></html>`
+	got := strings.Join(checkPage(bad, false), "\n")
+	for _, want := range []string{`lang="en"`, "no <title>", "2 <h1>", "0 <main>", "name=x id=x> has no label", "name=s id=> has no label", "id y is used 2 times"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the checker missed %q; it said:\n%s", want, got)
+		}
+	}
+	good := `<!doctype html><html lang="zh-CN"><head><title>t</title></head><body><main><h1>a</h1>
+		<label for="x">x</label><input id="x"><label>y <input name="y"></label><input type="hidden" name="h"></main></body></html>`
+	if p := checkPage(good, false); len(p) > 0 {
+		t.Errorf("a good page was reported: %v", p)
+	}
+}

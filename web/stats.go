@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -112,7 +113,7 @@ func (w *console) dashboard(c echo.Context) error {
 		return w.render(c, status, "dashboard", p)
 	}
 	d.Rep = &rep
-	d.UnitTitle = unitTitle
+	d.UnitTitle = unitTitle + "（从低到高）"
 	var bars []bar
 	for _, g := range rep.Groups {
 		b := bar{Label: g.Name, Text: "无受理"}
@@ -127,8 +128,15 @@ func (w *console) dashboard(c echo.Context) error {
 		}
 		bars = append(bars, b)
 	}
+	// Lowest rate first: what a supervisor looks for is who lags behind.
+	sort.SliceStable(bars, func(i, j int) bool {
+		if bars[i].Empty != bars[j].Empty {
+			return !bars[i].Empty
+		}
+		return bars[i].Value < bars[j].Value
+	})
 	if len(bars) > 0 {
-		d.Units = hbars(unitTitle, bars, 100)
+		d.Units = hbars(d.UnitTitle, bars, 100)
 	}
 
 	// The trend covers the twelve months up to the end of the period.

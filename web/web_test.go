@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"daiban/internal/apitest"
+	"daiban/web"
 )
 
 // TestJourneyWithoutScript walks the whole lifecycle through plain form
@@ -270,4 +273,73 @@ func TestErrorsArePagesNotJSON(t *testing.T) {
 	o := newBrowser(t, env)
 	o.login("tw1")
 	expectStatus(t, o.get("/register"), http.StatusForbidden)
+}
+
+func TestPublicLookupsAreRateLimited(t *testing.T) {
+	env := apitest.New(t)
+	web.Mount(env.API.Echo(), env.Svc, web.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicRate: 0.001, PublicBurst: 2})
+	b := newBrowser(t, env)
+	b.get("/q")
+	var last page
+	for range 3 {
+		last = b.post("/q", url.Values{"receipt_no": {"260000001R"}, "code": {"123456"}})
+	}
+	expectStatus(t, last, http.StatusTooManyRequests)
+	expectText(t, last, "查询过于频繁，请稍后再试")
+}
+
+// TestCorrectionAndCityLevel covers the other steps: a return for
+// correction and its resubmission, a township forwarding a city-level
+// item, a city officer completing it, an extension and a withdrawal.
+func TestCorrectionAndCityLevel(t *testing.T) {
+	env := newEnv(t)
+	agent, tw, city := newBrowser(t, env), newBrowser(t, env), newBrowser(t, env)
+	agent.login("ag1a")
+	tw.login("tw1")
+	city.login("city")
+	step := func(b *browser, id, act string, form url.Values) page {
+		t.Helper()
+		p := b.get("/errands/" + id)
+		form.Set("version", version(t, p))
+		p = b.post("/errands/"+id+"/"+act, form)
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("%s: %d\n%.3000s", act, p.Status, p.Body)
+		}
+		return b.get(p.Location)
+	}
+	f := registration(env)
+	f.Set("item_code", "CTY")
+	f["materials"] = apitest.CityMaterials
+	id, _, _ := register(t, agent, f)
+	step(agent, id, "forward", url.Values{})
+	p := step(tw, id, "accept", url.Values{})
+	if strings.Contains(p.Body, `/complete"`) {
+		t.Error("a township is offered to complete a city-level item")
+	}
+	p = step(tw, id, "return", url.Values{"missing_materials": {"证明材料"}, "note": {"缺村委证明"}})
+	expectText(t, p, "已退回代办点补正", "待补正")
+	p = agent.get("/errands/" + id)
+	expectText(t, p, "需补正材料", "证明材料", "重新报送")
+	step(agent, id, "resubmit", url.Values{})
+	step(tw, id, "accept", url.Values{})
+	p = step(tw, id, "forward", url.Values{})
+	expectText(t, p, "已转报上级。", "测试市")
+	step(city, id, "accept", url.Values{})
+	p = step(city, id, "extend", url.Values{"due_date": {"2026-03-31"}, "reason": {"需现场核查"}})
+	expectText(t, p, "已延期", "2026-03-31", "需现场核查")
+	p = step(city, id, "complete", url.Values{"outcome": {"refused"}, "reason": {"不符合条件"}})
+	expectText(t, p, "不予", "不符合条件")
+
+	other, _, _ := register(t, agent, registration(env))
+	p = step(agent, other, "withdraw", url.Values{"reason": {"申请人不办了"}})
+	expectText(t, p, "已撤回", "申请人不办了")
+
+	// A weekend is not a working day to extend to.
+	third, _, _ := register(t, agent, registration(env))
+	step(agent, third, "forward", url.Values{})
+	step(tw, third, "accept", url.Values{})
+	p = tw.get("/errands/" + third)
+	p = tw.post("/errands/"+third+"/extend", url.Values{"version": {version(t, p)}, "due_date": {"2026-03-14"}, "reason": {"等待鉴定"}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	expectText(t, p, "须为工作日", `value="2026-03-14"`, "等待鉴定")
 }
