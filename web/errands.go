@@ -291,6 +291,7 @@ type category struct {
 }
 
 type registerData struct {
+	Find       string // what the agent searched the catalogue for
 	Categories []category
 	Item       service.Item
 	Channels   []service.Channel
@@ -336,14 +337,18 @@ func (w *console) catalogue(c echo.Context, alert string) error {
 	}
 	byCat := map[string][]service.Item{}
 	var order []string
+	find := strings.TrimSpace(c.QueryParam("q"))
 	for _, it := range items {
+		if find != "" && !strings.Contains(it.Name, find) && !strings.EqualFold(it.Code, find) {
+			continue
+		}
 		if _, seen := byCat[it.Category]; !seen {
 			order = append(order, it.Category)
 		}
 		byCat[it.Category] = append(byCat[it.Category], it)
 	}
 	sort.Strings(order)
-	var d registerData
+	d := registerData{Find: find}
 	for _, code := range order {
 		name := names[code]
 		if name == "" {

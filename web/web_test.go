@@ -31,6 +31,11 @@ func TestJourneyWithoutScript(t *testing.T) {
 	expectText(t, home, "登记新事项", "待我处理")
 	cat := agent.get("/register")
 	expectText(t, cat, env.F.ItemTownship.Name, "/register?item=TWN")
+	found := agent.get("/register?q=" + url.QueryEscape("生活保障"))
+	expectText(t, found, "最低生活保障申请")
+	if strings.Contains(found.Body, env.F.ItemTownship.Name) {
+		t.Error("the catalogue search kept an item that does not match")
+	}
 	form := agent.get("/register?item=TWN")
 	expectStatus(t, form, http.StatusOK)
 	expectText(t, form, "身份证", "户口簿", "5 个工作日", "免费")

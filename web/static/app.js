@@ -54,6 +54,20 @@
         if (b) setTimeout(function () { b.disabled = true; }, 0);
       });
     });
+    // The catalogue filters as the agent types; without script the search
+    // button asks the server.
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-filter]"), function (input) {
+      var rows = document.querySelectorAll(input.getAttribute("data-filter"));
+      input.addEventListener("input", function () {
+        var q = input.value.trim();
+        Array.prototype.forEach.call(rows, function (li) {
+          li.hidden = q !== "" && li.textContent.indexOf(q) < 0;
+        });
+        Array.prototype.forEach.call(document.querySelectorAll("[data-group]"), function (g) {
+          g.hidden = g.querySelectorAll("li:not([hidden])").length === 0;
+        });
+      });
+    });
     window.addEventListener("pageshow", function () {
       Array.prototype.forEach.call(document.querySelectorAll("button[disabled]"), function (b) { b.disabled = false; });
     });
