@@ -91,7 +91,7 @@ func (s *Server) completionStats(c echo.Context) error {
 		return err
 	}
 	if format != "json" {
-		return writeTable(c, format, "办结率统计_"+rep.Org.Name+"_"+rep.From.String()+"_"+rep.To.String(), statsTable(rep))
+		return WriteStats(c, format, rep)
 	}
 	out := statsJSON{
 		From: rep.From.String(), To: rep.To.String(), GroupBy: optString(string(rep.GroupBy)),
@@ -112,6 +112,15 @@ func figureCells(f service.Figures) []any {
 	return []any{f.Accepted, f.Completed, f.CompletionRate, f.Refused, f.OnTime, f.OnTimeRate, f.OverdueOpen,
 		f.Delivered, f.Recovered, f.RecoveryRate, f.AvgWorkingDays, f.Rated, f.MeanRating,
 		f.Grades[5], f.Grades[4], f.Grades[3], f.Grades[2], f.Grades[1]}
+}
+
+// WriteStats sends a statistics report as a CSV or XLSX download, as
+// GET /stats/completion does; the web console serves the same files.
+func WriteStats(c echo.Context, format string, rep service.StatsReport) error {
+	if format != "csv" && format != "xlsx" {
+		return service.BadParam("format", "csv or xlsx")
+	}
+	return writeTable(c, format, "办结率统计_"+rep.Org.Name+"_"+rep.From.String()+"_"+rep.To.String(), statsTable(rep))
 }
 
 func statsTable(rep service.StatsReport) table {
@@ -171,15 +180,25 @@ func (s *Server) ledger(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows := make([]ledgerRowJSON, len(l.Errands))
-	for i, e := range l.Errands {
-		rows[i] = toLedgerRow(e)
-	}
 	if format == "json" {
+		rows := make([]ledgerRowJSON, len(l.Errands))
+		for i, e := range l.Errands {
+			rows[i] = toLedgerRow(e)
+		}
 		return c.JSON(http.StatusOK, ledgerJSON{Org: statsOrgJSON{ID: l.Org.ID, Name: l.Org.Name, Level: string(l.Org.Level)}, Month: l.Month, Items: rows})
 	}
+	return WriteLedger(c, format, l)
+}
+
+// WriteLedger sends a registration ledger as a CSV or XLSX download, as
+// GET /orgs/{id}/ledger does; the web console serves the same files.
+func WriteLedger(c echo.Context, format string, l service.Ledger) error {
+	if format != "csv" && format != "xlsx" {
+		return service.BadParam("format", "csv or xlsx")
+	}
 	t := table{sheet: "登记台账", headers: []string{"回执编号", "登记时间", "申请人", "代办事项", "材料", "代办员", "状态", "承诺办结日期", "办结时间", "送达时间", "回执收回"}}
-	for _, r := range rows {
+	for _, e := range l.Errands {
+		r := toLedgerRow(e)
 		t.rows = append(t.rows, []any{r.ReceiptNo, r.RegisteredAt, r.ApplicantName, r.ItemName, joinMaterials(r.Materials), r.Agent,
 			r.StatusLabel, r.DueDate, deStr(r.CompletedAt), deStr(r.DeliveredAt), recoveredLabel(r.ReceiptRecovered)})
 	}

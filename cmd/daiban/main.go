@@ -28,6 +28,7 @@ import (
 	"daiban/demo"
 	"daiban/service"
 	"daiban/store"
+	"daiban/web"
 )
 
 func main() {
@@ -215,6 +216,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
 			CORSOrigins: splitList(cfg.CORSOrigins),
+		})
+		web.Mount(apiServer.Echo(), svc, web.Options{
+			Logger: log, PublicURL: cfg.PublicURL, Secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst,
 		})
 		srv := &http.Server{
 			Addr: cfg.Addr, Handler: apiServer,

@@ -1,0 +1,500 @@
+package web
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"daiban/api"
+	"daiban/service"
+)
+
+// tab is one listing of errands a role works from.
+type tab struct {
+	Key, Label, Hint string
+	Statuses         []service.Status
+	Holder           bool // only errands held by the actor's organisation
+}
+
+func tabsFor(r service.Role) []tab {
+	switch r {
+	case service.RoleAgent:
+		return []tab{
+			{Key: "todo", Label: "待我处理", Hint: "已登记待转报、退回待补正、已办结待送达的办件。",
+				Statuses: []service.Status{service.StatusRegistered, service.StatusCorrection, service.StatusCompleted}},
+			{Key: "progress", Label: "上级办理中", Hint: "已转报乡镇或市里、正在办理的办件。",
+				Statuses: []service.Status{service.StatusForwarded, service.StatusProcessing}},
+			{Key: "done", Label: "已送达", Statuses: []service.Status{service.StatusDelivered}},
+			{Key: "all", Label: "本村办件", Hint: "本代办点登记的全部办件。"},
+		}
+	case service.RoleTownshipOfficer, service.RoleCityOfficer:
+		return []tab{
+			{Key: "incoming", Label: "待接收", Hint: "下级转报到本中心、尚未接收的办件。", Statuses: []service.Status{service.StatusForwarded}, Holder: true},
+			{Key: "processing", Label: "办理中", Hint: "本中心已接收、正在办理的办件。", Statuses: []service.Status{service.StatusProcessing}, Holder: true},
+			{Key: "all", Label: "辖区办件", Hint: "辖区内登记的全部办件。"},
+		}
+	}
+	return []tab{{Key: "all", Label: "全部办件", Hint: "管辖范围内登记的全部办件。"}}
+}
+
+type errandRow struct {
+	E    service.Errand
+	Warn string // "red", "yellow" or ""
+}
+
+type listData struct {
+	Tabs      []tab
+	Tab       tab
+	Rows      []errandRow
+	Next      string // query of the next page
+	ReceiptNo string
+	Overdue   bool
+	CanAdd    bool
+}
+
+func (w *console) errandList(c echo.Context) error {
+	a := actor(c)
+	tabs := tabsFor(a.Role)
+	cur := tabs[0]
+	for _, t := range tabs {
+		if t.Key == c.QueryParam("tab") {
+			cur = t
+		}
+	}
+	p := w.newPage(c, cur.Label)
+	if c.Request().URL.Path == "/" {
+		p.Nav[0].Active = true
+	}
+	d := listData{Tabs: tabs, Tab: cur, ReceiptNo: strings.TrimSpace(c.QueryParam("receipt_no")), Overdue: c.QueryParam("overdue") == "1", CanAdd: a.Role == service.RoleAgent}
+	q := service.ErrandQuery{Statuses: cur.Statuses, ReceiptNo: d.ReceiptNo, Overdue: d.Overdue, Cursor: c.QueryParam("cursor"), Limit: 50}
+	if cur.Holder {
+		q.HolderOrgID = a.OrgID
+	}
+	list, next, err := w.svc.Errands(ctx(c), a, q)
+	if err != nil {
+		p.Form = "search"
+		p.Values = c.QueryParams()
+		status, ok := formError(err, p)
+		if !ok {
+			return err
+		}
+		p.Data = d
+		return w.render(c, status, "errands", p)
+	}
+	warn, err := w.warnLevels(c, a, service.ErrandQuery{Statuses: cur.Statuses, HolderOrgID: q.HolderOrgID})
+	if err != nil {
+		return err
+	}
+	for _, e := range list {
+		d.Rows = append(d.Rows, errandRow{E: e, Warn: warn[e.ID]})
+	}
+	if next != "" {
+		v := url.Values{"tab": {cur.Key}, "cursor": {next}}
+		if d.Overdue {
+			v.Set("overdue", "1")
+		}
+		d.Next = v.Encode()
+	}
+	p.Data = d
+	return w.render(c, http.StatusOK, "errands", p)
+}
+
+// warnLevels marks the errands of a listing that are overdue (red) or due
+// within a working day (yellow), as the supervision warnings judge them.
+func (w *console) warnLevels(c echo.Context, a service.Actor, q service.ErrandQuery) (map[string]string, error) {
+	out := map[string]string{}
+	q.Limit = 500
+	for range 20 { // at most 10,000 warnings: far beyond one screen
+		ws, next, err := w.svc.Warnings(ctx(c), a, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range ws {
+			out[x.Errand.ID] = x.Level
+		}
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	return out, nil
+}
+
+// ---- the errand's page and its steps
+
+type errandData struct {
+	E            service.Errand
+	Events       []service.Event
+	Materials    []string // the item's list, for returns
+	Warn         string
+	Can          map[string]bool // steps the actor may take now, and "print"
+	IDNumber     string
+	Phone        string
+	MinDue       string
+	Grades       []int
+	ShowCode     bool
+	RecoveredSet bool
+}
+
+// allowed asks the lifecycle table which steps the actor may take now: a
+// dry run of service.Apply, where a missing input is fine and a refusal of
+// the role, the organisation or the status is not.
+func allowed(e service.Errand, a service.Actor, now time.Time) map[string]bool {
+	out := map[string]bool{"print": a.Role.Staff()}
+	sc := service.StepContext{Now: now, Calendar: service.NewCalendar(nil), Parent: &service.Org{}}
+	for _, act := range service.Actions {
+		_, _, err := service.Apply(e, a, act, service.StepInput{}, sc)
+		var se *service.Error
+		if err == nil || (errors.As(err, &se) && se.Kind == service.KindInvalid) {
+			out[string(act)] = true
+		}
+	}
+	return out
+}
+
+var doneLabels = map[service.Action]string{
+	service.ActionForward:  "已转报上级。",
+	service.ActionAccept:   "已接收，请在承诺期限内办结。",
+	service.ActionReturn:   "已退回代办点补正，办理时限暂停计算。",
+	service.ActionResubmit: "补正材料已重新报送。",
+	service.ActionComplete: "已办结，结果已退回代办点送达。",
+	service.ActionDeliver:  "已送达，本件办结归档。",
+	service.ActionWithdraw: "已撤回。",
+	service.ActionExtend:   "已延期。",
+}
+
+func (w *console) errandPage(c echo.Context) error {
+	p := w.newPage(c, "办件详情")
+	if act := service.Action(c.QueryParam("done")); doneLabels[act] != "" {
+		p.Flash = doneLabels[act]
+	}
+	return w.showErrand(c, p, http.StatusOK)
+}
+
+// showErrand renders the errand's page as it is now.
+func (w *console) showErrand(c echo.Context, p *page, status int) error {
+	a := actor(c)
+	e, err := w.svc.Errand(ctx(c), a, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	evs, err := w.svc.Events(ctx(c), a, e.ID)
+	if err != nil {
+		return err
+	}
+	now := w.svc.Now()
+	d := errandData{E: e, Events: evs, Can: allowed(e, a, now), Grades: []int{5, 4, 3, 2, 1},
+		IDNumber: service.MaskIDNumber(e.Applicant.IDNumber), Phone: service.MaskPhone(e.Applicant.Phone),
+		MinDue: service.DateOf(e.DueAt).String(), ShowCode: a.Role == service.RoleAgent && a.OrgID == e.IntakeOrgID}
+	if a.FullApplicant() {
+		d.IDNumber, d.Phone = e.Applicant.IDNumber, e.Applicant.Phone
+	}
+	if d.Can[string(service.ActionReturn)] {
+		if it, err := w.svc.Item(ctx(c), e.ItemCode); err == nil {
+			d.Materials = it.Materials
+		} else {
+			d.Materials = e.Materials
+		}
+	}
+	if e.Overdue(now) {
+		d.Warn = "red"
+	} else if e.Status.Open() {
+		warn, err := w.warnLevels(c, a, service.ErrandQuery{ReceiptNo: e.ReceiptNo})
+		if err != nil {
+			return err
+		}
+		d.Warn = warn[e.ID]
+	}
+	p.Title = "办件 " + e.ReceiptNo
+	p.Data = d
+	return w.render(c, status, "errand", p)
+}
+
+// transition takes one lifecycle step from a plain form post. The version
+// travels in a hidden field: a stale page gets the fresh state and a
+// message, never a lost update.
+func (w *console) transition(c echo.Context) error {
+	act := service.Action(c.Param("action"))
+	if !slices.Contains(service.Actions, act) {
+		return errNotFound
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	version, _ := strconv.Atoi(form.Get("version"))
+	in := service.StepInput{
+		Note: form.Get("note"), MissingMaterials: form["missing_materials"], Outcome: service.Outcome(form.Get("outcome")),
+		Reason: form.Get("reason"), IDNumber: form.Get("id_number"),
+	}
+	var fieldErrs []service.FieldError
+	if v := form.Get("due_date"); v != "" {
+		d, err := service.ParseDate(v)
+		if err != nil {
+			fieldErrs = append(fieldErrs, service.FieldError{Field: "due_date", Message: "must be a working day"})
+		}
+		in.DueDate = d
+	} else if act == service.ActionExtend {
+		fieldErrs = append(fieldErrs, service.FieldError{Field: "due_date", Message: "required"})
+	}
+	switch form.Get("receipt_recovered") {
+	case "1":
+		t := true
+		in.ReceiptRecovered = &t
+	case "0":
+		f := false
+		in.ReceiptRecovered = &f
+	}
+	if s := form.Get("satisfaction"); s != "" {
+		in.Satisfaction, _ = strconv.Atoi(s)
+	}
+	if len(fieldErrs) == 0 {
+		_, _, err = w.svc.Transition(ctx(c), actor(c), c.Param("id"), act, version, in, nil)
+	} else {
+		err = service.Invalid(fieldErrs...)
+	}
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/errands/"+url.PathEscape(c.Param("id"))+"?done="+string(act))
+	}
+	p := w.newPage(c, "办件详情")
+	p.Form = string(act)
+	delete(form, csrfField)
+	p.Values = form
+	status, ok := formError(err, p)
+	if !ok {
+		return err
+	}
+	var se *service.Error
+	if errors.As(err, &se) && se.Kind == service.KindNotFound && len(se.Fields) == 0 {
+		return err
+	}
+	return w.showErrand(c, p, status)
+}
+
+// ---- registration
+
+type category struct {
+	Name  string
+	Items []service.Item
+}
+
+type registerData struct {
+	Find       string // what the agent searched the catalogue for
+	Categories []category
+	Item       service.Item
+	Channels   []service.Channel
+	Idem       string
+}
+
+func (w *console) registerPage(c echo.Context) error {
+	if actor(c).Role != service.RoleAgent {
+		return service.ErrForbidden
+	}
+	code := strings.TrimSpace(c.QueryParam("item"))
+	if code == "" {
+		return w.catalogue(c, "")
+	}
+	it, err := w.svc.Item(ctx(c), code)
+	if err != nil || !it.Active {
+		if err != nil && !errors.Is(err, service.ErrNotFound) {
+			return err
+		}
+		return w.catalogue(c, "目录中没有这个事项，或者它已停办。请从下面的目录中选择。")
+	}
+	p := w.newPage(c, "登记："+it.Name)
+	p.Values = url.Values{"channel": {string(service.ChannelWalkIn)}}
+	p.Form = "register"
+	p.Data = registerData{Item: it, Channels: service.Channels, Idem: newIdem()}
+	return w.render(c, http.StatusOK, "register", p)
+}
+
+func (w *console) catalogue(c echo.Context, alert string) error {
+	p := w.newPage(c, "登记新事项：选择代办事项")
+	p.Alert = alert
+	cats, err := w.svc.Categories(ctx(c))
+	if err != nil {
+		return err
+	}
+	items, err := w.svc.Items(ctx(c), service.ItemFilter{ActiveOnly: true, Limit: 500})
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, ct := range cats {
+		names[ct.Code] = ct.Name
+	}
+	byCat := map[string][]service.Item{}
+	var order []string
+	find := strings.TrimSpace(c.QueryParam("q"))
+	for _, it := range items {
+		if find != "" && !strings.Contains(it.Name, find) && !strings.EqualFold(it.Code, find) {
+			continue
+		}
+		if _, seen := byCat[it.Category]; !seen {
+			order = append(order, it.Category)
+		}
+		byCat[it.Category] = append(byCat[it.Category], it)
+	}
+	sort.Strings(order)
+	d := registerData{Find: find}
+	for _, code := range order {
+		name := names[code]
+		if name == "" {
+			name = code
+		}
+		d.Categories = append(d.Categories, category{Name: name, Items: byCat[code]})
+	}
+	p.Data = d
+	status := http.StatusOK
+	if alert != "" {
+		status = http.StatusNotFound
+	}
+	return w.render(c, status, "catalogue", p)
+}
+
+func (w *console) register(c echo.Context) error {
+	a := actor(c)
+	if a.Role != service.RoleAgent {
+		return service.ErrForbidden
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	delete(form, csrfField)
+	in := service.RegisterInput{
+		ItemCode:  form.Get("item_code"),
+		Applicant: service.Applicant{Name: form.Get("name"), IDNumber: form.Get("id_number"), Phone: form.Get("phone"), Address: form.Get("address")},
+		Materials: form["materials"], Channel: service.Channel(form.Get("channel")), Note: form.Get("note"),
+	}
+	if in.Materials == nil {
+		in.Materials = []string{}
+	}
+	// The key is drawn when the form is shown, so a double click or a
+	// reload of the answer registers the errand once.
+	idem, err := service.NewIdemKey(a, "web:"+form.Get("idem"), formHash(form))
+	if err != nil || form.Get("idem") == "" {
+		idem = nil
+	}
+	e, _, err := w.svc.Register(ctx(c), a, in, idem)
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/errands/"+url.PathEscape(e.ID)+"/print?new=1")
+	}
+	it, ierr := w.svc.Item(ctx(c), strings.TrimSpace(in.ItemCode))
+	if ierr != nil {
+		return w.catalogue(c, "目录中没有这个事项，或者它已停办。请从下面的目录中选择。")
+	}
+	p := w.newPage(c, "登记："+it.Name)
+	p.Form = "register"
+	p.Values = form
+	status, ok := formError(err, p)
+	if !ok {
+		return err
+	}
+	idemKey := form.Get("idem")
+	if idemKey == "" {
+		idemKey = newIdem()
+	}
+	p.Data = registerData{Item: it, Channels: service.Channels, Idem: idemKey}
+	return w.render(c, status, "register", p)
+}
+
+func newIdem() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// formHash identifies what a form sent, whatever the order of its fields.
+func formHash(v url.Values) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		if k != "idem" && k != csrfField {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		for _, x := range v[k] {
+			h.Write([]byte(k + "\x00" + x + "\x00"))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ---- printing
+
+// printPage serves the API's two-part form with a toolbar on top, so the
+// receipt printed here is the same document the API prints; its QR code
+// opens this console's /q/ page.
+func (w *console) printPage(c echo.Context) error {
+	id := c.Param("id")
+	body, err := api.Form(ctx(c), w.svc, actor(c), id, api.StatusURL(w.opts.PublicURL, c.Request(), ""))
+	if err != nil {
+		return err
+	}
+	var bar strings.Builder
+	bar.WriteString(`<nav class="toolbar" aria-label="打印操作">`)
+	if c.QueryParam("new") == "1" {
+		bar.WriteString(`<p role="status"><strong>登记成功。</strong>请打印本表：存根联留存台账，回执联剪下交给申请人。</p>`)
+	}
+	bar.WriteString(`<button type="button" data-print>打印登记表</button>　<a href="/errands/` + url.PathEscape(id) + `">查看办件</a>　<a href="/register">继续登记</a>　<a href="/">返回待办</a></nav>`)
+	body = bytes.Replace(body, []byte("<body>"), []byte("<body>\n"+bar.String()), 1)
+	body = bytes.Replace(body, []byte("</head>"), []byte(`<script src="`+assets["app.js"]+`" defer></script>`+"\n</head>"), 1)
+	return c.HTMLBlob(http.StatusOK, body)
+}
+
+// ---- formatting helpers shared by the templates
+
+func fmtDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(service.Shanghai).Format("2006-01-02")
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(service.Shanghai).Format("2006-01-02 15:04")
+}
+
+func feeLabel(cents int64) string {
+	if cents == 0 {
+		return "免费"
+	}
+	return strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:] + " 元"
+}
+
+func levelLabel(l service.Level) string {
+	switch l {
+	case service.LevelTownship:
+		return "乡镇(街道)便民服务中心"
+	case service.LevelCity:
+		return "市行政服务中心"
+	case service.LevelVillage:
+		return "村(社区)代办点"
+	}
+	return string(l)
+}
+
+var channelLabels = map[service.Channel]string{
+	service.ChannelWalkIn: "来访", service.ChannelHomeVisit: "上门代办", service.ChannelPhone: "电话",
+	service.ChannelApp: "手机应用", service.ChannelWeb: "网站",
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

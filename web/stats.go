@@ -1,0 +1,282 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"daiban/api"
+	"daiban/service"
+)
+
+type dashData struct {
+	From, To, OrgID string
+	Orgs            []orgChoice
+	Quick           []navLink
+	Rep             *service.StatsReport
+	UnitTitle       string
+	Units           template.HTML
+	Trend           template.HTML
+	TrendTitle      string
+	Grades          template.HTML
+	GradeRows       []gradeRow
+	Export          string // the query of the downloads
+}
+
+type orgChoice struct {
+	ID, Name string
+	Indent   bool
+}
+
+type gradeRow struct {
+	Grade int
+	Label string
+	Count int64
+	Share *service.Hundredths
+}
+
+// groupUnder is the level a scope is broken down by: townships of a city,
+// villages of a township, agents of a village.
+func groupUnder(l service.Level) (service.GroupBy, string) {
+	switch l {
+	case service.LevelCity:
+		return service.GroupTownship, "各乡镇(街道)办结率"
+	case service.LevelTownship:
+		return service.GroupVillage, "各村(社区)办结率"
+	}
+	return service.GroupAgent, "各代办员办结率"
+}
+
+// scopeChoices lists the organisations a dashboard may be scoped to: the
+// actor's own and the level below it.
+func (w *console) scopeChoices(c echo.Context, a service.Actor, withVillages bool) ([]orgChoice, error) {
+	out := []orgChoice{{ID: a.OrgID, Name: a.OrgName}}
+	if a.OrgLevel == service.LevelVillage {
+		return out, nil
+	}
+	orgs, err := w.svc.Orgs(ctx(c), a, service.OrgFilter{Under: a.OrgPath, Limit: 500})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orgs {
+		if o.ID == a.OrgID || (o.Level == service.LevelVillage && !withVillages && a.OrgLevel == service.LevelCity) {
+			continue
+		}
+		out = append(out, orgChoice{ID: o.ID, Name: o.Name, Indent: o.Level == service.LevelVillage && a.OrgLevel == service.LevelCity})
+	}
+	return out, nil
+}
+
+func (w *console) dashboard(c echo.Context) error {
+	a := actor(c)
+	p := w.newPage(c, "办结情况统计")
+	today := service.DateOf(w.svc.Now())
+	ty, tm, _ := time.Unix(int64(today)*86400, 0).UTC().Date()
+	monthStart := service.MakeDate(ty, tm, 1)
+	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id")}
+	if d.From == "" && d.To == "" {
+		d.From, d.To = monthStart.String(), today.String()
+	}
+	if d.OrgID == "" {
+		d.OrgID = a.OrgID
+	}
+	lastStart := service.MakeDate(ty, tm-1, 1)
+	quick := func(label string, from, to service.Date) navLink {
+		v := url.Values{"from": {from.String()}, "to": {to.String()}, "org_id": {d.OrgID}}
+		return navLink{Href: "/dashboard?" + v.Encode(), Label: label, Active: d.From == from.String() && d.To == to.String()}
+	}
+	d.Quick = []navLink{quick("本月", monthStart, today), quick("上月", lastStart, monthStart-1), quick("今年", service.MakeDate(ty, 1, 1), today)}
+	var err error
+	if d.Orgs, err = w.scopeChoices(c, a, false); err != nil {
+		return err
+	}
+	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}}
+	p.Data = &d
+
+	scope, err := w.svc.Org(ctx(c), a, d.OrgID)
+	if err != nil {
+		scope = service.Org{Level: a.OrgLevel}
+	}
+	gb, unitTitle := groupUnder(scope.Level)
+	rep, err := w.svc.Stats(ctx(c), a, service.StatsRequest{From: d.From, To: d.To, OrgID: d.OrgID, GroupBy: string(gb)})
+	if err != nil {
+		p.Form = "period"
+		status, ok := formError(err, p)
+		if !ok {
+			return err
+		}
+		return w.render(c, status, "dashboard", p)
+	}
+	d.Rep = &rep
+	d.UnitTitle = unitTitle + "（从低到高）"
+	var bars []bar
+	for _, g := range rep.Groups {
+		b := bar{Label: g.Name, Text: "无受理"}
+		if g.Name == "" {
+			b.Label = g.Key
+		}
+		if g.CompletionRate != nil {
+			b.Value = g.CompletionRate.Float()
+			b.Text = pct(g.CompletionRate) + "（" + strconv.FormatInt(g.Completed, 10) + "/" + strconv.FormatInt(g.Accepted, 10) + "）"
+		} else {
+			b.Empty = true
+		}
+		bars = append(bars, b)
+	}
+	// Lowest rate first: what a supervisor looks for is who lags behind.
+	sort.SliceStable(bars, func(i, j int) bool {
+		if bars[i].Empty != bars[j].Empty {
+			return !bars[i].Empty
+		}
+		return bars[i].Value < bars[j].Value
+	})
+	if len(bars) > 0 {
+		d.Units = hbars(d.UnitTitle, bars, 100)
+	}
+
+	// The trend covers the twelve months up to the end of the period.
+	if to, err := service.ParseDate(rep.To.String()); err == nil {
+		y, m, _ := time.Unix(int64(to)*86400, 0).UTC().Date()
+		first := service.MakeDate(y, m-11, 1)
+		trend, err := w.svc.Stats(ctx(c), a, service.StatsRequest{From: first.String(), To: to.String(), OrgID: d.OrgID, GroupBy: string(service.GroupMonth)})
+		if err != nil {
+			return err
+		}
+		byMonth := map[string]service.StatsGroup{}
+		for _, g := range trend.Groups {
+			byMonth[g.Key] = g
+		}
+		var pts []point
+		for i := 0; i < 12; i++ {
+			t := time.Date(y, m-11+time.Month(i), 1, 0, 0, 0, 0, time.UTC)
+			key := t.Format("2006-01")
+			pt := point{Label: strconv.Itoa(int(t.Month())) + "月"}
+			if i == 0 || t.Month() == time.January {
+				pt.Label = t.Format("06年1月")
+			}
+			if g, ok := byMonth[key]; ok {
+				pt.Value = g.CompletionRate
+				pt.Note = "受理 " + strconv.FormatInt(g.Accepted, 10) + " 件，办结 " + strconv.FormatInt(g.Completed, 10) + " 件"
+			}
+			pts = append(pts, pt)
+		}
+		d.TrendTitle = "近12个月办结率走势（按登记月份）"
+		d.Trend = line(d.TrendTitle, pts)
+	}
+
+	var gbars []bar
+	for g := 5; g >= 1; g-- {
+		row := gradeRow{Grade: g, Label: service.SatisfactionLabels[g], Count: rep.Totals.Grades[g], Share: rep.Totals.GradeShares[g]}
+		d.GradeRows = append(d.GradeRows, row)
+		b := bar{Label: row.Label, Text: strconv.FormatInt(row.Count, 10) + " 件"}
+		if row.Share != nil {
+			b.Value = row.Share.Float()
+			b.Text += "（" + pct(row.Share) + "）"
+		}
+		gbars = append(gbars, b)
+	}
+	d.Grades = hbars("好差评满意度分布", gbars, 100)
+	d.Export = url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(gb)}}.Encode()
+	return w.render(c, http.StatusOK, "dashboard", p)
+}
+
+// statsExport sends the dashboard's figures as the API's CSV or XLSX.
+func (w *console) statsExport(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format != "csv" && format != "xlsx" {
+		return service.BadParam("format", "csv or xlsx")
+	}
+	rep, err := w.svc.Stats(ctx(c), actor(c), service.StatsRequest{
+		From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), GroupBy: c.QueryParam("group_by"),
+	})
+	if err != nil {
+		return err
+	}
+	return api.WriteStats(c, format, rep)
+}
+
+type warnData struct {
+	Rows []errandRow
+	Next string
+	Red  int
+}
+
+func (w *console) warnings(c echo.Context) error {
+	a := actor(c)
+	p := w.newPage(c, "预警督办")
+	ws, next, err := w.svc.Warnings(ctx(c), a, service.ErrandQuery{Cursor: c.QueryParam("cursor"), Limit: 200})
+	if err != nil {
+		return err
+	}
+	var d warnData
+	for _, x := range ws {
+		d.Rows = append(d.Rows, errandRow{E: x.Errand, Warn: x.Level})
+		if x.Level == "red" {
+			d.Red++
+		}
+	}
+	if next != "" {
+		d.Next = url.Values{"cursor": {next}}.Encode()
+	}
+	p.Data = d
+	return w.render(c, http.StatusOK, "warnings", p)
+}
+
+type ledgerData struct {
+	Orgs   []orgChoice
+	OrgID  string
+	Month  string
+	Ledger *service.Ledger
+	Export string
+}
+
+func (w *console) ledger(c echo.Context) error {
+	a := actor(c)
+	p := w.newPage(c, "登记台账")
+	d := ledgerData{OrgID: c.QueryParam("org_id"), Month: c.QueryParam("month")}
+	if d.Month == "" {
+		d.Month = w.svc.Now().In(service.Shanghai).Format("2006-01")
+	}
+	if d.OrgID == "" && a.OrgLevel != service.LevelCity {
+		d.OrgID = a.OrgID
+	}
+	var err error
+	if d.Orgs, err = w.scopeChoices(c, a, true); err != nil {
+		return err
+	}
+	p.Values = url.Values{"org_id": {d.OrgID}, "month": {d.Month}}
+	p.Data = &d
+	if d.OrgID == "" {
+		return w.render(c, http.StatusOK, "ledger", p)
+	}
+	l, err := w.svc.Ledger(ctx(c), a, d.OrgID, d.Month)
+	if err != nil {
+		p.Form = "ledger"
+		status, ok := formError(err, p)
+		if !ok {
+			return err
+		}
+		return w.render(c, status, "ledger", p)
+	}
+	d.Ledger = &l
+	d.Export = url.Values{"org_id": {d.OrgID}, "month": {d.Month}}.Encode()
+	p.Title = "登记台账：" + l.Org.Name + " " + l.Month
+	return w.render(c, http.StatusOK, "ledger", p)
+}
+
+func (w *console) ledgerExport(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format != "csv" && format != "xlsx" {
+		return service.BadParam("format", "csv or xlsx")
+	}
+	l, err := w.svc.Ledger(ctx(c), actor(c), c.QueryParam("org_id"), c.QueryParam("month"))
+	if err != nil {
+		return err
+	}
+	return api.WriteLedger(c, format, l)
+}
