@@ -5,10 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"daiban/internal/apitest"
@@ -216,6 +219,28 @@ func (p *person) shot(name string) {
 	}
 }
 
+// pdfPage matches a page object of a PDF (not the /Pages tree node).
+var pdfPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
+
+// printedPages prints the current page to A4 as Chromium's print dialog
+// would (CSS page size and margins honoured) and counts the pages.
+func (p *person) printedPages() int {
+	p.t.Helper()
+	var pdf []byte
+	p.limited(func(ctx context.Context) error {
+		yes := true
+		res, err := chromedp.Run(ctx, func(ctx context.Context, t *chromedp.Target) (cdppage.PrintToPDFResult, error) {
+			return cdp.Call(ctx, t, cdppage.PrintToPDF, cdppage.PrintToPDFParams{PaperWidth: 8.27, PaperHeight: 11.69, PreferCSSPageSize: &yes})
+		})
+		pdf = res.Data
+		return err
+	})
+	if len(pdf) < 100 {
+		p.t.Fatalf("no PDF printed (%d bytes)", len(pdf))
+	}
+	return len(pdfPage.FindAll(pdf, -1))
+}
+
 // TestBrowserWholePath is the issue's path in a real browser: an agent
 // registers and prints, a township officer accepts and completes, the agent
 // delivers, the resident checks the status on a phone, and the supervisor
@@ -264,6 +289,9 @@ func TestBrowserWholePath(t *testing.T) {
 		t.Errorf("the receipt sends residents to %q, want %q", tip, qr)
 	}
 	agent.shot("04-agent-print-form-1366x768")
+	if pages := agent.printedPages(); pages != 1 {
+		t.Errorf("the two-part form prints on %d A4 pages, want 1", pages)
+	}
 	agent.submit(`nav.toolbar a[href^="/errands/"]`)
 	agent.expectText(".col-main h2", "已登记")
 	agent.submit(`form[action$="/forward"] button`)
