@@ -153,16 +153,26 @@ func Load(ctx context.Context, st *store.Store, o Options) (Summary, Deployment,
 	if err := st.Seed(ctx, orgs, d.Users, d.Items); err != nil {
 		return Summary{}, Deployment{}, err
 	}
+	if err := st.SetSetting(ctx, StateSetting, "loading"); err != nil {
+		return Summary{}, Deployment{}, err
+	}
 	sum := Summary{Orgs: len(orgs), Users: len(d.Users), Items: len(d.Items)}
 	if o.Errands > 0 {
-		n, events, err := generate(ctx, st, rng, d, o)
+		err := st.BulkLoad(ctx, func() error {
+			var err error
+			sum.Errands, sum.Events, err = generate(ctx, st, rng, d, o)
+			return err
+		})
 		if err != nil {
 			return sum, d, err
 		}
-		sum.Errands, sum.Events = n, events
 	}
-	return sum, d, nil
+	return sum, d, st.SetSetting(ctx, StateSetting, "ready")
 }
+
+// StateSetting records whether a demo load finished ("ready") or was
+// interrupted ("loading"), so a half-filled database is not served as a demo.
+const StateSetting = "demo"
 
 func person(rng *rand.Rand) string {
 	n := 1 + rng.IntN(2)

@@ -162,6 +162,7 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 	}
 	jobs := make(chan int)
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
+	inflight := make(chan struct{}, workers+1) // chunks generated but not yet written
 	gctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for w := 0; w < workers; w++ {
@@ -195,6 +196,11 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 		defer close(jobs)
 		for c := 0; c < chunks; c++ {
 			select {
+			case inflight <- struct{}{}:
+			case <-gctx.Done():
+				return
+			}
+			select {
 			case jobs <- c:
 			case <-gctx.Done():
 				return
@@ -210,6 +216,7 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 		if err := st.LoadErrands(ctx, b.errands, b.events); err != nil {
 			return 0, 0, err
 		}
+		<-inflight
 		events += b.n
 		if o.Progress != nil {
 			o.Progress(min((c+1)*chunk, total), total)

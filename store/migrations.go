@@ -142,7 +142,7 @@ type m1Setting struct {
 func (m1Setting) TableName() string { return "settings" }
 
 type m1Errand struct {
-	ID               string `gorm:"type:varchar(36);primaryKey;index:idx_errands_scope,priority:2;index:idx_errands_holder,priority:3;index:idx_errands_status,priority:2"`
+	ID               string `gorm:"type:varchar(36);primaryKey;index:idx_errands_scope,priority:2;index:idx_errands_holder,priority:3"`
 	ReceiptNo        string `gorm:"type:varchar(16);not null;uniqueIndex"`
 	VerifyCode       string `gorm:"type:varchar(6);not null"`
 	ItemID           string `gorm:"type:varchar(36);not null"`
@@ -168,7 +168,7 @@ type m1Errand struct {
 	HolderOrgID      string `gorm:"type:varchar(36);not null;index:idx_errands_holder,priority:1"`
 	HolderOrg        m1Org  `gorm:"foreignKey:HolderOrgID"`
 	HolderLevel      string `gorm:"type:varchar(10);not null"`
-	Status           string `gorm:"type:varchar(12);not null;index:idx_errands_holder,priority:2;index:idx_errands_status,priority:1"`
+	Status           string `gorm:"type:varchar(12);not null;index:idx_errands_holder,priority:2"`
 	Outcome          string `gorm:"type:varchar(10);not null"`
 	OutcomeReason    string `gorm:"type:text;not null"`
 	ReturnedByOrgID  string `gorm:"type:varchar(36);not null"`

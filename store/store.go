@@ -160,6 +160,26 @@ func (s *Store) CheckKey(ctx context.Context) error {
 	return nil
 }
 
+// Setting reads a named setting ("" when unset).
+func (s *Store) Setting(ctx context.Context, name string) (string, error) {
+	var v []string
+	err := s.read(ctx).Table("settings").Where("name = ?", name).Pluck("value", &v).Error
+	if err != nil || len(v) == 0 {
+		return "", err
+	}
+	return v[0], nil
+}
+
+// SetSetting writes a named setting.
+func (s *Store) SetSetting(ctx context.Context, name, value string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM settings WHERE name = ?", name).Error; err != nil {
+			return err
+		}
+		return tx.Exec("INSERT INTO settings (name, value) VALUES (?, ?)", name, value).Error
+	})
+}
+
 // Backup writes a consistent copy of a live SQLite database to path.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if s.postgres {

@@ -255,6 +255,11 @@ func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Serv
 	if err != nil {
 		return err
 	}
+	if state, err := st.Setting(ctx, demo.StateSetting); err != nil {
+		return err
+	} else if state == "loading" {
+		return errors.New("an earlier demo load was interrupted; delete the database (" + redact(cfg.DB) + " and its -wal and -shm files) and start again")
+	}
 	if empty && cfg.Demo {
 		start := time.Now()
 		log.Info("generating the demo", "errands", cfg.DemoErrands)

@@ -74,6 +74,16 @@ func TestCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A demo load that did not finish is refused rather than served half-filled.
+	if err := st.SetSetting(context.Background(), "demo", "loading"); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := cli(t, env, "demo"); code != 1 || !strings.Contains(out, "interrupted") {
+		t.Fatalf("an interrupted demo: %d %s", code, out)
+	}
+	if err := st.SetSetting(context.Background(), "demo", "ready"); err != nil {
+		t.Fatal(err)
+	}
 	var victim struct{ ErrandID string }
 	st.DB().Raw("SELECT errand_id FROM events WHERE seq = 2 ORDER BY errand_id LIMIT 1").Scan(&victim)
 	if err := st.DB().Exec("UPDATE events SET actor_name = '别人' WHERE errand_id = ? AND seq = 2", victim.ErrandID).Error; err != nil {
