@@ -71,7 +71,11 @@ func (s *Store) BulkLoad(ctx context.Context, fn func() error) error {
 			err = fmt.Errorf("rebuild index %s: %w", x.Name, e)
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Fresh statistics let the planner see how few errands are still open.
+	return s.read(ctx).Exec("ANALYZE").Error
 }
 
 // LoadErrands bulk-inserts finished histories (errands with all their

@@ -169,8 +169,10 @@ func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (service.
 const openStatuses = `e.status IN ('registered','forwarded','processing','correction')`
 
 // overdueSQL is service.Errand.Overdue in SQL: open and past due, with the
-// clock of an errand awaiting correction stopped at its pause.
-const overdueSQL = `(` + openStatuses + ` AND ((e.status <> 'correction' AND e.due_at < ?) OR (e.status = 'correction' AND e.due_at < e.paused_at)))`
+// clock of an errand awaiting correction stopped at its pause (which lies
+// before now, so due_at < now holds for those too). Written so that due_at
+// is a plain range over the partial index of open errands.
+const overdueSQL = `(` + openStatuses + ` AND e.due_at < ? AND (e.status <> 'correction' OR e.due_at < e.paused_at))`
 
 // Errands lists errands by f, one page.
 func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.Errand, error) {
@@ -207,7 +209,9 @@ func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.
 		q = q.Where(overdueSQL, utc(f.OverdueAt))
 	}
 	if !f.DueBy.IsZero() {
-		q = q.Where(openStatuses+" AND ((e.status <> 'correction' AND e.due_at <= ?) OR (e.status = 'correction' AND e.due_at < e.paused_at))", utc(f.DueBy))
+		// Waiting for correction stops the clock: such an errand warns only
+		// if it was already overdue when paused.
+		q = q.Where(openStatuses+" AND e.due_at <= ? AND (e.status <> 'correction' OR e.due_at < e.paused_at)", utc(f.DueBy))
 	}
 	if f.IDNumber != "" {
 		q = q.Where("e.applicant_id_index = ?", s.crypt.index(f.IDNumber))

@@ -78,6 +78,14 @@ type statsRow struct {
 	Overdue     int64
 }
 
+func toStatsRows(rows []statsRow) []service.StatsRow {
+	out := make([]service.StatsRow, len(rows))
+	for i, r := range rows {
+		out[i] = service.StatsRow{Key: r.K, Counts: r.counts()}
+	}
+	return out
+}
+
 func (r statsRow) counts() service.Counts {
 	return service.Counts{Accepted: r.Accepted, Completed: r.Completed, Refused: r.Refused, OnTime: r.OnTime,
 		WorkingDays: r.WorkingDays, Delivered: r.Delivered, Recovered: r.Recovered,
@@ -99,19 +107,33 @@ func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.Stat
 	}
 	key := s.groupKey(q.GroupBy, "", "period")
 	lo, hi := service.PathRange(q.Under)
-	var where []string
-	var args []any
+	// One query per part of the period, so each is a range over the cells'
+	// primary key (dim, grain, period, …); the parts' groups are merged here.
+	merged := map[string]*service.Counts{}
+	var keys []string
 	for _, p := range splitPeriod(q.From, q.To) {
-		where = append(where, "(grain = ? AND period BETWEEN ? AND ?)")
-		args = append(args, p.grain, p.from, p.to)
+		var rows []statsRow
+		err := s.read(ctx).Raw("SELECT "+key+" AS k, "+sumColumns("")+", 0 AS overdue FROM errand_stats"+
+			" WHERE dim = ? AND grain = ? AND period BETWEEN ? AND ? AND org_path >= ? AND org_path < ?"+groupBy(key),
+			dim, p.grain, p.from, p.to, lo, hi).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			m := merged[r.K]
+			if m == nil {
+				m = &service.Counts{}
+				merged[r.K] = m
+				keys = append(keys, r.K)
+			}
+			m.Add(r.counts())
+		}
 	}
-	sql := "SELECT " + key + " AS k, " + sumColumns("") + ", 0 AS overdue FROM errand_stats WHERE dim = ? AND org_path >= ? AND org_path < ? AND (" +
-		strings.Join(where, " OR ") + ")" + groupBy(key)
-	var rows []statsRow
-	if err := s.read(ctx).Raw(sql, append([]any{dim, lo, hi}, args...)...).Scan(&rows).Error; err != nil {
-		return nil, err
+	out := make([]service.StatsRow, len(keys))
+	for i, k := range keys {
+		out[i] = service.StatsRow{Key: k, Counts: *merged[k]}
 	}
-	return s.named(ctx, q.GroupBy, rows)
+	return s.named(ctx, q.GroupBy, out)
 }
 
 // StatsDirect recomputes q from the errands themselves, by the same
@@ -147,7 +169,7 @@ func (s *Store) direct(ctx context.Context, q service.StatsQuery) ([]service.Sta
 	if err := s.read(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	return s.named(ctx, q.GroupBy, rows)
+	return s.named(ctx, q.GroupBy, toStatsRows(rows))
 }
 
 // OverdueOpen counts, per group, the errands of the period still open and
@@ -158,12 +180,26 @@ func (s *Store) OverdueOpen(ctx context.Context, q service.StatsQuery) ([]servic
 	}
 	key := s.groupKey(q.GroupBy, "e.", "e.reg_day")
 	lo, hi := service.PathRange(q.Under)
-	var rows []statsRow
-	err := s.read(ctx).Raw("SELECT "+key+" AS k, COUNT(*) AS overdue FROM errands e WHERE "+overdueSQL+
-		" AND e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?"+groupBy(key),
-		utc(q.Now), lo, hi, q.From.YMD(), q.To.YMD()).Scan(&rows).Error
+	// Counted here rather than grouped in SQL: a GROUP BY tempts the planner
+	// into walking a whole index in key order instead of the few open rows.
+	var keys []string
+	err := s.read(ctx).Raw("SELECT "+key+" AS k FROM errands e WHERE "+overdueSQL+
+		" AND e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?",
+		utc(q.Now), lo, hi, q.From.YMD(), q.To.YMD()).Scan(&keys).Error
 	if err != nil {
 		return nil, err
+	}
+	count := map[string]int64{}
+	var order []string
+	for _, k := range keys {
+		if count[k] == 0 {
+			order = append(order, k)
+		}
+		count[k]++
+	}
+	rows := make([]service.StatsRow, len(order))
+	for i, k := range order {
+		rows[i] = service.StatsRow{Key: k, Counts: service.Counts{OverdueOpen: count[k]}}
 	}
 	return s.named(ctx, q.GroupBy, rows)
 }
@@ -238,7 +274,7 @@ func splitPeriod(from, to service.Date) []periodPart {
 // named maps group keys to display keys and names: paths to organisation
 // names, item codes to items or their categories, agent ids to users, and
 // YYYYMM to YYYY-MM.
-func (s *Store) named(ctx context.Context, by service.GroupBy, rows []statsRow) ([]service.StatsRow, error) {
+func (s *Store) named(ctx context.Context, by service.GroupBy, rows []service.StatsRow) ([]service.StatsRow, error) {
 	out := make([]service.StatsRow, 0, len(rows))
 	names := map[string]string{}
 	keyOf := func(k string) string { return k }
@@ -273,16 +309,17 @@ func (s *Store) named(ctx context.Context, by service.GroupBy, rows []statsRow) 
 		return nil, err
 	}
 	for _, r := range rows {
-		k := keyOf(r.K)
-		out = append(out, service.StatsRow{Key: k, Name: names[k], Counts: r.counts()})
+		r.Key = keyOf(r.Key)
+		r.Name = names[r.Key]
+		out = append(out, r)
 	}
 	return out, nil
 }
 
-func (s *Store) nameMap(ctx context.Context, sql string, rows []statsRow) (map[string]string, error) {
+func (s *Store) nameMap(ctx context.Context, sql string, rows []service.StatsRow) (map[string]string, error) {
 	keys := make([]string, 0, len(rows))
 	for _, r := range rows {
-		keys = append(keys, r.K)
+		keys = append(keys, r.Key)
 	}
 	m := map[string]string{}
 	if len(keys) == 0 {

@@ -135,6 +135,7 @@ func (s *Store) Close() error {
 		return err
 	}
 	if !s.postgres {
+		s.db.Exec("PRAGMA optimize")
 		// Fold the WAL back into the main file so a copy of it alone is whole.
 		s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
@@ -186,6 +187,15 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 		return errors.New("back up PostgreSQL with pg_dump (see README)")
 	}
 	return s.read(ctx).Exec("VACUUM INTO ?", path).Error
+}
+
+// Optimize refreshes the query planner's statistics where they have gone
+// stale (SQLite's PRAGMA optimize; PostgreSQL's autovacuum does this itself).
+func (s *Store) Optimize(ctx context.Context) error {
+	if s.postgres {
+		return nil
+	}
+	return s.read(ctx).Exec("PRAGMA optimize").Error
 }
 
 // Ping checks that the database answers.

@@ -322,7 +322,8 @@ func addUser(ctx context.Context, st *store.Store, svc *service.Service, getenv 
 }
 
 // janitor deletes what has expired: sessions, closed throttle windows and
-// idempotency keys older than two days (they are kept at least 24 h).
+// idempotency keys older than two days (they are kept at least 24 h), and
+// keeps the planner's statistics fresh.
 func janitor(ctx context.Context, st *store.Store, svc *service.Service, log *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -341,6 +342,9 @@ func janitor(ctx context.Context, st *store.Store, svc *service.Service, log *sl
 		}
 		if _, err := st.DeleteIdempotentBefore(ctx, now.Add(-48*time.Hour)); err != nil {
 			log.Warn("janitor: idempotency keys", "err", err)
+		}
+		if err := st.Optimize(ctx); err != nil {
+			log.Warn("janitor: optimize", "err", err)
 		}
 	}
 }
