@@ -219,14 +219,19 @@ type statKey struct {
 	org, item, agent   string
 }
 
-// statKeys are the six rollup cells an errand counts in.
-func statKeys(e service.Errand) [6]statKey {
+// cellsPerErrand is how many rollup cells one errand counts in: four
+// dimensions, each by day and by month.
+const cellsPerErrand = 8
+
+// statKeys are the rollup cells an errand counts in.
+func statKeys(e service.Errand) [cellsPerErrand]statKey {
 	day := service.DateOf(e.RegisteredAt).YMD()
 	month := day / 100 * 100
 	township := e.OrgPath[:min(len(e.OrgPath), townshipPathLen)]
-	var out [6]statKey
+	var out [cellsPerErrand]statKey
 	i := 0
-	for _, c := range [3]statKey{
+	for _, c := range [cellsPerErrand / 2]statKey{
+		{dim: dimTownship, org: township},
 		{dim: dimVillage, org: e.OrgPath},
 		{dim: dimTownshipItem, org: township, item: e.ItemCode},
 		{dim: dimAgent, org: e.OrgPath, agent: e.AgentID},

@@ -13,14 +13,16 @@ import (
 
 // The statistics read rollups kept in the same transaction as every change:
 // each errand's service.Contribution is summed into cells keyed by its
-// registration period (a day and a month) and one of three dimensions. A
+// registration period (a day and a month) and one of four dimensions. A
 // report reads whole months from month cells and the ragged ends of the
-// period from day cells, so its cost follows the number of villages, items
-// and agents, not the number of errands.
+// period from day cells, from the coarsest dimension that has its grouping,
+// so its cost follows the number of townships, villages, items or agents,
+// not the number of errands.
 const (
-	dimVillage      = 1 // key: village path (totals, township, village, month)
+	dimVillage      = 1 // key: village path (village)
 	dimTownshipItem = 2 // key: township path and item (category, item)
 	dimAgent        = 3 // key: village path and agent (agent)
+	dimTownship     = 4 // key: township path (totals, township, month)
 
 	grainDay   = 1 // period YYYYMMDD
 	grainMonth = 2 // period YYYYMM00
@@ -47,11 +49,11 @@ func upsertCellsSQL(n int) string {
 		" ON CONFLICT (dim, grain, period, org_path, item_code, agent_id) DO UPDATE SET " + strings.Join(set, ", ")
 }
 
-var bumpSQL = upsertCellsSQL(6)
+var bumpSQL = upsertCellsSQL(cellsPerErrand)
 
 // bumpStats adds d to every cell the errand counts in.
 func bumpStats(tx *gorm.DB, e service.Errand, d service.Counts) error {
-	args := make([]any, 0, 6*18)
+	args := make([]any, 0, cellsPerErrand*18)
 	for _, k := range statKeys(e) {
 		args = append(args, k.dim, k.grain, k.period, k.org, k.item, k.agent,
 			d.Accepted, d.Completed, d.Refused, d.OnTime, d.WorkingDays, d.Delivered, d.Recovered,
@@ -98,8 +100,10 @@ func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.Stat
 	if len(q.Under) >= villagePathLen {
 		return s.direct(ctx, q)
 	}
-	dim := dimVillage
+	dim := dimTownship
 	switch q.GroupBy {
+	case service.GroupVillage:
+		dim = dimVillage
 	case service.GroupCategory, service.GroupItem:
 		dim = dimTownshipItem
 	case service.GroupAgent:
