@@ -47,11 +47,19 @@ func (idemRow) TableName() string { return "idempotency_keys" }
 
 // claimKey inserts the idempotency row first thing in a transaction, so a
 // concurrent twin waits on it and then fails instead of doing the work twice.
-func claimKey(tx *gorm.DB, idem *service.IdemKey, errandID, snapshot string) error {
-	err := tx.Create(&idemRow{Key: idem.Key, RequestHash: idem.Hash, ErrandID: errandID, Snapshot: snapshot, CreatedAt: utc(time.Now())}).Error
+func (s *Store) claimKey(ctx context.Context, tx *gorm.DB, idem *service.IdemKey, errandID, snapshot string) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, created_at) VALUES (?, ?, ?, ?, ?)`,
+		idem.Key, idem.Hash, errandID, snapshot, utc(time.Now()))
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return service.ErrIdemTaken
 	}
+	return err
+}
+
+// insertRow writes a whole row through the prepared insert of its type.
+func (s *Store) insertRow(ctx context.Context, tx *gorm.DB, row any) error {
+	r := s.rowSQLOf(row)
+	_, err := s.exec(ctx, tx, r.insert, r.values(ctx, row, false)...)
 	return err
 }
 
@@ -66,17 +74,17 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 			if err != nil {
 				return err
 			}
-			if err := claimKey(tx, idem, e.ID, string(snap)); err != nil {
+			if err := s.claimKey(ctx, tx, idem, e.ID, string(snap)); err != nil {
 				return err
 			}
 		}
-		if err := tx.Create(&row).Error; err != nil {
+		if err := s.insertRow(ctx, tx, &row); err != nil {
 			return err
 		}
-		if err := tx.Create(&evRow).Error; err != nil {
+		if err := s.insertRow(ctx, tx, &evRow); err != nil {
 			return err
 		}
-		return bumpStats(tx, e, service.Contribution(e))
+		return s.bumpStats(ctx, tx, e, service.Contribution(e))
 	})
 	if errors.Is(err, service.ErrIdemTaken) {
 		return err
@@ -90,7 +98,7 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, error), idem *service.IdemKey) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
-			if err := claimKey(tx, idem, id, ""); err != nil {
+			if err := s.claimKey(ctx, tx, idem, id, ""); err != nil {
 				return err
 			}
 		}
@@ -109,11 +117,14 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 		}
 		after := s.fromErrand(cur)
 		after.ApplicantIDEnc = r.ApplicantIDEnc // unchanged; keep the stored ciphertext
-		res := tx.Model(&errandRow{}).Where("id = ? AND version = ?", id, before.Version).Select("*").Omit("id").Updates(&after)
-		if res.Error != nil {
-			return res.Error
+		rs := s.rowSQLOf(&after)
+		res, err := s.exec(ctx, tx, rs.update, append(rs.values(ctx, &after, true), id, before.Version)...)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
 			var v int
 			if err := tx.Model(&errandRow{}).Where("id = ?", id).Select("version").Scan(&v).Error; err != nil {
 				return err
@@ -121,11 +132,11 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			return &service.Error{Kind: service.KindConflict, Code: "version_conflict", Version: v, Detail: "the errand was changed by someone else; reload it and try again"}
 		}
 		evRow := fromEvent(ev)
-		if err := tx.Create(&evRow).Error; err != nil {
+		if err := s.insertRow(ctx, tx, &evRow); err != nil {
 			return err
 		}
 		if d := service.Contribution(cur).Sub(service.Contribution(before)); !d.IsZero() {
-			if err := bumpStats(tx, cur, d); err != nil {
+			if err := s.bumpStats(ctx, tx, cur, d); err != nil {
 				return err
 			}
 		}
@@ -134,7 +145,8 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			if err != nil {
 				return err
 			}
-			return tx.Model(&idemRow{}).Where("key = ?", idem.Key).Update("snapshot", string(snap)).Error
+			_, err = s.exec(ctx, tx, `UPDATE idempotency_keys SET snapshot = ? WHERE key = ?`, string(snap), idem.Key)
+			return err
 		}
 		return nil
 	})

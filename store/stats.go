@@ -52,14 +52,15 @@ func upsertCellsSQL(n int) string {
 var bumpSQL = upsertCellsSQL(cellsPerErrand)
 
 // bumpStats adds d to every cell the errand counts in.
-func bumpStats(tx *gorm.DB, e service.Errand, d service.Counts) error {
+func (s *Store) bumpStats(ctx context.Context, tx *gorm.DB, e service.Errand, d service.Counts) error {
 	args := make([]any, 0, cellsPerErrand*18)
 	for _, k := range statKeys(e) {
 		args = append(args, k.dim, k.grain, k.period, k.org, k.item, k.agent,
 			d.Accepted, d.Completed, d.Refused, d.OnTime, d.WorkingDays, d.Delivered, d.Recovered,
 			d.Grades[1], d.Grades[2], d.Grades[3], d.Grades[4], d.Grades[5])
 	}
-	return tx.Exec(bumpSQL, args...).Error
+	_, err := s.exec(ctx, tx, bumpSQL, args...)
+	return err
 }
 
 // statsRow scans one summed group.

@@ -5,11 +5,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -36,8 +38,10 @@ type Options struct {
 // Store implements service.Store.
 type Store struct {
 	db       *gorm.DB
+	sqlDB    *sql.DB
 	postgres bool
 	writer   *writer // SQLite only: group commit
+	stmts    sync.Map // query → *sql.Stmt, prepared on the pool
 	crypt    *crypt
 	log      *slog.Logger
 }
@@ -86,6 +90,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sqlDB = sqlDB
 	conns := o.MaxOpenConns
 	if conns == 0 {
 		conns = 20
@@ -105,7 +110,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if max == 0 {
 			max = 128
 		}
-		s.writer = newWriter(s.db, max)
+		s.writer = newWriter(s.begin, max)
 	}
 	return s, nil
 }
@@ -220,7 +225,28 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.writer != nil {
 		return s.writer.do(ctx, fn)
 	}
-	return s.db.WithContext(ctx).Transaction(fn)
+	raw, tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := call(fn, tx); err != nil {
+		raw.Rollback()
+		return err
+	}
+	return raw.Commit()
+}
+
+// begin opens a transaction and a GORM handle bound to it. The raw
+// transaction also runs the hot statements, which are prepared once per
+// connection (see stmt) rather than once per transaction.
+func (s *Store) begin(ctx context.Context) (*sql.Tx, *gorm.DB, error) {
+	raw, err := s.sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	tx.Statement.ConnPool = raw
+	return raw, tx, nil
 }
 
 // read returns a handle for reads bound to ctx.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,9 +15,9 @@ import (
 // while the previous commit synced goes into the next transaction together,
 // each in its own savepoint. A write is acknowledged only after its commit.
 type writer struct {
-	db   *gorm.DB
-	max  int
-	jobs chan *job
+	begin func(context.Context) (*sql.Tx, *gorm.DB, error)
+	max   int
+	jobs  chan *job
 
 	mu     sync.RWMutex // guards closed against sends on a closed channel
 	closed bool
@@ -32,8 +33,8 @@ type job struct {
 // errClosed answers writes that arrive after shutdown began.
 var errClosed = errors.New("store is closing")
 
-func newWriter(db *gorm.DB, max int) *writer {
-	w := &writer{db: db, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
+func newWriter(begin func(context.Context) (*sql.Tx, *gorm.DB, error), max int) *writer {
+	w := &writer{begin: begin, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -95,10 +96,10 @@ func (w *writer) commit(batch []*job) {
 			j.err <- results[i]
 		}
 	}()
-	tx := w.db.WithContext(context.Background()).Begin()
-	if tx.Error != nil {
+	raw, tx, err := w.begin(context.Background())
+	if err != nil {
 		for i := range results {
-			results[i] = tx.Error
+			results[i] = err
 		}
 		return
 	}
@@ -119,10 +120,10 @@ func (w *writer) commit(batch []*job) {
 		}
 	}
 	if ok == 0 {
-		tx.Rollback()
+		raw.Rollback()
 		return
 	}
-	if err := tx.Commit().Error; err != nil {
+	if err := raw.Commit(); err != nil {
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("commit: %w", err)

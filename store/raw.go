@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+)
+
+// The statements on the write path of every registration and transition
+// skip GORM's statement building: their SQL is made once per row type from
+// GORM's own schema, prepared once per connection, and bound to each
+// transaction.
+
+// rowSQL writes whole rows of one type.
+type rowSQL struct {
+	fields []*schema.Field
+	insert string
+	update string // every column but the key, WHERE id = ? AND version = ?
+}
+
+var rowSQLs sync.Map // reflect.Type → *rowSQL
+
+func (s *Store) rowSQLOf(model any) *rowSQL {
+	t := reflect.TypeOf(model)
+	if v, ok := rowSQLs.Load(t); ok {
+		return v.(*rowSQL)
+	}
+	sch, err := schema.Parse(model, &schemas, s.db.NamingStrategy)
+	if err != nil {
+		panic(err) // the row types are fixed; they parse or the package is broken
+	}
+	r := &rowSQL{fields: sch.Fields}
+	cols := make([]string, len(sch.Fields))
+	var set []string
+	for i, f := range sch.Fields {
+		cols[i] = f.DBName
+		if f.DBName != "id" {
+			set = append(set, f.DBName+" = ?")
+		}
+	}
+	r.insert = "INSERT INTO " + sch.Table + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	r.update = "UPDATE " + sch.Table + " SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ?"
+	rowSQLs.Store(t, r)
+	return r
+}
+
+// values lists row's columns in the order of the statements.
+func (r *rowSQL) values(ctx context.Context, row any, skipID bool) []any {
+	rv := reflect.ValueOf(row)
+	out := make([]any, 0, len(r.fields)+2)
+	for _, f := range r.fields {
+		if skipID && f.DBName == "id" {
+			continue
+		}
+		v, _ := f.ValueOf(ctx, rv)
+		out = append(out, v)
+	}
+	return out
+}
+
+// stmt prepares query once on the pool; database/sql then prepares it once
+// on each connection that runs it, and reuses it in later transactions.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := s.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := s.sqlDB.PrepareContext(ctx, s.rebind(query))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// exec runs a prepared statement inside the transaction that tx is bound to.
+func (s *Store) exec(ctx context.Context, tx *gorm.DB, query string, args ...any) (sql.Result, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, errors.New("store: exec outside a transaction")
+	}
+	res, err := raw.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return res, s.translateRaw(err)
+}
+
+// translateRaw maps a driver error to GORM's (duplicate key, foreign key),
+// which translate then maps to the domain's.
+func (s *Store) translateRaw(err error) error {
+	if err == nil {
+		return nil
+	}
+	if t, ok := s.db.Dialector.(gorm.ErrorTranslator); ok {
+		return t.Translate(err)
+	}
+	return err
+}
