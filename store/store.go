@@ -40,7 +40,7 @@ type Store struct {
 	db       *gorm.DB
 	sqlDB    *sql.DB
 	postgres bool
-	writer   *writer // SQLite only: group commit
+	writer   *writer  // SQLite only: group commit
 	stmts    sync.Map // query → *sql.Stmt, prepared on the pool
 	crypt    *crypt
 	log      *slog.Logger
