@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -118,28 +119,17 @@ func (s *Store) CreateSession(ctx context.Context, sess service.Session) error {
 
 // ActorBySession resolves a live session into its user and organisation.
 func (s *Store) ActorBySession(ctx context.Context, tokenHash []byte, now time.Time) (service.Actor, error) {
-	var r struct {
-		UserID      string
-		Username    string
-		DisplayName string
-		Phone       string
-		Role        string
-		OrgID       string
-		Path        string
-		Level       string
-		OrgName     string
-	}
-	err := s.read(ctx).Raw(`SELECT u.id AS user_id, u.username, u.display_name, u.phone, u.role, u.org_id, o.path, o.level, o.name AS org_name
+	var a service.Actor
+	var role, level string
+	err := s.queryRow(ctx, `SELECT u.id, u.username, u.display_name, u.phone, u.role, u.org_id, o.path, o.level, o.name
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND u.active`, tokenHash, utc(now)).Scan(&r).Error
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.active`, []any{tokenHash, utc(now)},
+		&a.UserID, &a.Username, &a.Name, &a.Phone, &role, &a.OrgID, &a.OrgPath, &level, &a.OrgName)
 	if err != nil {
-		return service.Actor{}, err
+		return service.Actor{}, translate(err, "session")
 	}
-	if r.UserID == "" {
-		return service.Actor{}, service.NotFound("session")
-	}
-	return service.Actor{UserID: r.UserID, Username: r.Username, Name: r.DisplayName, Phone: r.Phone, Role: service.Role(r.Role),
-		OrgID: r.OrgID, OrgPath: r.Path, OrgLevel: service.Level(r.Level), OrgName: r.OrgName}, nil
+	a.Role, a.OrgLevel = service.Role(role), service.Level(level)
+	return a, nil
 }
 
 // DeleteSession revokes a session; revoking an unknown one is not an error.
@@ -175,14 +165,13 @@ var throttleTables = map[service.ThrottleKind]string{
 
 // Failures reads key's failure count and when its window opened.
 func (s *Store) Failures(ctx context.Context, kind service.ThrottleKind, key string) (int, time.Time, error) {
-	var rows []throttleRow
-	if err := s.read(ctx).Table(throttleTables[kind]).Where("key = ?", key).Limit(1).Find(&rows).Error; err != nil {
-		return 0, time.Time{}, err
-	}
-	if len(rows) == 0 {
+	var n int
+	var start time.Time
+	err := s.queryRow(ctx, "SELECT failures, window_start FROM "+throttleTables[kind]+" WHERE key = ?", []any{key}, &n, &start)
+	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return 0, time.Time{}, nil
 	}
-	return rows[0].Failures, rows[0].WindowStart.UTC(), nil
+	return n, start.UTC(), err
 }
 
 // RecordFailure counts one failure for key; a window that opened before

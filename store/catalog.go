@@ -51,7 +51,8 @@ func (s *Store) CreateItem(ctx context.Context, it service.Item) error {
 // Item reads an item by code.
 func (s *Store) Item(ctx context.Context, code string) (service.Item, error) {
 	var r itemRow
-	if err := s.read(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
+	rs := s.rowSQLOf(&r)
+	if err := s.queryRow(ctx, "SELECT "+rs.selectList("")+" FROM items WHERE code = ?", []any{code}, rs.targets(ctx, &r)...); err != nil {
 		return service.Item{}, translate(err, "item")
 	}
 	return toItem(r), nil
@@ -117,7 +118,7 @@ func (calendarDayRow) TableName() string { return "calendar_days" }
 // CalendarVersion is a counter bumped by every calendar change.
 func (s *Store) CalendarVersion(ctx context.Context) (int64, error) {
 	var v int64
-	err := s.read(ctx).Raw(`SELECT value FROM counters WHERE name = 'calendar'`).Scan(&v).Error
+	err := s.queryRow(ctx, `SELECT value FROM counters WHERE name = 'calendar'`, nil, &v)
 	return v, err
 }
 

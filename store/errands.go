@@ -159,23 +159,36 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 
 // Errand reads one errand with its names.
 func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
-	return s.errandWhere(ctx, "e.id = ?", id)
-}
-
-// ErrandByReceipt reads one errand by its receipt number.
-func (s *Store) ErrandByReceipt(ctx context.Context, receiptNo string) (service.Errand, error) {
-	return s.errandWhere(ctx, "e.receipt_no = ?", receiptNo)
-}
-
-func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (service.Errand, error) {
-	var v []errandView
-	if err := s.read(ctx).Raw(errandSelect+" WHERE "+cond+" LIMIT 1", arg).Scan(&v).Error; err != nil {
+	v, err := s.errandWhere(ctx, "e.id = ?", id)
+	if err != nil {
 		return service.Errand{}, err
 	}
-	if len(v) == 0 {
-		return service.Errand{}, service.NotFound("errand")
+	return s.toErrandView(v)
+}
+
+// ErrandByReceipt reads one errand by its receipt number, for the public
+// lookup: the applicant's ID number stays sealed.
+func (s *Store) ErrandByReceipt(ctx context.Context, receiptNo string) (service.Errand, error) {
+	v, err := s.errandWhere(ctx, "e.receipt_no = ?", receiptNo)
+	if err != nil {
+		return service.Errand{}, err
 	}
-	return s.toErrandView(v[0])
+	e := s.toErrandSealed(v.Row)
+	e.IntakeName, e.HolderName, e.AgentName, e.AgentPhone = v.IntakeName, v.HolderName, v.AgentName, v.AgentPhone
+	return e, nil
+}
+
+func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (errandView, error) {
+	var v errandView
+	rs := s.rowSQLOf(&v.Row)
+	dest := append(rs.targets(ctx, &v.Row), &v.IntakeName, &v.HolderName, &v.AgentName, &v.AgentPhone)
+	err := s.queryRow(ctx, `SELECT `+rs.selectList("e.")+`, io.name, ho.name, u.display_name, u.phone
+		FROM errands e
+		JOIN orgs io ON io.id = e.intake_org_id
+		JOIN orgs ho ON ho.id = e.holder_org_id
+		JOIN users u ON u.id = e.agent_id
+		WHERE `+cond, []any{arg}, dest...)
+	return v, translate(err, "errand")
 }
 
 const openStatuses = `e.status IN ('registered','forwarded','processing','correction')`
@@ -265,23 +278,28 @@ func (s *Store) toErrands(views []errandView) ([]service.Errand, error) {
 
 // Events reads an errand's timeline, oldest first, with organisation names.
 func (s *Store) Events(ctx context.Context, errandID string) ([]service.Event, error) {
-	var rows []struct {
-		Row       eventRow `gorm:"embedded"`
-		OrgName   string
-		ToOrgName string
-	}
-	err := s.read(ctx).Raw(`SELECT ev.*, COALESCE(o.name, '') AS org_name, COALESCE(t.name, '') AS to_org_name
+	var r eventRow
+	rs := s.rowSQLOf(&r)
+	rows, err := s.queryRows(ctx, `SELECT `+rs.selectList("ev.")+`, COALESCE(o.name, ''), COALESCE(t.name, '')
 		FROM events ev LEFT JOIN orgs o ON o.id = ev.org_id LEFT JOIN orgs t ON t.id = ev.to_org_id
-		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID).Scan(&rows).Error
+		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]service.Event, len(rows))
-	for i, r := range rows {
-		out[i] = toEvent(r.Row)
-		out[i].OrgName, out[i].ToOrgName = r.OrgName, r.ToOrgName
+	defer rows.Close()
+	var out []service.Event
+	var orgName, toOrgName string
+	dest := append(rs.targets(ctx, &r), &orgName, &toOrgName)
+	for rows.Next() {
+		r = eventRow{}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		ev := toEvent(r)
+		ev.OrgName, ev.ToOrgName = orgName, toOrgName
+		out = append(out, ev)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Idempotent reads a remembered idempotent result.

@@ -106,3 +106,45 @@ func (s *Store) translateRaw(err error) error {
 	}
 	return err
 }
+
+// selectList is the column list of a row type, each prefixed with alias.
+func (r *rowSQL) selectList(alias string) string {
+	cols := make([]string, len(r.fields))
+	for i, f := range r.fields {
+		cols[i] = alias + f.DBName
+	}
+	return strings.Join(cols, ", ")
+}
+
+// targets are pointers into row for Scan, in the order of selectList.
+func (r *rowSQL) targets(ctx context.Context, row any) []any {
+	rv := reflect.ValueOf(row)
+	out := make([]any, len(r.fields))
+	for i, f := range r.fields {
+		out[i] = f.ReflectValueOf(ctx, rv).Addr().Interface()
+	}
+	return out
+}
+
+// queryRows runs a prepared query outside any transaction.
+func (s *Store) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow runs a prepared query for one row and scans it into dest;
+// no row is gorm.ErrRecordNotFound, which translate maps to not found.
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	err = st.QueryRowContext(ctx, args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gorm.ErrRecordNotFound
+	}
+	return err
+}

@@ -157,11 +157,18 @@ func (s *Store) toErrand(r errandRow) (service.Errand, error) {
 	if err != nil {
 		return service.Errand{}, err
 	}
+	e := s.toErrandSealed(r)
+	e.Applicant.IDNumber = id
+	return e, nil
+}
+
+// toErrandSealed maps a row without decrypting the applicant's ID number.
+func (s *Store) toErrandSealed(r errandRow) service.Errand {
 	return service.Errand{
 		ID: r.ID, ReceiptNo: r.ReceiptNo, VerifyCode: r.VerifyCode,
 		ItemID: r.ItemID, ItemCode: r.ItemCode, ItemName: r.ItemName, Category: r.Category,
 		ItemLevel: service.Level(r.ItemLevel), TimeLimitDays: r.TimeLimitDays,
-		Applicant: service.Applicant{Name: r.ApplicantName, IDNumber: id, Phone: r.ApplicantPhone, Address: r.ApplicantAddress},
+		Applicant: service.Applicant{Name: r.ApplicantName, Phone: r.ApplicantPhone, Address: r.ApplicantAddress},
 		Materials: decodeList(r.Materials), Channel: service.Channel(r.Channel), Note: r.Note,
 		IntakeOrgID: r.IntakeOrgID, OrgPath: r.OrgPath, AgentID: r.AgentID,
 		HolderOrgID: r.HolderOrgID, HolderLevel: service.Level(r.HolderLevel), Status: service.Status(r.Status),
@@ -173,7 +180,7 @@ func (s *Store) toErrand(r errandRow) (service.Errand, error) {
 		CompletedAt: unptime(r.CompletedAt), DeliveredAt: unptime(r.DeliveredAt), WithdrawnAt: unptime(r.WithdrawnAt),
 		WorkingDays: r.WorkingDays, OnTime: r.OnTime, ReceiptRecovered: r.ReceiptRecovered, Satisfaction: r.Satisfaction,
 		Version: r.Version, LastHash: r.LastHash,
-	}, nil
+	}
 }
 
 func (s *Store) fromErrand(e service.Errand) errandRow {
