@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+func decode(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// printReport writes the human table: one row per scenario, indented rows
+// per operation where a scenario has several, then the ratios and a sample
+// of the errors.
+func printReport(w io.Writer, rep Report) {
+	title := "daiban-load"
+	if rep.Label != "" {
+		title += " [" + rep.Label + "]"
+	}
+	fmt.Fprintf(w, "%s: %d clients, %s measured after %s warm-up, started %s\n", title, rep.Clients, rep.Duration, rep.Warmup, rep.Started.Format("2006-01-02 15:04:05Z"))
+	if rep.URL != "" {
+		fmt.Fprintf(w, "server: %s\n", rep.URL)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\top\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tRSS peak MB\t")
+	row := func(scen string, s Stat, rss string) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t\n", scen, s.Op, s.Requests, s.Errors, s.PerSec, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs, rss)
+	}
+	for _, r := range rep.Baselines {
+		op := r.Total
+		op.Op = map[string]string{"sqlite-commit": "commit", "fixed-json": "GET"}[r.Scenario]
+		row(r.Scenario, op, "")
+	}
+	for _, r := range rep.Results {
+		rss := ""
+		if r.RSSPeakMB > 0 {
+			rss = fmt.Sprintf("%.0f", r.RSSPeakMB)
+		}
+		row(r.Scenario, r.Total, rss)
+		for _, s := range r.Ops {
+			row("", s, "")
+		}
+		if r.UnitName != "" {
+			fmt.Fprintf(tw, "\t%s\t%d\t\t%.1f\t\t\t\t\t\t\n", r.UnitName, r.Units, float64(r.Units)/r.Seconds)
+		}
+	}
+	tw.Flush()
+	if len(rep.Ratios) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "target\tvalue\twanted\tmet")
+		for _, r := range rep.Ratios {
+			met := "no"
+			if r.Met {
+				met = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\n", r.Name, r.Value, r.Target, met)
+		}
+		tw.Flush()
+	}
+	for _, r := range append(append([]Result{}, rep.Baselines...), rep.Results...) {
+		if len(r.ErrorsSeen) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\nerrors in %s (first kinds):\n", r.Scenario)
+		for _, e := range r.ErrorsSeen {
+			fmt.Fprintf(w, "  %6d × %s\n", e.Count, e.Error)
+		}
+	}
+	if hwm := peakHWM(rep); hwm > 0 {
+		fmt.Fprintf(w, "\nserver VmHWM at the end: %.0f MB\n", hwm)
+	}
+}
+
+func peakHWM(rep Report) float64 {
+	var m float64
+	for _, r := range rep.Results {
+		m = max(m, r.RSSHWMMB)
+	}
+	return m
+}
