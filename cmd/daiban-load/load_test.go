@@ -179,3 +179,18 @@ func TestDriveStopsAndCountsUnits(t *testing.T) {
 		t.Errorf("requests %d, units %d, errors %d; want some requests and units and no errors", res.Total.Requests, res.Units, res.Total.Errors)
 	}
 }
+
+func TestParseCPU(t *testing.T) {
+	// A command name with spaces and a parenthesis, then utime 250, stime 50 ticks.
+	stat := []byte("4242 (my (odd) cmd) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 100 1000 200")
+	got, err := parseCPU(stat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * time.Second; got != want {
+		t.Errorf("cpu = %v, want %v", got, want)
+	}
+	if _, err := parseCPU([]byte("garbage")); err == nil {
+		t.Error("garbage parsed without error")
+	}
+}

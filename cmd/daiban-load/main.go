@@ -53,6 +53,7 @@ type options struct {
 	label       string
 	pprofURL    string
 	profileDir  string
+	fixedInProc bool
 }
 
 var allScenarios = []string{"register", "lookup", "lifecycle", "stats", "mixed"}
@@ -83,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		mode, args = args[0], args[1:]
 	}
+	if mode == "fixed-json-server" {
+		return runFixedServer(stdout)
+	}
 	if mode != "run" && mode != "baseline" {
 		fmt.Fprintf(stderr, "unknown mode %q: use run (the default) or baseline\n", mode)
 		return 2
@@ -112,6 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.label, "label", "", "a name for this run (e.g. sqlite or postgres), shown in the report")
 	fs.StringVar(&o.pprofURL, "pprof-url", "", "the server's pprof listener (daiban serve --pprof); with --profile-dir, a CPU profile is taken during each scenario")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "where to write SCENARIO.pprof")
+	fs.BoolVar(&o.fixedInProc, "fixed-in-process", false, "serve the fixed-JSON baseline from this process instead of a child process")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -177,8 +182,8 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 			return rep, err
 		}
 		rep.Baselines = append(rep.Baselines, r)
-		fmt.Fprintf(log, "baseline: fixed JSON from an in-process Echo handler, %d clients for %s\n", o.clients, o.duration)
-		if r, err = fixedJSON(ctx, o.clients, o.warmup, o.duration); err != nil {
+		fmt.Fprintf(log, "baseline: fixed JSON from an Echo handler, %d clients for %s\n", o.clients, o.duration)
+		if r, err = fixedJSON(ctx, o.clients, o.warmup, o.duration, o.fixedInProc); err != nil {
 			return rep, err
 		}
 		rep.Baselines = append(rep.Baselines, r)
@@ -200,9 +205,9 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 		for _, s := range o.scenarios {
 			fmt.Fprintf(log, "scenario %s: %d clients, %s warm-up, %s measured\n", s, o.clients, o.warmup, o.duration)
 			prof := startProfile(ctx, o, s)
-			mem := startRSS(o.pid)
+			mon := startSampler(o.pid, o.warmup)
 			r, err := drive(ctx, s, o.clients, o.warmup, o.duration, w.workloadFor(s))
-			peak, hwm, merr := mem.done()
+			merr := mon.done(&r)
 			if perr := prof(); perr != nil {
 				fmt.Fprintln(log, "warning: profile:", perr)
 			}
@@ -212,7 +217,7 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 			if merr != nil {
 				fmt.Fprintln(log, "warning: memory of pid", o.pid, merr)
 			}
-			r.Target, r.RSSPeakMB, r.RSSHWMMB = o.url, peak, hwm
+			r.Target = o.url
 			if s == "lifecycle" || s == "mixed" {
 				r.UnitName = "lifecycles"
 			}

@@ -108,6 +108,8 @@ type Result struct {
 	UnitName   string        `json:"unit_name,omitempty"` // e.g. "lifecycles" completed end to end
 	RSSPeakMB  float64       `json:"rss_peak_mb,omitempty"`
 	RSSHWMMB   float64       `json:"rss_hwm_mb,omitempty"`
+	ServerCPU  float64       `json:"server_cpu_cores,omitempty"` // CPU the server used in the window, in cores
+	ClientCPU  float64       `json:"client_cpu_cores,omitempty"` // CPU this tool used in the window, in cores
 	ErrorsSeen []ErrorSample `json:"error_samples,omitempty"`
 }
 

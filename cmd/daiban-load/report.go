@@ -23,26 +23,26 @@ func printReport(w io.Writer, rep Report) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\top\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tRSS peak MB\t")
-	row := func(scen string, s Stat, rss string) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t\n", scen, s.Op, s.Requests, s.Errors, s.PerSec, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs, rss)
+	fmt.Fprintln(tw, "scenario\top\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tserver CPU\tclient CPU\tRSS peak MB\t")
+	row := func(scen string, s Stat, r *Result) {
+		var srv, cli, rss string
+		if r != nil {
+			srv, cli, rss = opt("%.2f", r.ServerCPU), opt("%.2f", r.ClientCPU), opt("%.0f", r.RSSPeakMB)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t%s\t%s\t\n", scen, s.Op, s.Requests, s.Errors, s.PerSec, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs, srv, cli, rss)
 	}
 	for _, r := range rep.Baselines {
 		op := r.Total
 		op.Op = map[string]string{"sqlite-commit": "commit", "fixed-json": "GET"}[r.Scenario]
-		row(r.Scenario, op, "")
+		row(r.Scenario, op, &r)
 	}
 	for _, r := range rep.Results {
-		rss := ""
-		if r.RSSPeakMB > 0 {
-			rss = fmt.Sprintf("%.0f", r.RSSPeakMB)
-		}
-		row(r.Scenario, r.Total, rss)
+		row(r.Scenario, r.Total, &r)
 		for _, s := range r.Ops {
-			row("", s, "")
+			row("", s, nil)
 		}
 		if r.UnitName != "" {
-			fmt.Fprintf(tw, "\t%s\t%d\t\t%.1f\t\t\t\t\t\t\n", r.UnitName, r.Units, float64(r.Units)/r.Seconds)
+			fmt.Fprintf(tw, "\t%s\t%d\t\t%.1f\t\t\t\t\t\t\t\t\n", r.UnitName, r.Units, float64(r.Units)/r.Seconds)
 		}
 	}
 	tw.Flush()
@@ -68,9 +68,18 @@ func printReport(w io.Writer, rep Report) {
 			fmt.Fprintf(w, "  %6d × %s\n", e.Count, e.Error)
 		}
 	}
+	fmt.Fprintln(w, "\nCPU in cores (2 = both cores of this machine) over the measured window; fixed-json's server CPU is its child process.")
 	if hwm := peakHWM(rep); hwm > 0 {
 		fmt.Fprintf(w, "\nserver VmHWM at the end: %.0f MB\n", hwm)
 	}
+}
+
+// opt formats v, or nothing when it was not measured.
+func opt(format string, v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprintf(format, v)
 }
 
 func peakHWM(rep Report) float64 {
