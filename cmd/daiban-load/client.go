@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -87,6 +89,11 @@ func (a *api) timed(ctx context.Context, rec *recorder, op, method, path, token 
 		var err error
 		r, err = a.call(ctx, method, path, token, body, keep, header)
 		if err != nil {
+			// Without the URL, so one failure is one kind however many receipts it hits.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
 			return false, err.Error()
 		}
 		if r.status < 200 || r.status > 299 {

@@ -188,6 +188,11 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 		}
 		rep.Baselines = append(rep.Baselines, r)
 	}
+	if o.pid != 0 {
+		if _, err := readStatus(o.pid); err != nil {
+			return rep, fmt.Errorf("--pid %d: %w", o.pid, err)
+		}
+	}
 	if len(o.scenarios) > 0 {
 		rep.URL = o.url
 		a := &api{base: o.url, http: newHTTPClient(o.clients)}
@@ -215,7 +220,10 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 				return rep, err
 			}
 			if merr != nil {
-				fmt.Fprintln(log, "warning: memory of pid", o.pid, merr)
+				return rep, fmt.Errorf("server process %d: %w", o.pid, merr)
+			}
+			if r.Total.Requests > 0 && r.Total.Errors == r.Total.Requests {
+				return rep, fmt.Errorf("scenario %s: every request failed, e.g. %v", s, r.ErrorsSeen[0].Error)
 			}
 			r.Target = o.url
 			if s == "lifecycle" || s == "mixed" {
