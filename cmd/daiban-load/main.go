@@ -154,6 +154,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rep, err := measure(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "daiban-load:", err)
+		if len(rep.Baselines)+len(rep.Results) == 0 {
+			return 1
+		}
+		fmt.Fprintln(stderr, "daiban-load: what was measured before that:")
+		printReport(stderr, rep)
 		return 1
 	}
 	if o.out != "" {
