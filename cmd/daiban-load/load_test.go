@@ -194,3 +194,12 @@ func TestParseCPU(t *testing.T) {
 		t.Error("garbage parsed without error")
 	}
 }
+
+func TestErrorLogIgnoresRequestIDs(t *testing.T) {
+	var l errorLog
+	l.add("stats", `500 {"code":"internal","request_id":"aBYQEOBX"}`)
+	l.add("stats", `500 {"code":"internal","request_id":"lYUCSuvc"}`)
+	if got := l.samples(); len(got) != 1 || got[0].Count != 2 {
+		t.Errorf("samples = %+v, want one kind seen twice", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -46,7 +47,12 @@ type errorLog struct {
 
 const maxErrorKinds = 12
 
+// requestID matches the per-request id in problem bodies, which would make
+// every error distinct.
+var requestID = regexp.MustCompile(`"request_id":"[^"]*"`)
+
 func (l *errorLog) add(op, detail string) {
+	detail = requestID.ReplaceAllString(detail, `"request_id":"…"`)
 	if len(detail) > 300 {
 		detail = detail[:300] + "…"
 	}
