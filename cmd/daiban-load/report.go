@@ -23,13 +23,16 @@ func printReport(w io.Writer, rep Report) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\top\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tserver CPU\tclient CPU\tRSS peak MB\t")
+	fmt.Fprintln(tw, "scenario\top\trequests\terrors\treq/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\tserver CPU\tsrv CPU µs/req\tclient CPU\tRSS peak MB\t")
 	row := func(scen string, s Stat, r *Result) {
-		var srv, cli, rss string
+		var srv, per, cli, rss string
 		if r != nil {
 			srv, cli, rss = opt("%.2f", r.ServerCPU), opt("%.2f", r.ClientCPU), opt("%.0f", r.RSSPeakMB)
+			if s.PerSec > 0 {
+				per = opt("%.0f", r.ServerCPU*1e6/s.PerSec)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t%s\t%s\t\n", scen, s.Op, s.Requests, s.Errors, s.PerSec, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs, srv, cli, rss)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%.1f\t%s\t%s\t%s\t%s\t\n", scen, s.Op, s.Requests, s.Errors, s.PerSec, s.P50Ms, s.P95Ms, s.P99Ms, s.MaxMs, srv, per, cli, rss)
 	}
 	for _, r := range rep.Baselines {
 		op := r.Total
@@ -42,7 +45,7 @@ func printReport(w io.Writer, rep Report) {
 			row("", s, nil)
 		}
 		if r.UnitName != "" {
-			fmt.Fprintf(tw, "\t%s\t%d\t\t%.1f\t\t\t\t\t\t\t\t\n", r.UnitName, r.Units, float64(r.Units)/r.Seconds)
+			fmt.Fprintf(tw, "\t%s\t%d\t\t%.1f\t\t\t\t\t\t\t\t\t\n", r.UnitName, r.Units, float64(r.Units)/r.Seconds)
 		}
 	}
 	tw.Flush()
@@ -68,7 +71,7 @@ func printReport(w io.Writer, rep Report) {
 			fmt.Fprintf(w, "  %6d × %s\n", e.Count, e.Error)
 		}
 	}
-	fmt.Fprintln(w, "\nCPU in cores (2 = both cores of this machine) over the measured window; fixed-json's server CPU is its child process.")
+	fmt.Fprintln(w, "\nCPU in cores (2 = both cores of this machine) over the measured window; fixed-json's server CPU is its child process;\nsrv CPU µs/req = server CPU time per request, which other load on the machine disturbs less than req/s.")
 	if hwm := peakHWM(rep); hwm > 0 {
 		fmt.Fprintf(w, "\nserver VmHWM at the end: %.0f MB\n", hwm)
 	}
