@@ -221,7 +221,9 @@ func drive(ctx context.Context, name string, n int, warmup, duration time.Durati
 	if len(opOrder) > 1 {
 		slices.Sort(opOrder)
 		for _, op := range opOrder {
-			res.Ops = append(res.Ops, summarise(op, all, from, to))
+			if st := summarise(op, all, from, to); st.Requests > 0 {
+				res.Ops = append(res.Ops, st)
+			}
 		}
 	}
 	for _, u := range units {
