@@ -52,7 +52,7 @@ COMMON="--clients $CLIENTS --duration $DURATION --warmup $WARMUP"
 run sqlite: baselines and every scenario
 $L --url http://127.0.0.1:28190 $COMMON --scenario all --baseline-db "$W/baseline.db" --pid $SQ --label sqlite --out sqlite.json
 if [ -n "${PG:-}" ]; then
-	run postgres: the same scenarios but mixed
+	run postgres: every scenario but mixed
 	$L --url http://127.0.0.1:28191 $COMMON --scenario register,lookup,lifecycle,stats --pid $PG --label postgres --out pg.json
 	run registration back to back: sqlite, postgres, the baselines
 	$L --url http://127.0.0.1:28190 $COMMON --scenario register --pid $SQ --label sqlite-again --out sqlite-register.json
