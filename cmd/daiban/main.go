@@ -1,6 +1,6 @@
 // Command daiban runs the citizen-errand service and its maintenance tasks.
 //
-//	daiban [serve] [--addr :8080] [--db daiban.db] [--demo]
+//	daiban [serve] [--addr :8080] [--db daiban.db] [--demo] [--pprof 127.0.0.1:6060]
 //	daiban migrate | demo | user add | verify-ledger | backup PATH
 package main
 
