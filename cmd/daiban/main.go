@@ -1,6 +1,6 @@
 // Command daiban runs the citizen-errand service and its maintenance tasks.
 //
-//	daiban [serve] [--addr :8080] [--db daiban.db] [--demo]
+//	daiban [serve] [--addr :8080] [--db daiban.db] [--demo] [--pprof 127.0.0.1:6060]
 //	daiban migrate | demo | user add | verify-ledger | backup PATH
 package main
 
@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -53,6 +55,7 @@ type config struct {
 	CityCode        string
 	CityName        string
 	ShutdownTimeout time.Duration
+	PprofAddr       string
 }
 
 // devSecretKey encrypts the demo's ID numbers; anything real needs its own key.
@@ -94,6 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.CityCode, "city-code", env("DAIBAN_CITY_CODE", demo.CityCode), "division code of the city created in an empty database")
 	fs.StringVar(&cfg.CityName, "city-name", env("DAIBAN_CITY_NAME", demo.CityName), "name of the city created in an empty database")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.StringVar(&cfg.PprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	var username, role, orgCode, displayName, phone string
 	if cmd == "user add" {
 		fs.StringVar(&username, "username", "", "login name")
@@ -208,6 +212,13 @@ func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, 
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	return withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
 		if err := prepare(ctx, cfg, st, svc, log, stdout); err != nil {
 			return err
@@ -246,6 +257,32 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		log.Info("stopped cleanly")
 		return nil
 	})
+}
+
+// servePprof serves the runtime profiles on their own listener, never on the
+// API's, and only on a loopback address: profiles show internals.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof: %w", err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--pprof must listen on a loopback address, not %q", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("pprof listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // prepare makes an empty database usable: the demo or a bare city, then
