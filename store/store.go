@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -37,13 +38,14 @@ type Options struct {
 
 // Store implements service.Store.
 type Store struct {
-	db       *gorm.DB
-	sqlDB    *sql.DB
-	postgres bool
-	writer   *writer  // SQLite only: group commit
-	stmts    sync.Map // query → *sql.Stmt, prepared on the pool
-	crypt    *crypt
-	log      *slog.Logger
+	db           *gorm.DB
+	sqlDB        *sql.DB
+	postgres     bool
+	writer       *writer       // SQLite only: group commit
+	checkpointer *checkpointer // SQLite only: WAL checkpoints off the write path
+	stmts        sync.Map      // query → *sql.Stmt, prepared on the pool
+	crypt        *crypt
+	log          *slog.Logger
 }
 
 var _ service.Store = (*Store)(nil)
@@ -81,7 +83,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if s.postgres {
 		s.db, err = gorm.Open(postgres.Open(withTimezone(dsn)), cfg)
 	} else {
-		s.db, err = gorm.Open(sqlite.Open(SQLiteDSN(dsn)), cfg)
+		s.db, err = gorm.Open(sqlite.Dialector{DriverName: sqliteDriver, DSN: SQLiteDSN(dsn)}, cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -110,9 +112,54 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if max == 0 {
 			max = 128
 		}
-		s.writer = newWriter(s.begin, max)
+		s.writer = newWriter(s.begin, s.stmt, max)
+		s.checkpointer = newCheckpointer(sqlDB, o.Logger)
 	}
 	return s, nil
+}
+
+// sqliteDriver is mattn's driver with the connection settings its DSN
+// cannot carry. Commits do not checkpoint the WAL until it is large; a
+// background checkpointer copies it into the database every second
+// instead, off the writer's path.
+const sqliteDriver = "sqlite3_daiban"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 20000", nil)
+		return err
+	}})
+}
+
+// checkpointer runs passive WAL checkpoints in the background.
+type checkpointer struct {
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
+	c := &checkpointer{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+				if _, err := db.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+					log.Warn("checkpoint", "err", err)
+				}
+			}
+		}
+	}()
+	return c
+}
+
+func (c *checkpointer) close() {
+	close(c.stop)
+	<-c.done
 }
 
 // withTimezone pins the session zone to UTC so timestamps read back the same
@@ -134,6 +181,7 @@ func withTimezone(dsn string) string {
 func (s *Store) Close() error {
 	if s.writer != nil {
 		s.writer.close()
+		s.checkpointer.close()
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {

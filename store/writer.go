@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 )
@@ -16,12 +17,15 @@ import (
 // each in its own savepoint. A write is acknowledged only after its commit.
 type writer struct {
 	begin func(context.Context) (*sql.Tx, *gorm.DB, error)
+	stmt  func(context.Context, string) (*sql.Stmt, error)
 	max   int
 	jobs  chan *job
 
 	mu     sync.RWMutex // guards closed against sends on a closed channel
 	closed bool
 	done   chan struct{}
+
+	largest atomic.Int64 // the most jobs one commit has carried
 }
 
 type job struct {
@@ -33,8 +37,8 @@ type job struct {
 // errClosed answers writes that arrive after shutdown began.
 var errClosed = errors.New("store is closing")
 
-func newWriter(begin func(context.Context) (*sql.Tx, *gorm.DB, error), max int) *writer {
-	w := &writer{begin: begin, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
+func newWriter(begin func(context.Context) (*sql.Tx, *gorm.DB, error), stmt func(context.Context, string) (*sql.Stmt, error), max int) *writer {
+	w := &writer{begin: begin, stmt: stmt, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -85,6 +89,9 @@ func (w *writer) run() {
 				break fill
 			}
 		}
+		if n := int64(len(batch)); n > w.largest.Load() {
+			w.largest.Store(n)
+		}
 		w.commit(batch)
 	}
 }
@@ -113,7 +120,7 @@ func (w *writer) commit(batch []*job) {
 		if single {
 			results[i] = call(j.fn, tx)
 		} else {
-			results[i] = inSavepoint(tx, j.fn)
+			results[i] = w.inSavepoint(raw, tx, j.fn)
 		}
 		if results[i] == nil {
 			ok++
@@ -132,19 +139,29 @@ func (w *writer) commit(batch []*job) {
 	}
 }
 
-func inSavepoint(tx *gorm.DB, fn func(*gorm.DB) error) error {
-	if err := tx.Exec("SAVEPOINT w").Error; err != nil {
+func (w *writer) inSavepoint(raw *sql.Tx, tx *gorm.DB, fn func(*gorm.DB) error) error {
+	if err := w.run1(raw, "SAVEPOINT w"); err != nil {
 		return err
 	}
 	err := call(fn, tx)
 	if err != nil {
-		if rerr := tx.Exec("ROLLBACK TO w").Error; rerr != nil {
+		if rerr := w.run1(raw, "ROLLBACK TO w"); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 	}
-	if rerr := tx.Exec("RELEASE w").Error; rerr != nil {
+	if rerr := w.run1(raw, "RELEASE w"); rerr != nil {
 		return errors.Join(err, rerr)
 	}
+	return err
+}
+
+// run1 runs one of the savepoint statements, prepared once per connection.
+func (w *writer) run1(raw *sql.Tx, query string) error {
+	st, err := w.stmt(context.Background(), query)
+	if err != nil {
+		return err
+	}
+	_, err = raw.Stmt(st).Exec()
 	return err
 }
 
