@@ -46,6 +46,16 @@ const (
 	lookupWindow      = time.Hour
 )
 
+// ReceiptLookup is what a public lookup reads in one go: the errand, if the
+// number exists (without the applicant's ID number), and the number's
+// wrong-code count in its current window.
+type ReceiptLookup struct {
+	Errand      Errand
+	Found       bool
+	Failures    int
+	WindowStart time.Time
+}
+
 // errNoReceipt is the one answer for an unknown number and a wrong code.
 var errNoReceipt = &Error{Kind: KindNotFound, Code: "receipt_not_found", Detail: "no receipt with this number and code; check both against the paper receipt"}
 
@@ -59,23 +69,22 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		return PublicReceipt{}, BadParam("code", "the verification code has 6 digits")
 	}
 	now := s.now()
-	until, err := s.throttled(ctx, ThrottleLookup, no, lookupMaxFailures, lookupWindow, now)
+	look, err := s.store.LookupReceipt(ctx, no)
 	if err != nil {
 		return PublicReceipt{}, err
 	}
-	if !until.IsZero() {
-		return PublicReceipt{}, TooMany("too_many_lookups", "too many wrong codes for this receipt; try again later", until.Sub(now))
+	if look.Failures >= lookupMaxFailures {
+		if until := look.WindowStart.Add(lookupWindow); until.After(now) {
+			return PublicReceipt{}, TooMany("too_many_lookups", "too many wrong codes for this receipt; try again later", until.Sub(now))
+		}
 	}
-	e, err := s.store.ErrandByReceipt(ctx, no)
-	if err != nil && !isNotFound(err) {
-		return PublicReceipt{}, err
-	}
+	e := look.Errand
 	// Compare even when the number is unknown so both paths take the same time.
 	want := e.VerifyCode
-	if err != nil {
+	if !look.Found {
 		want = "------"
 	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || err != nil {
+	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !look.Found {
 		if err := s.store.RecordFailure(ctx, ThrottleLookup, no, now, now.Add(-lookupWindow)); err != nil {
 			return PublicReceipt{}, err
 		}

@@ -51,9 +51,7 @@ type Store interface {
 	// conflict if the row moved meanwhile.
 	UpdateErrand(ctx context.Context, id string, fn func(*Errand) (Event, error), idem *IdemKey) error
 	Errand(ctx context.Context, id string) (Errand, error)
-	// ErrandByReceipt leaves the applicant's ID number out: it serves the
-	// public lookup only.
-	ErrandByReceipt(ctx context.Context, receiptNo string) (Errand, error)
+	LookupReceipt(ctx context.Context, receiptNo string) (ReceiptLookup, error)
 	Errands(ctx context.Context, f ErrandFilter) ([]Errand, error)
 	Events(ctx context.Context, errandID string) ([]Event, error)
 	Idempotent(ctx context.Context, key string) (IdemRecord, error)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"time"
@@ -166,16 +167,33 @@ func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
 	return s.toErrandView(v)
 }
 
-// ErrandByReceipt reads one errand by its receipt number, for the public
-// lookup: the applicant's ID number stays sealed.
-func (s *Store) ErrandByReceipt(ctx context.Context, receiptNo string) (service.Errand, error) {
-	v, err := s.errandWhere(ctx, "e.receipt_no = ?", receiptNo)
+// LookupReceipt reads what a public lookup needs in one query: the errand
+// with its names (its applicant's ID number left sealed) and the number's
+// wrong-code count. An unknown number still has its count read.
+func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.ReceiptLookup, error) {
+	var v errandView
+	var failures int
+	var start sql.NullTime
+	rs := s.rowSQLOf(&v.Row)
+	dest := append(rs.targets(ctx, &v.Row), &v.IntakeName, &v.HolderName, &v.AgentName, &v.AgentPhone, &failures, &start)
+	err := s.queryRow(ctx, `SELECT `+rs.selectList("e.")+`, io.name, ho.name, u.display_name, u.phone,
+		COALESCE(f.failures, 0), f.window_start
+		FROM errands e
+		JOIN orgs io ON io.id = e.intake_org_id
+		JOIN orgs ho ON ho.id = e.holder_org_id
+		JOIN users u ON u.id = e.agent_id
+		LEFT JOIN lookup_failures f ON f.key = e.receipt_no
+		WHERE e.receipt_no = ?`, []any{receiptNo}, dest...)
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		n, at, err := s.Failures(ctx, service.ThrottleLookup, receiptNo)
+		return service.ReceiptLookup{Failures: n, WindowStart: at}, err
+	}
 	if err != nil {
-		return service.Errand{}, err
+		return service.ReceiptLookup{}, err
 	}
 	e := s.toErrandSealed(v.Row)
 	e.IntakeName, e.HolderName, e.AgentName, e.AgentPhone = v.IntakeName, v.HolderName, v.AgentName, v.AgentPhone
-	return e, nil
+	return service.ReceiptLookup{Errand: e, Found: true, Failures: failures, WindowStart: start.Time.UTC()}, nil
 }
 
 func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (errandView, error) {
