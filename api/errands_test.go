@@ -33,7 +33,7 @@ type errand struct {
 	Overdue          bool  `json:"overdue"`
 }
 
-func register(t *testing.T, env *apitest.Env, token string, item service.Item) errand {
+func register(t testing.TB, env *apitest.Env, token string, item service.Item) errand {
 	t.Helper()
 	r := env.Post("/api/v1/errands", token, apitest.Registration(item))
 	apitest.Expect(t, r, http.StatusCreated)
@@ -43,7 +43,7 @@ func register(t *testing.T, env *apitest.Env, token string, item service.Item) e
 }
 
 // step posts a transition at the errand's current version and returns the result.
-func step(t *testing.T, env *apitest.Env, token string, e errand, action string, body map[string]any) errand {
+func step(t testing.TB, env *apitest.Env, token string, e errand, action string, body map[string]any) errand {
 	t.Helper()
 	if body == nil {
 		body = map[string]any{}

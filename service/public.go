@@ -47,8 +47,10 @@ const (
 )
 
 // ReceiptLookup is what a public lookup reads in one go: the errand, if the
-// number exists (without the applicant's ID number), and the number's
-// wrong-code count in its current window.
+// number exists, and the number's wrong-code count in its current window.
+// The errand carries only what a resident may see (status, item, dates,
+// outcome, the masked applicant's name, intake and agent); its private
+// fields are not even read.
 type ReceiptLookup struct {
 	Errand      Errand
 	Found       bool
@@ -90,7 +92,7 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		}
 		return PublicReceipt{}, errNoReceipt
 	}
-	events, err := s.store.Events(ctx, e.ID)
+	events, err := s.store.Timeline(ctx, e.ID)
 	if err != nil {
 		return PublicReceipt{}, err
 	}

@@ -167,23 +167,25 @@ func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
 	return s.toErrandView(v)
 }
 
-// LookupReceipt reads what a public lookup needs in one query: the errand
-// with its names (its applicant's ID number left sealed) and the number's
-// wrong-code count. An unknown number still has its count read.
+// LookupReceipt reads what a public lookup needs in one query: the few
+// columns of the errand a resident may see, with its names, and the
+// number's wrong-code count. An unknown number still has its count read.
 func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.ReceiptLookup, error) {
-	var v errandView
+	var e service.Errand
+	var status, outcome string
+	var completed, delivered, paused, start sql.NullTime
 	var failures int
-	var start sql.NullTime
-	rs := s.rowSQLOf(&v.Row)
-	dest := append(rs.targets(ctx, &v.Row), &v.IntakeName, &v.HolderName, &v.AgentName, &v.AgentPhone, &failures, &start)
-	err := s.queryRow(ctx, `SELECT `+rs.selectList("e.")+`, io.name, ho.name, u.display_name, u.phone,
-		COALESCE(f.failures, 0), f.window_start
+	err := s.queryRow(ctx, `SELECT e.id, e.receipt_no, e.verify_code, e.status, e.item_name, e.applicant_name,
+		e.registered_at, e.due_at, e.completed_at, e.delivered_at, e.paused_at, e.outcome, e.outcome_reason,
+		io.name, u.display_name, u.phone, COALESCE(f.failures, 0), f.window_start
 		FROM errands e
 		JOIN orgs io ON io.id = e.intake_org_id
-		JOIN orgs ho ON ho.id = e.holder_org_id
 		JOIN users u ON u.id = e.agent_id
 		LEFT JOIN lookup_failures f ON f.key = e.receipt_no
-		WHERE e.receipt_no = ?`, []any{receiptNo}, dest...)
+		WHERE e.receipt_no = ?`, []any{receiptNo},
+		&e.ID, &e.ReceiptNo, &e.VerifyCode, &status, &e.ItemName, &e.Applicant.Name,
+		&e.RegisteredAt, &e.DueAt, &completed, &delivered, &paused, &outcome, &e.OutcomeReason,
+		&e.IntakeName, &e.AgentName, &e.AgentPhone, &failures, &start)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		n, at, err := s.Failures(ctx, service.ThrottleLookup, receiptNo)
 		return service.ReceiptLookup{Failures: n, WindowStart: at}, err
@@ -191,9 +193,33 @@ func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.Re
 	if err != nil {
 		return service.ReceiptLookup{}, err
 	}
-	e := s.toErrandSealed(v.Row)
-	e.IntakeName, e.HolderName, e.AgentName, e.AgentPhone = v.IntakeName, v.HolderName, v.AgentName, v.AgentPhone
+	e.Status, e.Outcome = service.Status(status), service.Outcome(outcome)
+	e.RegisteredAt, e.DueAt = e.RegisteredAt.UTC(), e.DueAt.UTC()
+	e.CompletedAt, e.DeliveredAt, e.PausedAt = completed.Time.UTC(), delivered.Time.UTC(), paused.Time.UTC()
 	return service.ReceiptLookup{Errand: e, Found: true, Failures: failures, WindowStart: start.Time.UTC()}, nil
+}
+
+// Timeline reads the parts of an errand's events a resident may see.
+func (s *Store) Timeline(ctx context.Context, errandID string) ([]service.Event, error) {
+	rows, err := s.queryRows(ctx, `SELECT at, action, to_status, org_id, missing_materials, reason, due_at
+		FROM events WHERE errand_id = ? ORDER BY seq`, errandID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []service.Event
+	for rows.Next() {
+		var ev service.Event
+		var action, to, missing string
+		var due sql.NullTime
+		if err := rows.Scan(&ev.At, &action, &to, &ev.OrgID, &missing, &ev.Reason, &due); err != nil {
+			return nil, err
+		}
+		ev.At, ev.Action, ev.To, ev.DueAt = ev.At.UTC(), service.Action(action), service.Status(to), due.Time.UTC()
+		ev.MissingMaterials = decodeList(missing)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (errandView, error) {

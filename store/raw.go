@@ -19,9 +19,10 @@ import (
 
 // rowSQL writes whole rows of one type.
 type rowSQL struct {
-	fields []*schema.Field
-	insert string
-	update string // every column but the key, WHERE id = ? AND version = ?
+	fields  []*schema.Field
+	insert  string
+	update  string   // every column but the key, WHERE id = ? AND version = ?
+	selects sync.Map // alias → column list
 }
 
 var rowSQLs sync.Map // reflect.Type → *rowSQL
@@ -109,11 +110,16 @@ func (s *Store) translateRaw(err error) error {
 
 // selectList is the column list of a row type, each prefixed with alias.
 func (r *rowSQL) selectList(alias string) string {
+	if v, ok := r.selects.Load(alias); ok {
+		return v.(string)
+	}
 	cols := make([]string, len(r.fields))
 	for i, f := range r.fields {
 		cols[i] = alias + f.DBName
 	}
-	return strings.Join(cols, ", ")
+	list := strings.Join(cols, ", ")
+	r.selects.Store(alias, list)
+	return list
 }
 
 // targets are pointers into row for Scan, in the order of selectList.
