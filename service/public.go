@@ -53,6 +53,7 @@ const (
 // fields are not even read.
 type ReceiptLookup struct {
 	Errand      Errand
+	Timeline    []Event // only time, action, new status, organisation, missing materials, reason and due time
 	Found       bool
 	Failures    int
 	WindowStart time.Time
@@ -92,10 +93,6 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		}
 		return PublicReceipt{}, errNoReceipt
 	}
-	events, err := s.store.Timeline(ctx, e.ID)
-	if err != nil {
-		return PublicReceipt{}, err
-	}
 	p := PublicReceipt{
 		ReceiptNo: e.ReceiptNo, Status: e.Status, ItemName: e.ItemName,
 		ApplicantName: MaskName(e.Applicant.Name), IntakeName: e.IntakeName,
@@ -103,7 +100,7 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		RegisteredAt: e.RegisteredAt, DueAt: e.DueAt, CompletedAt: e.CompletedAt, DeliveredAt: e.DeliveredAt,
 		Outcome: e.Outcome, OutcomeReason: e.OutcomeReason, Overdue: e.Overdue(now),
 	}
-	for _, ev := range events {
+	for _, ev := range look.Timeline {
 		st := PublicStep{At: ev.At, Action: ev.Action, Status: ev.To, Missing: ev.MissingMaterials}
 		if o, err := s.org(ctx, ev.OrgID); err == nil {
 			st.OrgName, st.OrgLevel = o.Name, o.Level

@@ -52,9 +52,6 @@ type Store interface {
 	UpdateErrand(ctx context.Context, id string, fn func(*Errand) (Event, error), idem *IdemKey) error
 	Errand(ctx context.Context, id string) (Errand, error)
 	LookupReceipt(ctx context.Context, receiptNo string) (ReceiptLookup, error)
-	// Timeline lists an errand's events with only the fields a resident sees:
-	// time, action, new status, organisation, missing materials, reason, due.
-	Timeline(ctx context.Context, errandID string) ([]Event, error)
 	Errands(ctx context.Context, f ErrandFilter) ([]Errand, error)
 	Events(ctx context.Context, errandID string) ([]Event, error)
 	Idempotent(ctx context.Context, key string) (IdemRecord, error)

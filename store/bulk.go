@@ -87,10 +87,12 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 	var evs []any
 	cells := map[statKey]*service.Counts{}
 	for i, e := range errands {
-		er[i] = s.fromErrand(e)
+		row := s.fromErrand(e)
 		for _, ev := range events[i] {
 			evs = append(evs, fromEvent(ev))
+			row.Timeline = appendStep(row.Timeline, ev)
 		}
+		er[i] = row
 		c := service.Contribution(e)
 		for _, k := range statKeys(e) {
 			if cells[k] == nil {

@@ -68,6 +68,7 @@ func (s *Store) insertRow(ctx context.Context, tx *gorm.DB, row any) error {
 // the statistics, all in one transaction.
 func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.Event, idem *service.IdemKey) error {
 	row := s.fromErrand(e)
+	row.Timeline = appendStep("", ev)
 	evRow := fromEvent(ev)
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
@@ -118,6 +119,7 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 		}
 		after := s.fromErrand(cur)
 		after.ApplicantIDEnc = r.ApplicantIDEnc // unchanged; keep the stored ciphertext
+		after.Timeline = appendStep(r.Timeline, ev)
 		rs := s.rowSQLOf(&after)
 		res, err := s.exec(ctx, tx, rs.update, append(rs.values(ctx, &after, true), id, before.Version)...)
 		if err != nil {
@@ -168,15 +170,16 @@ func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
 }
 
 // LookupReceipt reads what a public lookup needs in one query: the few
-// columns of the errand a resident may see, with its names, and the
-// number's wrong-code count. An unknown number still has its count read.
+// columns of the errand a resident may see, with its names and its public
+// timeline (kept on the row for this), and the number's wrong-code count.
+// An unknown number still has its count read.
 func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.ReceiptLookup, error) {
 	var e service.Errand
-	var status, outcome string
+	var status, outcome, timeline string
 	var completed, delivered, paused, start sql.NullTime
 	var failures int
 	err := s.queryRow(ctx, `SELECT e.id, e.receipt_no, e.verify_code, e.status, e.item_name, e.applicant_name,
-		e.registered_at, e.due_at, e.completed_at, e.delivered_at, e.paused_at, e.outcome, e.outcome_reason,
+		e.registered_at, e.due_at, e.completed_at, e.delivered_at, e.paused_at, e.outcome, e.outcome_reason, e.timeline,
 		io.name, u.display_name, u.phone, COALESCE(f.failures, 0), f.window_start
 		FROM errands e
 		JOIN orgs io ON io.id = e.intake_org_id
@@ -184,7 +187,7 @@ func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.Re
 		LEFT JOIN lookup_failures f ON f.key = e.receipt_no
 		WHERE e.receipt_no = ?`, []any{receiptNo},
 		&e.ID, &e.ReceiptNo, &e.VerifyCode, &status, &e.ItemName, &e.Applicant.Name,
-		&e.RegisteredAt, &e.DueAt, &completed, &delivered, &paused, &outcome, &e.OutcomeReason,
+		&e.RegisteredAt, &e.DueAt, &completed, &delivered, &paused, &outcome, &e.OutcomeReason, &timeline,
 		&e.IntakeName, &e.AgentName, &e.AgentPhone, &failures, &start)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		n, at, err := s.Failures(ctx, service.ThrottleLookup, receiptNo)
@@ -196,30 +199,11 @@ func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.Re
 	e.Status, e.Outcome = service.Status(status), service.Outcome(outcome)
 	e.RegisteredAt, e.DueAt = e.RegisteredAt.UTC(), e.DueAt.UTC()
 	e.CompletedAt, e.DeliveredAt, e.PausedAt = completed.Time.UTC(), delivered.Time.UTC(), paused.Time.UTC()
-	return service.ReceiptLookup{Errand: e, Found: true, Failures: failures, WindowStart: start.Time.UTC()}, nil
-}
-
-// Timeline reads the parts of an errand's events a resident may see.
-func (s *Store) Timeline(ctx context.Context, errandID string) ([]service.Event, error) {
-	rows, err := s.queryRows(ctx, `SELECT at, action, to_status, org_id, missing_materials, reason, due_at
-		FROM events WHERE errand_id = ? ORDER BY seq`, errandID)
+	steps, err := timelineEvents(timeline)
 	if err != nil {
-		return nil, err
+		return service.ReceiptLookup{}, err
 	}
-	defer rows.Close()
-	var out []service.Event
-	for rows.Next() {
-		var ev service.Event
-		var action, to, missing string
-		var due sql.NullTime
-		if err := rows.Scan(&ev.At, &action, &to, &ev.OrgID, &missing, &ev.Reason, &due); err != nil {
-			return nil, err
-		}
-		ev.At, ev.Action, ev.To, ev.DueAt = ev.At.UTC(), service.Action(action), service.Status(to), due.Time.UTC()
-		ev.MissingMaterials = decodeList(missing)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return service.ReceiptLookup{Errand: e, Timeline: steps, Found: true, Failures: failures, WindowStart: start.Time.UTC()}, nil
 }
 
 func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (errandView, error) {

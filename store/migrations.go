@@ -189,6 +189,7 @@ type m1Errand struct {
 	Satisfaction     int    `gorm:"not null"`
 	Version          int    `gorm:"not null"`
 	LastHash         string `gorm:"type:varchar(64);not null"`
+	Timeline         string `gorm:"type:text;not null"`
 }
 
 func (m1Errand) TableName() string { return "errands" }
@@ -229,39 +230,54 @@ type m1Idempotency struct {
 
 func (m1Idempotency) TableName() string { return "idempotency_keys" }
 
+// m1Stat is a rollup cell: the sum of service.Contribution over the errands
+// registered in one period (a day or a month) for one key of a dimension.
+type m1Stat struct {
+	Dim         int    `gorm:"type:smallint;primaryKey;autoIncrement:false"`
+	Grain       int    `gorm:"type:smallint;primaryKey;autoIncrement:false"`
+	Period      int    `gorm:"primaryKey;autoIncrement:false"`
+	OrgPath     string `gorm:"type:varchar(64);primaryKey"`
+	ItemCode    string `gorm:"type:varchar(20);primaryKey"`
+	AgentID     string `gorm:"type:varchar(36);primaryKey"`
+	Accepted    int64  `gorm:"not null;default:0"`
+	Completed   int64  `gorm:"not null;default:0"`
+	Refused     int64  `gorm:"not null;default:0"`
+	OnTime      int64  `gorm:"not null;default:0"`
+	WorkingDays int64  `gorm:"not null;default:0"`
+	Delivered   int64  `gorm:"not null;default:0"`
+	Recovered   int64  `gorm:"not null;default:0"`
+	Sat1        int64  `gorm:"not null;default:0"`
+	Sat2        int64  `gorm:"not null;default:0"`
+	Sat3        int64  `gorm:"not null;default:0"`
+	Sat4        int64  `gorm:"not null;default:0"`
+	Sat5        int64  `gorm:"not null;default:0"`
+}
+
+func (m1Stat) TableName() string { return "errand_stats" }
+
+// clustered are the tables SQLite stores in their primary key's order
+// (WITHOUT ROWID): an errand's events and a report's rollup cells are then
+// read as one contiguous range instead of a row lookup each.
+var clustered = map[string]bool{"events": true, "errand_stats": true}
+
 var m1Tables = []any{
 	&m1Org{}, &m1User{}, &m1Session{}, &m1LoginFailure{}, &m1LookupFailure{},
 	&m1Category{}, &m1Item{}, &m1CalendarYear{}, &m1CalendarDay{}, &m1Counter{}, &m1Setting{},
-	&m1Errand{}, &m1Event{}, &m1Idempotency{},
-}
-
-// statsDDL creates the rollup cells: the sum of service.Contribution over
-// the errands registered in one period (a day or a month) for one key of a
-// dimension. On SQLite the table is clustered on its key (WITHOUT ROWID), so
-// a report reads one contiguous range per period part.
-func statsDDL(postgres bool) string {
-	text, clustered := "TEXT", " WITHOUT ROWID"
-	if postgres {
-		text, clustered = "VARCHAR(64)", ""
-	}
-	cols := ""
-	for _, c := range []string{"accepted", "completed", "refused", "on_time", "working_days", "delivered", "recovered", "sat1", "sat2", "sat3", "sat4", "sat5"} {
-		cols += c + " BIGINT NOT NULL DEFAULT 0, "
-	}
-	return "CREATE TABLE errand_stats (dim SMALLINT NOT NULL, grain SMALLINT NOT NULL, period INTEGER NOT NULL, org_path " + text + " NOT NULL, " +
-		"item_code " + text + " NOT NULL, agent_id " + text + " NOT NULL, " + cols +
-		"PRIMARY KEY (dim, grain, period, org_path, item_code, agent_id))" + clustered
+	&m1Errand{}, &m1Event{}, &m1Idempotency{}, &m1Stat{},
 }
 
 func migrateInitial(postgres bool) gormigrate.MigrateFunc {
 	return func(tx *gorm.DB) error {
 		for _, t := range m1Tables {
-			if err := tx.Migrator().CreateTable(t); err != nil {
+			create := tx
+			if name := t.(interface{ TableName() string }).TableName(); clustered[name] && !postgres {
+				create = tx.Set("gorm:table_options", "WITHOUT ROWID")
+			}
+			if err := create.Migrator().CreateTable(t); err != nil {
 				return err
 			}
 		}
 		stmts := []string{
-			statsDDL(postgres),
 			// Open errands are few; warnings and overdue counts read only this
 			// index, which carries every column those queries look at.
 			`CREATE INDEX idx_errands_open ON errands (due_at, id, status, paused_at, org_path, reg_day, item_code, agent_id) WHERE status IN ('registered','forwarded','processing','correction')`,
@@ -307,9 +323,6 @@ func migrateInitial(postgres bool) gormigrate.MigrateFunc {
 }
 
 func rollbackInitial(tx *gorm.DB) error {
-	if err := tx.Exec("DROP TABLE errand_stats").Error; err != nil {
-		return err
-	}
 	for i := len(m1Tables) - 1; i >= 0; i-- {
 		if err := tx.Migrator().DropTable(m1Tables[i]); err != nil {
 			return err

@@ -83,7 +83,11 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 // exec runs a prepared statement inside the transaction that tx is bound to.
+// A statement of a transaction is never cut off halfway (the transaction
+// ends as a whole), and a context without cancellation spares the driver a
+// goroutine per statement that would watch for it.
 func (s *Store) exec(ctx context.Context, tx *gorm.DB, query string, args ...any) (sql.Result, error) {
+	ctx = context.WithoutCancel(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -132,8 +136,11 @@ func (r *rowSQL) targets(ctx context.Context, row any) []any {
 	return out
 }
 
-// queryRows runs a prepared query outside any transaction.
+// queryRows runs a prepared query outside any transaction. It serves short
+// indexed reads, which are not worth a driver goroutine watching for
+// cancellation.
 func (s *Store) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = context.WithoutCancel(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -144,6 +151,7 @@ func (s *Store) queryRows(ctx context.Context, query string, args ...any) (*sql.
 // queryRow runs a prepared query for one row and scans it into dest;
 // no row is gorm.ErrRecordNotFound, which translate maps to not found.
 func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	ctx = context.WithoutCancel(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
 		return err

@@ -148,6 +148,7 @@ type errandRow struct {
 	Satisfaction     int        `json:"satisfaction"`
 	Version          int        `json:"version"`
 	LastHash         string     `json:"last_hash"`
+	Timeline         string     `json:"timeline"` // publicStep JSON, one per event
 }
 
 func (errandRow) TableName() string { return "errands" }
@@ -203,6 +204,45 @@ func (s *Store) fromErrand(e service.Errand) errandRow {
 		WorkingDays: e.WorkingDays, OnTime: e.OnTime, ReceiptRecovered: e.ReceiptRecovered, Satisfaction: e.Satisfaction,
 		Version: e.Version, LastHash: e.LastHash,
 	}
+}
+
+// publicStep is the part of an event a resident may see, kept on the errand
+// row as well so a public lookup is one read.
+type publicStep struct {
+	At      time.Time  `json:"at"`
+	Action  string     `json:"action"`
+	To      string     `json:"to"`
+	OrgID   string     `json:"org"`
+	Missing []string   `json:"missing,omitempty"`
+	Reason  string     `json:"reason,omitempty"`
+	DueAt   *time.Time `json:"due,omitempty"`
+}
+
+// appendStep adds ev to a stored timeline.
+func appendStep(timeline string, ev service.Event) string {
+	var steps []publicStep
+	if timeline != "" {
+		_ = json.Unmarshal([]byte(timeline), &steps) // written only here
+	}
+	steps = append(steps, publicStep{At: utc(ev.At), Action: string(ev.Action), To: string(ev.To), OrgID: ev.OrgID,
+		Missing: ev.MissingMaterials, Reason: ev.Reason, DueAt: ptime(ev.DueAt)})
+	b, _ := json.Marshal(steps)
+	return string(b)
+}
+
+// timelineEvents reads a stored timeline back as events with only the
+// public fields set.
+func timelineEvents(timeline string) ([]service.Event, error) {
+	var steps []publicStep
+	if err := json.Unmarshal([]byte(timeline), &steps); err != nil {
+		return nil, err
+	}
+	out := make([]service.Event, len(steps))
+	for i, st := range steps {
+		out[i] = service.Event{At: st.At.UTC(), Action: service.Action(st.Action), To: service.Status(st.To), OrgID: st.OrgID,
+			MissingMaterials: st.Missing, Reason: st.Reason, DueAt: unptime(st.DueAt)}
+	}
+	return out, nil
 }
 
 type eventRow struct {
