@@ -114,7 +114,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.SecretKey == "" && (cfg.Demo || cmd == "demo") {
 		cfg.SecretKey = devSecretKey
 	}
-	log := newLogger(cfg.LogFormat, stderr)
+	logOut := newLogBuffer(stderr)
+	defer logOut.Close()
+	log := newLogger(cfg.LogFormat, stderr, logOut)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -172,10 +174,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
+// newLogger logs to out; the format follows the terminal that stderr is.
+func newLogger(format string, stderr, out io.Writer) *slog.Logger {
+	w := out
 	if format == "" {
 		format = "json"
-		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 			format = "text"
 		}
 	}
