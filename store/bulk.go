@@ -221,9 +221,9 @@ type statKey struct {
 	org, item, agent   string
 }
 
-// cellsPerErrand is how many rollup cells one errand counts in: four
+// cellsPerErrand is how many rollup cells one errand counts in: three
 // dimensions, each by day and by month.
-const cellsPerErrand = 8
+const cellsPerErrand = 6
 
 // statKeys are the rollup cells an errand counts in.
 func statKeys(e service.Errand) [cellsPerErrand]statKey {
@@ -234,7 +234,6 @@ func statKeys(e service.Errand) [cellsPerErrand]statKey {
 	i := 0
 	for _, c := range [cellsPerErrand / 2]statKey{
 		{dim: dimTownship, org: township},
-		{dim: dimVillage, org: e.OrgPath},
 		{dim: dimTownshipItem, org: township, item: e.ItemCode},
 		{dim: dimAgent, org: e.OrgPath, agent: e.AgentID},
 	} {

@@ -120,8 +120,8 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 		after := s.fromErrand(cur)
 		after.ApplicantIDEnc = r.ApplicantIDEnc // unchanged; keep the stored ciphertext
 		after.Timeline = appendStep(r.Timeline, ev)
-		rs := s.rowSQLOf(&after)
-		res, err := s.exec(ctx, tx, rs.update, append(rs.values(ctx, &after, true), id, before.Version)...)
+		query, args := s.rowSQLOf(&after).changes(ctx, &r, &after)
+		res, err := s.exec(ctx, tx, query, append(args, id, before.Version)...)
 		if err != nil {
 			return err
 		}

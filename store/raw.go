@@ -19,9 +19,9 @@ import (
 
 // rowSQL writes whole rows of one type.
 type rowSQL struct {
+	table   string
 	fields  []*schema.Field
 	insert  string
-	update  string   // every column but the key, WHERE id = ? AND version = ?
 	selects sync.Map // alias → column list
 }
 
@@ -36,19 +36,37 @@ func (s *Store) rowSQLOf(model any) *rowSQL {
 	if err != nil {
 		panic(err) // the row types are fixed; they parse or the package is broken
 	}
-	r := &rowSQL{fields: sch.Fields}
+	r := &rowSQL{table: sch.Table, fields: sch.Fields}
 	cols := make([]string, len(sch.Fields))
-	var set []string
 	for i, f := range sch.Fields {
 		cols[i] = f.DBName
-		if f.DBName != "id" {
-			set = append(set, f.DBName+" = ?")
-		}
 	}
 	r.insert = "INSERT INTO " + sch.Table + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	r.update = "UPDATE " + sch.Table + " SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ?"
 	rowSQLs.Store(t, r)
 	return r
+}
+
+// changes is the UPDATE of the columns that differ between the stored row
+// and the new one, WHERE id = ? AND version = ? (the caller adds both):
+// indexes over unchanged columns are then left alone. Each step of the
+// lifecycle changes its own few columns, so few distinct statements arise.
+func (r *rowSQL) changes(ctx context.Context, old, updated any) (string, []any) {
+	ov, nv := reflect.ValueOf(old), reflect.ValueOf(updated)
+	var set []string
+	var args []any
+	for _, f := range r.fields {
+		if f.DBName == "id" {
+			continue
+		}
+		a, _ := f.ValueOf(ctx, ov)
+		b, _ := f.ValueOf(ctx, nv)
+		if reflect.DeepEqual(a, b) {
+			continue
+		}
+		set = append(set, f.DBName+" = ?")
+		args = append(args, b)
+	}
+	return "UPDATE " + r.table + " SET " + strings.Join(set, ", ") + " WHERE id = ? AND version = ?", args
 }
 
 // values lists row's columns in the order of the statements.

@@ -13,15 +13,14 @@ import (
 
 // The statistics read rollups kept in the same transaction as every change:
 // each errand's service.Contribution is summed into cells keyed by its
-// registration period (a day and a month) and one of four dimensions. A
+// registration period (a day and a month) and one of three dimensions. A
 // report reads whole months from month cells and the ragged ends of the
 // period from day cells, from the coarsest dimension that has its grouping,
 // so its cost follows the number of townships, villages, items or agents,
 // not the number of errands.
 const (
-	dimVillage      = 1 // key: village path (village)
 	dimTownshipItem = 2 // key: township path and item (category, item)
-	dimAgent        = 3 // key: village path and agent (agent)
+	dimAgent        = 3 // key: village path and agent (agent, village)
 	dimTownship     = 4 // key: township path (totals, township, month)
 
 	grainDay   = 1 // period YYYYMMDD
@@ -103,12 +102,10 @@ func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.Stat
 	}
 	dim := dimTownship
 	switch q.GroupBy {
-	case service.GroupVillage:
-		dim = dimVillage
 	case service.GroupCategory, service.GroupItem:
 		dim = dimTownshipItem
-	case service.GroupAgent:
-		dim = dimAgent
+	case service.GroupAgent, service.GroupVillage:
+		dim = dimAgent // an agent's cells carry the village's path
 	}
 	key := s.groupKey(q.GroupBy, "", "period")
 	lo, hi := service.PathRange(q.Under)
