@@ -56,14 +56,25 @@ func TestCrashRecovery(t *testing.T) {
 		checkThroughAPI(t, srv, ws)
 		before := len(allAcks(ws))
 
-		stop := make(chan struct{})
+		// The kill comes at a random moment 0.3 to 1.5 s after the first
+		// write of the round is acknowledged, so every round kills a
+		// server under load (a cold server, under the race detector, can
+		// take a while to answer its first request).
+		stop, flowing := make(chan struct{}), make(chan struct{})
+		var once sync.Once
 		var wg sync.WaitGroup
 		for _, w := range ws {
+			w.onAck = func() { once.Do(func() { close(flowing) }) }
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				w.run(stop)
 			}()
+		}
+		select {
+		case <-flowing:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: no write acknowledged within 30 s:\n%s", round, strings.Join(failures(ws), "\n"))
 		}
 		after := 300*time.Millisecond + time.Duration(rng.Int64N(int64(1200*time.Millisecond)))
 		time.Sleep(after)
@@ -89,9 +100,9 @@ func TestCrashRecovery(t *testing.T) {
 		totalAcked += acked
 		totalResent += resolved
 		t.Logf("round %d (%s): resent the %d writes the last crash left unanswered (%d had committed, %d had not), all answered 2xx; "+
-			"then killed after %v: sent %d, acknowledged %d, unanswered %d; found after the crash %d of %d acknowledged (all so far %d of %d); database %d errands, %d events",
+			"then killed %v after the first acknowledgement: sent %d, acknowledged %d, unanswered %d; found after the crash %d of %d acknowledged (all so far %d of %d); database %d errands, %d events",
 			round, testdb.Engine(), resolved, committed, resolved-committed, after.Round(time.Millisecond), sent, acked, doubt, foundRound, ackedRound, found, len(acks), errands, events)
-		if acked < 10 {
+		if acked < 5 {
 			t.Errorf("round %d: only %d writes acknowledged; the round proves little", round, acked)
 		}
 	}

@@ -42,13 +42,21 @@ func TestTwoInstances(t *testing.T) {
 		problems = append(problems, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}
-	deadline := time.Now().Add(3 * time.Second)
+	// Each worker goes on for at least 2 s and until it has sent 60 writes,
+	// 4 twin registrations, 4 twin steps and 4 rival pairs (a slow machine
+	// under the race detector takes longer, not fewer); 60 s at most.
+	began := time.Now()
 	for _, w := range ws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(rngSeed, uint64(100+w.n)))
-			for time.Now().Before(deadline) {
+			var regs, steps, pairs int
+			for time.Since(began) < 2*time.Second || w.sent < 60 || regs < 4 || steps < 4 || pairs < 4 {
+				if time.Since(began) > 60*time.Second {
+					fail("worker %d: only %d writes, %d twin registrations, %d twin steps, %d rival pairs in 60 s", w.n, w.sent, regs, steps, pairs)
+					return
+				}
 				req := w.next()
 				switch p := rng.IntN(10); {
 				case p < 2:
@@ -65,8 +73,10 @@ func TestTwoInstances(t *testing.T) {
 					mu.Lock()
 					if req.action == "register" {
 						twinRegs++
+						regs++
 					} else {
 						twinSteps++
+						steps++
 					}
 					mu.Unlock()
 				case p < 3 && req.action != "register":
@@ -110,6 +120,7 @@ func TestTwoInstances(t *testing.T) {
 					mu.Lock()
 					rivals++
 					rivalWins += ok
+					pairs++
 					mu.Unlock()
 				default:
 					w.setBase(bases[rng.IntN(2)])

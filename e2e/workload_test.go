@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"daiban/service"
@@ -82,6 +83,7 @@ type worker struct {
 	resolved, hadCommitted int
 	secrets                []string
 	failures               []string
+	onAck                  func() // called after each acknowledged write
 }
 
 func (w *worker) setBase(base string) {
@@ -175,6 +177,9 @@ func (w *worker) send(req request) bool {
 	}
 	if w.record(req, r) {
 		w.acked++
+		if w.onAck != nil {
+			w.onAck()
+		}
 	}
 	return true
 }
@@ -256,17 +261,17 @@ func (w *worker) run(stop <-chan struct{}) {
 	}
 }
 
-// workers signs in n workers: agents spread over the townships, each with
-// its township's officer and a city officer.
+// workers signs in n workers over two agents in two townships (workers
+// share a user; their Idempotency-Keys carry the worker's number), each with
+// its township's officer and a city officer. Signing in costs a bcrypt each,
+// seconds under the race detector, so they sign in at once and only a few.
 func workers(t testing.TB, base string, n int, seed uint64) []*worker {
 	t.Helper()
-	admin := newClient(base).login(t, "admin", adminPassword)
-	city := newClient(base).login(t, "city01", demoPassword)
-	officers := map[string]*client{}
-	var out []*worker
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("ag%03d", 1+i*(598/n))
-		agent := newClient(base).login(t, name, demoPassword)
+	agentNames := []string{"ag001", "ag300"}
+	users := loginAll(t, base, map[string]string{"admin": adminPassword, "city01": demoPassword, "ag001": demoPassword, "ag300": demoPassword})
+	officerOf := map[string]string{}
+	for _, name := range agentNames {
+		agent := users[name]
 		var me struct {
 			OrgID string `json:"org_id"`
 		}
@@ -277,25 +282,63 @@ func workers(t testing.TB, base string, n int, seed uint64) []*worker {
 		}
 		r, _ = agent.do("GET", "/api/v1/orgs/"+me.OrgID, nil, nil)
 		r.decode(t, &village)
-		officer, ok := officers[village.ParentID]
-		if !ok {
-			var users struct {
-				Items []struct {
-					Username string `json:"username"`
-				} `json:"items"`
-			}
-			r, _ = admin.do("GET", "/api/v1/users?role=township_officer&org_id="+village.ParentID, nil, nil)
-			r.decode(t, &users)
-			if len(users.Items) == 0 {
-				t.Fatalf("no township officer above %s: %s", name, r.body)
-			}
-			officer = newClient(base).login(t, users.Items[0].Username, demoPassword)
-			officers[village.ParentID] = officer
+		var list struct {
+			Items []struct {
+				Username string `json:"username"`
+			} `json:"items"`
 		}
-		// Each worker has its own connections, also for the shared officers.
-		w := &worker{n: i, agent: agent, officer: officer.clone(), city: city.clone(), rng: rand.New(rand.NewPCG(seed, uint64(i)))}
+		r, _ = users["admin"].do("GET", "/api/v1/users?role=township_officer&org_id="+village.ParentID, nil, nil)
+		r.decode(t, &list)
+		if len(list.Items) == 0 {
+			t.Fatalf("no township officer above %s: %s", name, r.body)
+		}
+		officerOf[name] = list.Items[0].Username
+	}
+	if officerOf[agentNames[0]] == officerOf[agentNames[1]] {
+		t.Fatalf("%v share a township; pick agents further apart", agentNames)
+	}
+	officers := loginAll(t, base, map[string]string{officerOf[agentNames[0]]: demoPassword, officerOf[agentNames[1]]: demoPassword})
+	var out []*worker
+	for i := 0; i < n; i++ {
+		name := agentNames[i%len(agentNames)]
+		agent, officer, city := users[name], officers[officerOf[name]], users["city01"]
+		// Each worker has its own connections.
+		w := &worker{n: i, agent: agent.clone(), officer: officer.clone(), city: city.clone(), rng: rand.New(rand.NewPCG(seed, uint64(i)))}
 		w.secrets = append(w.secrets, agent.token, officer.token, city.token)
 		out = append(out, w)
+	}
+	return out
+}
+
+// loginAll signs the users in at the same time.
+func loginAll(t testing.TB, base string, passwords map[string]string) map[string]*client {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := map[string]*client{}
+	var errs []string
+	for name, password := range passwords {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := newClient(base)
+			r, err := c.do("POST", "/api/v1/auth/login", map[string]string{"username": name, "password": password}, nil)
+			var tok struct {
+				Token string `json:"token"`
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || r.status != http.StatusOK || jsonDecode(r.body, &tok) != nil {
+				errs = append(errs, fmt.Sprintf("login %s: %v %d %s", name, err, r.status, r.body))
+				return
+			}
+			c.token = tok.Token
+			out[name] = c
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(strings.Join(errs, "\n"))
 	}
 	return out
 }
