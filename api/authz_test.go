@@ -73,10 +73,38 @@ func TestAuthorisationMatrix(t *testing.T) {
 			body:      func(int) any { return map[string]any{"version": 99} },
 			want:      map[string]int{"": 401, "ag1a": 409, "tw1": 409, "city": 409, "super": 409, "admin": 409},
 			wantOther: map[string]int{"": 401, "ag1a": 404, "tw1": 404, "city": 409, "super": 409, "admin": 409}},
+		{method: "POST", own: "/api/v1/errands/" + mine.ID + "/withdraw", other: "/api/v1/errands/" + theirs.ID + "/withdraw",
+			body:      func(int) any { return map[string]any{"version": 99, "reason": "撤回"} },
+			want:      map[string]int{"": 401, "ag1a": 409, "tw1": 409, "city": 409, "super": 409, "admin": 409},
+			wantOther: map[string]int{"": 401, "ag1a": 404, "tw1": 404, "city": 409, "super": 409, "admin": 409}},
+		{method: "GET", own: "/api/v1/catalog/categories", want: map[string]int{"": 200, "ag1a": 200, "tw1": 200, "city": 200, "super": 200, "admin": 200}},
+		{method: "GET", own: "/api/v1/catalog/items/TWN", want: map[string]int{"": 200, "ag1a": 200, "tw1": 200, "city": 200, "super": 200, "admin": 200}},
 		{method: "GET", own: "/api/v1/supervision/warnings", want: all(200)},
 		{method: "GET", own: stats + env.F.V1a.ID, other: stats + env.F.T2.ID, want: all(200), wantOther: hidden},
 		{method: "GET", own: "/api/v1/admin/ledger-check", want: only(200, "super", "admin")},
 		{method: "POST", own: "/api/v1/auth/logout", want: all(204)},
+	}
+	// The other steps at the right version of a registered errand, where
+	// none of them applies: roles that never take the step are refused
+	// (403), roles that may are told the status does not allow it (409),
+	// and another township's errand does not exist for those who cannot see it.
+	steps := map[string]map[string]any{
+		"accept": {}, "return": {"missing_materials": apitest.TownshipMaterials[:1]}, "resubmit": {},
+		"complete": {"outcome": "approved"}, "deliver": {"receipt_recovered": true}, "extend": {"due_date": "2026-03-31", "reason": "延期"},
+	}
+	for _, act := range []string{"accept", "return", "resubmit", "complete", "deliver", "extend"} {
+		officers := act != "resubmit" && act != "deliver"
+		own := map[string]int{"": 401, "ag1a": 403, "tw1": 409, "city": 409, "super": 403, "admin": 403}
+		if !officers {
+			own = map[string]int{"": 401, "ag1a": 409, "tw1": 403, "city": 403, "super": 403, "admin": 403}
+		}
+		other := map[string]int{"": 401, "ag1a": 404, "tw1": 404, "city": own["city"], "super": 403, "admin": 403}
+		body := map[string]any{"version": 1}
+		for k, v := range steps[act] {
+			body[k] = v
+		}
+		routes = append(routes, route{method: "POST", own: "/api/v1/errands/" + mine.ID + "/" + act, other: "/api/v1/errands/" + theirs.ID + "/" + act,
+			body: func(int) any { return body }, want: own, wantOther: other})
 	}
 	cells := 0
 	for _, r := range routes {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -102,7 +103,8 @@ func bindJSON(c echo.Context, dst any) (body, error) {
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var he *echo.HTTPError // the body limit, hit while reading a body sent without a length
+		if errors.As(err, &mbe) || errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
 			return body{}, &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", detail: "the request body is too large"}
 		}
 		return body{}, badRequest("unreadable_body", "the request body could not be read")
@@ -117,6 +119,10 @@ func bindJSON(c echo.Context, dst any) (body, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return body{}, badRequest("malformed_json", "the body holds more than one JSON value")
+	}
+	if field, ok := findNUL(reflect.ValueOf(dst), ""); ok {
+		return body{}, &httpError{status: http.StatusUnprocessableEntity, code: "validation_failed", detail: "some fields are not valid",
+			fields: []ProblemField{{Field: field, Message: "must not contain NUL characters"}}}
 	}
 	if err := c.Validate(dst); err != nil {
 		return body{}, err
@@ -166,4 +172,43 @@ func jsonType(t reflect.Type) string {
 		return jsonType(t.Elem())
 	}
 	return t.String()
+}
+
+// findNUL finds a string holding a NUL character ("\u0000" in JSON) and
+// names it by its JSON path. No text field takes one, and PostgreSQL
+// refuses them in text, so they stop here rather than as a database error.
+func findNUL(v reflect.Value, path string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return findNUL(v.Elem(), path)
+	case reflect.String:
+		return path, strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if f, ok := findNUL(v.Index(i), path+"["+strconv.Itoa(i)+"]"); ok {
+				return f, true
+			}
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			sf := v.Type().Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if !sf.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = sf.Name
+			}
+			if path != "" {
+				name = path + "." + name
+			}
+			if f, ok := findNUL(v.Field(i), name); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo-contrib/echoprometheus"
@@ -118,6 +119,7 @@ func (s *Server) routes() {
 		},
 	}))
 	e.Use(middleware.BodyLimit(s.opts.BodyLimit))
+	e.Use(refuseNUL)
 	if len(s.opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  s.opts.CORSOrigins,
@@ -183,6 +185,22 @@ func (s *Server) routes() {
 	a.GET("/supervision/warnings", s.warnings)
 	a.GET("/stats/completion", s.completionStats)
 	a.GET("/admin/ledger-check", s.ledgerCheck)
+}
+
+// refuseNUL stops a NUL character (%00) in the address before it reaches
+// the database, which refuses NUL in text (PostgreSQL) with an error: in
+// the path nothing has such a name (404), in the query it is a bad parameter.
+func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		if strings.IndexByte(u.Path, 0) >= 0 {
+			return &httpError{status: http.StatusNotFound, code: "not_found", detail: "nothing has this address"}
+		}
+		if strings.Contains(strings.ToLower(u.RawQuery), "%00") {
+			return badRequest("nul_character", "a query parameter holds a NUL character (%00)")
+		}
+		return next(c)
+	}
 }
 
 // logRequests writes one structured line per request: never the query

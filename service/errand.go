@@ -350,6 +350,11 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 		return Errand{}, false, err
 	}
 	if e.Version != version {
+		// A twin with the same key may have moved the errand since the
+		// replay check above: then its answer is this request's answer.
+		if r, ok, err := s.replay(ctx, idem); ok || err != nil {
+			return r, ok, err
+		}
 		return Errand{}, false, versionConflict(e.Version)
 	}
 	sc := StepContext{Now: s.now()}

@@ -56,6 +56,12 @@ type config struct {
 	CityName        string
 	ShutdownTimeout time.Duration
 	PprofAddr       string
+	// HTTP server timeouts: how long a client may take to send the headers,
+	// the whole request, to read the answer, and to keep an idle connection.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 }
 
 // devSecretKey encrypts the demo's ID numbers; anything real needs its own key.
@@ -98,6 +104,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.CityName, "city-name", env("DAIBAN_CITY_NAME", demo.CityName), "name of the city created in an empty database")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish on shutdown")
 	fs.StringVar(&cfg.PprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
+	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client may take to send the request headers")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a whole request")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 60*time.Second, "how long an answer may take to write")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	var username, role, orgCode, displayName, phone string
 	if cmd == "user add" {
 		fs.StringVar(&username, "username", "", "login name")
@@ -237,16 +247,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst,
 		})
 		srv := &http.Server{
-			Addr: cfg.Addr, Handler: apiServer,
-			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+			Handler:           apiServer,
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout,
+			WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 			MaxHeaderBytes: 64 << 10,
 			ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}
+		// Listen before logging, so the log names the real address (also for ":0").
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return err
+		}
 		go janitor(ctx, st, svc, log)
 		errc := make(chan error, 1)
-		go func() { errc <- srv.ListenAndServe() }()
-		log.Info("daiban listening", "addr", cfg.Addr, "db", redact(cfg.DB), "postgres", st.Postgres())
+		go func() { errc <- srv.Serve(ln) }()
+		log.Info("daiban listening", "addr", ln.Addr().String(), "db", redact(cfg.DB), "postgres", st.Postgres())
 		select {
 		case err := <-errc:
 			return err

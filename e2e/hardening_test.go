@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"daiban/internal/testdb"
+)
+
+// TestServeNeedsSecretKey: without DAIBAN_SECRET_KEY, and without --demo,
+// `daiban serve` refuses to start with a message that says what to do, and
+// touches no database; a short key is refused too, and so is a key other
+// than the one the database was made with. Only --demo has a development key.
+func TestServeNeedsSecretKey(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "never-created.db")
+	code, out := command(t, environ(file), "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(out, "set DAIBAN_SECRET_KEY (at least 32 characters)") || !strings.Contains(out, "--demo") {
+		t.Fatalf("serve without a key: exit %d\n%s", code, out)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("serve without a key created the database file: %v", err)
+	}
+	t.Logf("without a key: exit 1, %s", lastLine(out))
+	code, out = command(t, environ(file, "DAIBAN_SECRET_KEY=too-short"), "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(out, "at least 32 bytes") {
+		t.Fatalf("serve with a short key: exit %d\n%s", code, out)
+	}
+	t.Logf("with a short key: exit 1, %s", lastLine(out))
+
+	db := testdb.DSN(t)
+	seed(t, db)
+	code, out = command(t, environ(db, "DAIBAN_SECRET_KEY="+strings.Repeat("k", 40)), "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(out, "not the key this database was created with") {
+		t.Fatalf("serve with another key: exit %d\n%s", code, out)
+	}
+
+	// --demo runs on its development key (and says nothing of it in the log).
+	demo := start(t, environ(filepath.Join(dir, "demo.db"), "DAIBAN_ADMIN_PASSWORD="+adminPassword), "--demo", "--demo-errands", "0")
+	if r, err := newClient(demo.URL).do("GET", "/readyz", nil, nil); err != nil || r.status != http.StatusOK {
+		t.Fatalf("--demo without a key: %v %d", err, r.status)
+	}
+	if code := demo.stop(); code != 0 {
+		t.Fatalf("--demo: exit %d\n%s", code, demo.logs.String())
+	}
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndex(s, "\n")+1:]
+}
+
+// TestSlowClientsAreCutOff: a slow-loris client trickling its headers is
+// disconnected by the real binary once --read-header-timeout has passed,
+// and one trickling its body once --read-timeout has, while other clients
+// are served all along.
+func TestSlowClientsAreCutOff(t *testing.T) {
+	db := testdb.DSN(t)
+	seed(t, db)
+	srv := start(t, keyed(db), "--read-header-timeout", "500ms", "--read-timeout", "1500ms")
+	for _, c := range []struct {
+		name    string
+		head    string
+		trickle string
+		limit   time.Duration
+	}{
+		{"headers", "GET /healthz HTTP/1.1\r\nHost: daiban\r\n", "X-Slow: a\r\n", 500 * time.Millisecond},
+		{"body", "POST /api/v1/auth/login HTTP/1.1\r\nHost: daiban\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"username\":\"", "a", 1500 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			began := time.Now()
+			if _, err := io.WriteString(conn, c.head); err != nil {
+				t.Fatal(err)
+			}
+			// Trickle a little every 100 ms, far too slowly to ever finish.
+			closed := make(chan time.Duration, 1)
+			got := make(chan string, 1)
+			go func() {
+				b, _ := io.ReadAll(bufio.NewReader(conn))
+				closed <- time.Since(began)
+				got <- string(b)
+			}()
+			var cutAfter time.Duration
+		trickle:
+			for {
+				select {
+				case cutAfter = <-closed:
+					break trickle
+				case <-time.After(100 * time.Millisecond):
+				}
+				if time.Since(began) > c.limit+5*time.Second {
+					t.Fatalf("still connected after %v with a limit of %v", time.Since(began), c.limit)
+				}
+				io.WriteString(conn, c.trickle) // fails once the server has hung up
+				// Meanwhile others are served.
+				if r, err := http.Get(srv.URL + "/healthz"); err != nil || r.StatusCode != http.StatusOK {
+					t.Fatalf("a normal client while the slow one trickles: %v", err)
+				} else {
+					r.Body.Close()
+				}
+			}
+			answer := <-got
+			if cutAfter < c.limit-50*time.Millisecond {
+				t.Errorf("cut off after %v, before the limit of %v", cutAfter, c.limit)
+			}
+			if strings.Contains(answer, "200 OK") {
+				t.Errorf("the slow client was answered: %q", answer)
+			}
+			t.Logf("a client trickling its %s was disconnected after %v (limit %v); answer %q", c.name, cutAfter.Round(time.Millisecond), c.limit, firstLine(answer))
+		})
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\r\n")
+	return line
+}
