@@ -46,6 +46,8 @@ type Store struct {
 	stmts        sync.Map      // query → *sql.Stmt, prepared on the pool
 	crypt        *crypt
 	log          *slog.Logger
+	closeOnce    sync.Once
+	closeErr     error
 }
 
 var _ service.Store = (*Store)(nil)
@@ -177,22 +179,20 @@ func withTimezone(dsn string) string {
 	return u.String()
 }
 
-// Close stops the writer after its queued writes and closes the database.
+// Close stops the writer after its queued writes and closes the database;
+// closing again does nothing.
 func (s *Store) Close() error {
-	if s.writer != nil {
-		s.writer.close()
-		s.checkpointer.close()
-	}
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	if !s.postgres {
-		s.db.Exec("PRAGMA optimize")
-		// Fold the WAL back into the main file so a copy of it alone is whole.
-		s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	}
-	return sqlDB.Close()
+	s.closeOnce.Do(func() {
+		if s.writer != nil {
+			s.writer.close()
+			s.checkpointer.close()
+			s.db.Exec("PRAGMA optimize")
+			// Fold the WAL back into the main file so a copy of it alone is whole.
+			s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		}
+		s.closeErr = s.sqlDB.Close()
+	})
+	return s.closeErr
 }
 
 // CheckKey records the secret key's fingerprint in a new database and, in
