@@ -577,39 +577,50 @@ func dbHolds(t *testing.T, env *apitest.Env, tables []string, s string) bool {
 	}
 	enc, _ := json.Marshal(s)
 	inner := string(enc[1 : len(enc)-1])
+	found := false
+	eachText(t, env, tables, func(_, _ string, text []byte) bool {
+		found = string(text) == s || strings.Contains(string(text), inner)
+		return !found
+	})
+	return found
+}
+
+// eachText calls fn with every text or byte cell of every row of tables,
+// until fn returns false.
+func eachText(t *testing.T, env *apitest.Env, tables []string, fn func(table, column string, text []byte) bool) {
+	t.Helper()
 	for _, table := range tables {
 		rows, err := env.Store.DB().Table(table).Rows()
 		if err != nil {
 			t.Fatal(err)
 		}
 		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
 			if err := rows.Scan(ptrs...); err != nil {
 				rows.Close()
 				t.Fatal(err)
 			}
-			for _, v := range vals {
-				var text string
+			for i, v := range vals {
+				var text []byte
 				switch x := v.(type) {
 				case string:
-					text = x
+					text = []byte(x)
 				case []byte:
-					text = string(x)
+					text = x
 				default:
 					continue
 				}
-				if text == s || strings.Contains(text, inner) {
+				if !fn(table, cols[i], text) {
 					rows.Close()
-					return true
+					return
 				}
 			}
 		}
 		rows.Close()
 	}
-	return false
 }

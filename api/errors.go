@@ -33,6 +33,10 @@ type ProblemField struct {
 	Message string `json:"message"`
 }
 
+// StatusOf is the HTTP status of a domain error kind, for the API and the
+// web console alike.
+func StatusOf(k service.Kind) int { return statusOf[k] }
+
 // statusOf is the one place domain error kinds become HTTP statuses.
 var statusOf = map[service.Kind]int{
 	service.KindInvalid:         http.StatusUnprocessableEntity,

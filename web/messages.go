@@ -2,25 +2,14 @@ package web
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 
+	"daiban/api"
 	"daiban/service"
 )
 
 // The service speaks English to API clients; people at a village service
 // point read Chinese. Everything a page says about an error comes from here.
-
-// statusOf is the HTTP status a page answers with for a domain error.
-var statusOf = map[service.Kind]int{
-	service.KindInvalid:         http.StatusUnprocessableEntity,
-	service.KindBadRequest:      http.StatusBadRequest,
-	service.KindUnauthenticated: http.StatusUnauthorized,
-	service.KindForbidden:       http.StatusForbidden,
-	service.KindNotFound:        http.StatusNotFound,
-	service.KindConflict:        http.StatusConflict,
-	service.KindTooMany:         http.StatusTooManyRequests,
-}
 
 // codeMessages translate errors that are about the request as a whole.
 var codeMessages = map[string]string{
@@ -170,5 +159,5 @@ func formError(err error, p *page) (status int, ok bool) {
 	} else {
 		p.Alert = translate(se)
 	}
-	return statusOf[se.Kind], true
+	return api.StatusOf(se.Kind), true
 }
