@@ -460,7 +460,7 @@ func (s *Service) withNames(ctx context.Context, e Errand) Errand {
 	if o, err := s.org(ctx, e.HolderOrgID); err == nil {
 		e.HolderName = o.Name
 	}
-	if u, err := s.store.User(ctx, e.AgentID); err == nil {
+	if u, err := s.user(ctx, e.AgentID); err == nil {
 		e.AgentName, e.AgentPhone = u.DisplayName, u.Phone
 	}
 	return e

@@ -49,8 +49,8 @@ const (
 // ReceiptLookup is what a public lookup reads in one go: the errand, if the
 // number exists, and the number's wrong-code count in its current window.
 // The errand carries only what a resident may see (status, item, dates,
-// outcome, the masked applicant's name, intake and agent); its private
-// fields are not even read.
+// outcome, the applicant's name to mask, the intake village and agent ids);
+// its private fields are not even read.
 type ReceiptLookup struct {
 	Errand      Errand
 	Timeline    []Event // only time, action, new status, organisation, missing materials, reason and due time
@@ -95,10 +95,15 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 	}
 	p := PublicReceipt{
 		ReceiptNo: e.ReceiptNo, Status: e.Status, ItemName: e.ItemName,
-		ApplicantName: MaskName(e.Applicant.Name), IntakeName: e.IntakeName,
-		AgentName: e.AgentName, AgentPhone: e.AgentPhone,
-		RegisteredAt: e.RegisteredAt, DueAt: e.DueAt, CompletedAt: e.CompletedAt, DeliveredAt: e.DeliveredAt,
+		ApplicantName: MaskName(e.Applicant.Name),
+		RegisteredAt:  e.RegisteredAt, DueAt: e.DueAt, CompletedAt: e.CompletedAt, DeliveredAt: e.DeliveredAt,
 		Outcome: e.Outcome, OutcomeReason: e.OutcomeReason, Overdue: e.Overdue(now),
+	}
+	if o, err := s.org(ctx, e.IntakeOrgID); err == nil {
+		p.IntakeName = o.Name
+	}
+	if u, err := s.user(ctx, e.AgentID); err == nil {
+		p.AgentName, p.AgentPhone = u.DisplayName, u.Phone
 	}
 	for _, ev := range look.Timeline {
 		st := PublicStep{At: ev.At, Action: ev.Action, Status: ev.To, Missing: ev.MissingMaterials}

@@ -109,7 +109,8 @@ type Service struct {
 	sessionTTL   time.Duration
 	receipts     *receiptAllocator
 
-	orgCache sync.Map // id → Org; organisations never change once created
+	orgCache  sync.Map // id → Org; organisations never change once created
+	userCache sync.Map // id → User without its password hash, for names and phones
 
 	calMu      sync.Mutex
 	cal        *Calendar

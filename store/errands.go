@@ -70,23 +70,32 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 	row := s.fromErrand(e)
 	row.Timeline = appendStep("", ev)
 	evRow := fromEvent(ev)
+	// Everything that can be prepared is, before the write joins the single
+	// writer: it only runs the statements.
+	var snap []byte
+	if idem != nil {
+		var err error
+		if snap, err = json.Marshal(row); err != nil {
+			return err
+		}
+	}
+	rs, es := s.rowSQLOf(&row), s.rowSQLOf(&evRow)
+	rowArgs, evArgs := rs.values(ctx, &row, false), es.values(ctx, &evRow, false)
+	bump := bumpArgs(e, service.Contribution(e))
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
-			snap, err := json.Marshal(row)
-			if err != nil {
-				return err
-			}
 			if err := s.claimKey(ctx, tx, idem, e.ID, string(snap)); err != nil {
 				return err
 			}
 		}
-		if err := s.insertRow(ctx, tx, &row); err != nil {
+		if _, err := s.exec(ctx, tx, rs.insert, rowArgs...); err != nil {
 			return err
 		}
-		if err := s.insertRow(ctx, tx, &evRow); err != nil {
+		if _, err := s.exec(ctx, tx, es.insert, evArgs...); err != nil {
 			return err
 		}
-		return s.bumpStats(ctx, tx, e, service.Contribution(e))
+		_, err := s.exec(ctx, tx, bumpSQL, bump...)
+		return err
 	})
 	if errors.Is(err, service.ErrIdemTaken) {
 		return err
@@ -170,9 +179,9 @@ func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
 }
 
 // LookupReceipt reads what a public lookup needs in one query: the few
-// columns of the errand a resident may see, with its names and its public
-// timeline (kept on the row for this), and the number's wrong-code count.
-// An unknown number still has its count read.
+// columns of the errand a resident may see with its public timeline (kept
+// on the row for this), and the number's wrong-code count. An unknown
+// number still has its count read.
 func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.ReceiptLookup, error) {
 	var e service.Errand
 	var status, outcome, timeline string
@@ -180,15 +189,12 @@ func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.Re
 	var failures int
 	err := s.queryRow(ctx, `SELECT e.id, e.receipt_no, e.verify_code, e.status, e.item_name, e.applicant_name,
 		e.registered_at, e.due_at, e.completed_at, e.delivered_at, e.paused_at, e.outcome, e.outcome_reason, e.timeline,
-		io.name, u.display_name, u.phone, COALESCE(f.failures, 0), f.window_start
-		FROM errands e
-		JOIN orgs io ON io.id = e.intake_org_id
-		JOIN users u ON u.id = e.agent_id
-		LEFT JOIN lookup_failures f ON f.key = e.receipt_no
+		e.intake_org_id, e.agent_id, COALESCE(f.failures, 0), f.window_start
+		FROM errands e LEFT JOIN lookup_failures f ON f.key = e.receipt_no
 		WHERE e.receipt_no = ?`, []any{receiptNo},
 		&e.ID, &e.ReceiptNo, &e.VerifyCode, &status, &e.ItemName, &e.Applicant.Name,
 		&e.RegisteredAt, &e.DueAt, &completed, &delivered, &paused, &outcome, &e.OutcomeReason, &timeline,
-		&e.IntakeName, &e.AgentName, &e.AgentPhone, &failures, &start)
+		&e.IntakeOrgID, &e.AgentID, &failures, &start)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		n, at, err := s.Failures(ctx, service.ThrottleLookup, receiptNo)
 		return service.ReceiptLookup{Failures: n, WindowStart: at}, err

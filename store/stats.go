@@ -52,14 +52,19 @@ var bumpSQL = upsertCellsSQL(cellsPerErrand)
 
 // bumpStats adds d to every cell the errand counts in.
 func (s *Store) bumpStats(ctx context.Context, tx *gorm.DB, e service.Errand, d service.Counts) error {
+	_, err := s.exec(ctx, tx, bumpSQL, bumpArgs(e, d)...)
+	return err
+}
+
+// bumpArgs are the arguments of bumpSQL for adding d to e's cells.
+func bumpArgs(e service.Errand, d service.Counts) []any {
 	args := make([]any, 0, cellsPerErrand*18)
 	for _, k := range statKeys(e) {
 		args = append(args, k.dim, k.grain, k.period, k.org, k.item, k.agent,
 			d.Accepted, d.Completed, d.Refused, d.OnTime, d.WorkingDays, d.Delivered, d.Recovered,
 			d.Grades[1], d.Grades[2], d.Grades[3], d.Grades[4], d.Grades[5])
 	}
-	_, err := s.exec(ctx, tx, bumpSQL, args...)
-	return err
+	return args
 }
 
 // statsRow scans one summed group.

@@ -43,6 +43,7 @@ type Store struct {
 	postgres     bool
 	writer       *writer       // SQLite only: group commit
 	checkpointer *checkpointer // SQLite only: WAL checkpoints off the write path
+	writerConn   *sql.Conn     // SQLite only: the writer's own connection
 	stmts        sync.Map      // query → *sql.Stmt, prepared on the pool
 	crypt        *crypt
 	log          *slog.Logger
@@ -114,7 +115,26 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if max == 0 {
 			max = 128
 		}
-		s.writer = newWriter(s.begin, s.stmt, max)
+		// The writer keeps one connection for itself, with a page cache large
+		// enough for the indexes every registration touches; readers keep
+		// SQLite's small default.
+		wconn, err := sqlDB.Conn(ctx)
+		if err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+		if _, err := wconn.ExecContext(ctx, "PRAGMA cache_size = -32768"); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+		s.writerConn = wconn
+		s.writer = newWriter(func(ctx context.Context) (*sql.Tx, *gorm.DB, error) {
+			raw, err := wconn.BeginTx(ctx, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			return raw, s.bind(ctx, raw), nil
+		}, s.stmt, max)
 		s.checkpointer = newCheckpointer(sqlDB, o.Logger)
 	}
 	return s, nil
@@ -185,6 +205,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.writer != nil {
 			s.writer.close()
+			s.writerConn.Close()
 			s.checkpointer.close()
 			s.db.Exec("PRAGMA optimize")
 			// Fold the WAL back into the main file so a copy of it alone is whole.
@@ -292,9 +313,14 @@ func (s *Store) begin(ctx context.Context) (*sql.Tx, *gorm.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return raw, s.bind(ctx, raw), nil
+}
+
+// bind is a GORM handle that runs its statements in raw.
+func (s *Store) bind(ctx context.Context, raw *sql.Tx) *gorm.DB {
 	tx := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
 	tx.Statement.ConnPool = raw
-	return raw, tx, nil
+	return tx
 }
 
 // read returns a handle for reads bound to ctx.
