@@ -115,15 +115,10 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		if max == 0 {
 			max = 128
 		}
-		// The writer keeps one connection for itself, with a page cache large
-		// enough for the indexes every registration touches; readers keep
-		// SQLite's small default.
+		// The writer keeps one connection for itself: its statements are
+		// prepared there once, and its pages stay in that connection's cache.
 		wconn, err := sqlDB.Conn(ctx)
 		if err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
-		if _, err := wconn.ExecContext(ctx, "PRAGMA cache_size = -32768"); err != nil {
 			sqlDB.Close()
 			return nil, err
 		}
