@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/schema"
 
 	"daiban/service"
 )
@@ -74,7 +73,13 @@ func (s *Store) BulkLoad(ctx context.Context, fn func() error) error {
 	if err != nil {
 		return err
 	}
-	// Fresh statistics let the planner see how few errands are still open.
+	// Fresh statistics let the planner see how few errands are still open;
+	// on SQLite a sample of each index is enough for that.
+	if !s.postgres {
+		if err := s.read(ctx).Exec("PRAGMA analysis_limit = 2000").Error; err != nil {
+			return err
+		}
+	}
 	return s.read(ctx).Exec("ANALYZE").Error
 }
 
@@ -83,16 +88,31 @@ func (s *Store) BulkLoad(ctx context.Context, fn func() error) error {
 // prepares multi-row inserts once and runs them on one connection, which is
 // what makes a million-errand demo take a minute rather than ten.
 func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, events [][]service.Event) error {
-	er := make([]any, len(errands))
-	var evs []any
+	// Rows and their arguments are made on every core; only the inserts run
+	// on the one connection.
+	er, es := s.rowSQLOf(&errandRow{}), s.rowSQLOf(&eventRow{})
+	errandArgs := make([][]any, len(errands))
+	eventArgs := make([][][]any, len(errands))
+	var wg sync.WaitGroup
+	parts := runtime.GOMAXPROCS(0)
+	for p := 0; p < parts; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < len(errands); i += parts {
+				row := s.fromErrand(errands[i])
+				row.Timeline = timelineOf(events[i])
+				errandArgs[i] = er.values(ctx, &row, false)
+				eventArgs[i] = make([][]any, len(events[i]))
+				for j, ev := range events[i] {
+					evRow := fromEvent(ev)
+					eventArgs[i][j] = es.values(ctx, &evRow, false)
+				}
+			}
+		}()
+	}
 	cells := map[statKey]*service.Counts{}
-	for i, e := range errands {
-		row := s.fromErrand(e)
-		for _, ev := range events[i] {
-			evs = append(evs, fromEvent(ev))
-			row.Timeline = appendStep(row.Timeline, ev)
-		}
-		er[i] = row
+	for _, e := range errands {
 		c := service.Contribution(e)
 		for _, k := range statKeys(e) {
 			if cells[k] == nil {
@@ -100,6 +120,11 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 			}
 			cells[k].Add(c)
 		}
+	}
+	wg.Wait()
+	var evArgs [][]any
+	for _, a := range eventArgs {
+		evArgs = append(evArgs, a...)
 	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -125,10 +150,10 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.bulkInsert(ctx, tx, &errandRow{}, er, 100); err != nil {
+	if err := s.bulkInsert(ctx, tx, er, errandArgs, 100); err != nil {
 		return translate(err, "errand")
 	}
-	if err := s.bulkInsert(ctx, tx, &eventRow{}, evs, 200); err != nil {
+	if err := s.bulkInsert(ctx, tx, es, evArgs, 200); err != nil {
 		return translate(err, "event")
 	}
 	bump, err := tx.PrepareContext(ctx, s.rebind(upsertCellsSQL(1)))
@@ -146,43 +171,28 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 	return tx.Commit()
 }
 
-var schemas sync.Map
-
-// bulkInsert inserts rows (all of model's type) per `per` rows a statement,
-// with the columns GORM maps for the model.
-func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, model any, rows []any, per int) error {
+// bulkInsert inserts rows of arguments (in the order of r's columns), per
+// rows a statement.
+func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, r *rowSQL, rows [][]any, per int) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	sch, err := schema.Parse(model, &schemas, s.db.NamingStrategy)
-	if err != nil {
-		return err
-	}
-	fields := sch.Fields
-	cols := make([]string, len(fields))
-	for i, f := range fields {
-		cols[i] = f.DBName
-	}
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	head, _, _ := strings.Cut(r.insert, " VALUES ")
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(r.fields)), ", ") + ")"
 	stmtFor := func(n int) (*sql.Stmt, error) {
-		q := "INSERT INTO " + sch.Table + " (" + strings.Join(cols, ", ") + ") VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
-		return tx.PrepareContext(ctx, s.rebind(q))
+		return tx.PrepareContext(ctx, s.rebind(head+" VALUES "+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")))
 	}
 	full, err := stmtFor(per)
 	if err != nil {
 		return err
 	}
 	defer full.Close()
-	args := make([]any, 0, per*len(cols))
+	args := make([]any, 0, per*len(r.fields))
 	for lo := 0; lo < len(rows); lo += per {
 		hi := min(lo+per, len(rows))
 		args = args[:0]
-		for _, r := range rows[lo:hi] {
-			rv := reflect.ValueOf(r)
-			for _, f := range fields {
-				v, _ := f.ValueOf(ctx, rv)
-				args = append(args, v)
-			}
+		for _, row := range rows[lo:hi] {
+			args = append(args, row...)
 		}
 		stmt := full
 		if hi-lo < per {
@@ -192,7 +202,7 @@ func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, model any, rows []an
 			defer stmt.Close()
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", sch.Table, err)
+			return fmt.Errorf("insert into %s: %w", r.table, err)
 		}
 	}
 	return nil

@@ -25,7 +25,10 @@ type rowSQL struct {
 	selects sync.Map // alias → column list
 }
 
-var rowSQLs sync.Map // reflect.Type → *rowSQL
+var (
+	rowSQLs sync.Map // reflect.Type → *rowSQL
+	schemas sync.Map // GORM's parsed schemas
+)
 
 func (s *Store) rowSQLOf(model any) *rowSQL {
 	t := reflect.TypeOf(model)

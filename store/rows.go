@@ -224,8 +224,24 @@ func appendStep(timeline string, ev service.Event) string {
 	if timeline != "" {
 		_ = json.Unmarshal([]byte(timeline), &steps) // written only here
 	}
-	steps = append(steps, publicStep{At: utc(ev.At), Action: string(ev.Action), To: string(ev.To), OrgID: ev.OrgID,
-		Missing: ev.MissingMaterials, Reason: ev.Reason, DueAt: ptime(ev.DueAt)})
+	return encodeSteps(append(steps, stepOf(ev)))
+}
+
+// timelineOf is the stored timeline of a whole history.
+func timelineOf(events []service.Event) string {
+	steps := make([]publicStep, len(events))
+	for i, ev := range events {
+		steps[i] = stepOf(ev)
+	}
+	return encodeSteps(steps)
+}
+
+func stepOf(ev service.Event) publicStep {
+	return publicStep{At: utc(ev.At), Action: string(ev.Action), To: string(ev.To), OrgID: ev.OrgID,
+		Missing: ev.MissingMaterials, Reason: ev.Reason, DueAt: ptime(ev.DueAt)}
+}
+
+func encodeSteps(steps []publicStep) string {
 	b, _ := json.Marshal(steps)
 	return string(b)
 }
