@@ -187,13 +187,21 @@ func (s *Store) OverdueOpen(ctx context.Context, q service.StatsQuery) ([]servic
 	}
 	key := s.groupKey(q.GroupBy, "e.", "e.reg_day")
 	lo, hi := service.PathRange(q.Under)
-	// Counted here rather than grouped in SQL: a GROUP BY tempts the planner
-	// into walking a whole index in key order instead of the few open rows.
+	where := " FROM errands e WHERE " + overdueSQL + " AND e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?"
+	args := []any{utc(q.Now), lo, hi, q.From.YMD(), q.To.YMD()}
+	if q.GroupBy != service.GroupVillage {
+		var rows []statsRow
+		err := s.read(ctx).Raw("SELECT "+key+" AS k, COUNT(*) AS overdue"+where+groupBy(key), args...).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		return s.named(ctx, q.GroupBy, toStatsRows(rows))
+	}
+	// By village the keys are counted here: GROUP BY org_path would tempt the
+	// planner into walking the scope index in key order, all errands, instead
+	// of the few open ones.
 	var keys []string
-	err := s.read(ctx).Raw("SELECT "+key+" AS k FROM errands e WHERE "+overdueSQL+
-		" AND e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?",
-		utc(q.Now), lo, hi, q.From.YMD(), q.To.YMD()).Scan(&keys).Error
-	if err != nil {
+	if err := s.read(ctx).Raw("SELECT "+key+" AS k"+where, args...).Scan(&keys).Error; err != nil {
 		return nil, err
 	}
 	count := map[string]int64{}
