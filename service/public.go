@@ -76,10 +76,8 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 	if err != nil {
 		return PublicReceipt{}, err
 	}
-	if look.Failures >= lookupMaxFailures {
-		if until := look.WindowStart.Add(lookupWindow); until.After(now) {
-			return PublicReceipt{}, TooMany("too_many_lookups", "too many wrong codes for this receipt; try again later", until.Sub(now))
-		}
+	if until := blockedUntil(look.Failures, look.WindowStart, lookupMaxFailures, lookupWindow, now); !until.IsZero() {
+		return PublicReceipt{}, TooMany("too_many_lookups", "too many wrong codes for this receipt; try again later", until.Sub(now))
 	}
 	e := look.Errand
 	// Compare even when the number is unknown so both paths take the same time.

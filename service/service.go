@@ -76,13 +76,19 @@ const (
 // throttled is when key's window lifts, if max failures fell in it; zero otherwise.
 func (s *Service) throttled(ctx context.Context, kind ThrottleKind, key string, max int, window time.Duration, now time.Time) (time.Time, error) {
 	n, start, err := s.store.Failures(ctx, kind, key)
-	if err != nil || n < max {
+	if err != nil {
 		return time.Time{}, err
 	}
-	if until := start.Add(window); until.After(now) {
-		return until, nil
+	return blockedUntil(n, start, max, window, now), nil
+}
+
+// blockedUntil is when a window that opened at start with n failures lifts,
+// if it holds max of them and has not lifted by now; zero otherwise.
+func blockedUntil(n int, start time.Time, max int, window time.Duration, now time.Time) time.Time {
+	if until := start.Add(window); n >= max && until.After(now) {
+		return until
 	}
-	return time.Time{}, nil
+	return time.Time{}
 }
 
 // ErrIdemTaken reports that a concurrent request stored the same
