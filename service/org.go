@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -152,30 +153,32 @@ func (s *Service) Orgs(ctx context.Context, _ Actor, f OrgFilter) ([]Org, error)
 // org reads an organisation through the cache: the tree is append-only, so a
 // cached node never goes stale.
 func (s *Service) org(ctx context.Context, id string) (Org, error) {
-	if v, ok := s.orgCache.Load(id); ok {
-		return v.(Org), nil
-	}
-	o, err := s.store.Org(ctx, id)
-	if err != nil {
-		return Org{}, err
-	}
-	s.orgCache.Store(id, o)
-	return o, nil
+	return cached(&s.orgCache, id, func() (Org, error) { return s.store.Org(ctx, id) })
 }
 
 // user reads an account through the cache: names and phones never change
 // once created (there is no way to edit them), so a cached one is current.
 func (s *Service) user(ctx context.Context, id string) (User, error) {
-	if v, ok := s.userCache.Load(id); ok {
-		return v.(User), nil
+	return cached(&s.userCache, id, func() (User, error) {
+		u, err := s.store.User(ctx, id)
+		u.PasswordHash = nil
+		return u, err
+	})
+}
+
+// cached reads id from m, loading and keeping it on a miss. Only what never
+// changes once written may be kept this way.
+func cached[T any](m *sync.Map, id string, load func() (T, error)) (T, error) {
+	if v, ok := m.Load(id); ok {
+		return v.(T), nil
 	}
-	u, err := s.store.User(ctx, id)
+	v, err := load()
 	if err != nil {
-		return User{}, err
+		var zero T
+		return zero, err
 	}
-	u.PasswordHash = nil
-	s.userCache.Store(id, u)
-	return u, nil
+	m.Store(id, v)
+	return v, nil
 }
 
 func checkText(f *fields, field, v string, min, max int) {
