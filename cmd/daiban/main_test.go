@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -96,6 +97,34 @@ func TestCommands(t *testing.T) {
 
 // TestBackupRestore backs up a live SQLite file (on every run: PostgreSQL is
 // backed up with pg_dump, see README) and finds everything in the copy.
+func TestTuneGC(t *testing.T) {
+	before, beforeLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetGCPercent(before); debug.SetMemoryLimit(beforeLimit) })
+
+	tuneGC(400, 100)
+	if got := debug.SetGCPercent(100); got != 400 {
+		t.Errorf("GC percent %d, want 400", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
+		t.Errorf("memory limit %d, want %d", got, 100<<20)
+	}
+	// -1 leaves what GOGC and GOMEMLIMIT gave the runtime.
+	debug.SetGCPercent(77)
+	tuneGC(-1, -1)
+	if got := debug.SetGCPercent(100); got != 77 {
+		t.Errorf("GC percent %d, want the runtime's 77", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
+		t.Errorf("memory limit %d, want it untouched", got)
+	}
+
+	for _, bad := range [][]string{{"--memory-limit", "8"}, {"--memory-limit", "0"}, {"--gc-percent", "-5"}} {
+		if code, out := cli(t, nil, append([]string{"serve"}, bad...)...); code != 2 || !strings.Contains(out, "--memory-limit") {
+			t.Errorf("serve %v: %d %s", bad, code, out)
+		}
+	}
+}
+
 func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
 	db, copyPath := filepath.Join(dir, "live.db"), filepath.Join(dir, "copy.db")
