@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
 )
@@ -112,13 +113,13 @@ func bindJSON(c echo.Context, dst any) (body, error) {
 	if !utf8.Valid(raw) {
 		return body{}, badRequest("invalid_utf8", "the body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return body{}, decodeError(err)
+	// JSON v2: member names match exactly (no "Item_Code" for item_code),
+	// a name given twice is refused rather than the last one winning.
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return body{}, badRequest("malformed_json", "the body is empty; send a JSON object")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return body{}, badRequest("malformed_json", "the body holds more than one JSON value")
+	if err := jsonv2.Unmarshal(raw, dst, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return body{}, decodeError(err)
 	}
 	if field, ok := findNUL(reflect.ValueOf(dst), ""); ok {
 		return body{}, &httpError{status: http.StatusUnprocessableEntity, code: "validation_failed", detail: "some fields are not valid",
@@ -131,26 +132,43 @@ func bindJSON(c echo.Context, dst any) (body, error) {
 }
 
 func decodeError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
 	switch {
-	case errors.Is(err, io.EOF):
-		return badRequest("malformed_json", "the body is empty; send a JSON object")
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return badRequest("duplicate_field", "the body gives a field twice",
+			ProblemField{Field: fieldPath(syn.JSONPointer), Message: "given twice"})
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("malformed_json", "the body is not valid JSON")
-	case errors.As(err, &typ):
-		field := typ.Field
+	case errors.Is(err, jsonv2.ErrUnknownName) && errors.As(err, &sem):
+		return badRequest("unknown_field", "the body has a field this request does not take",
+			ProblemField{Field: fieldPath(sem.JSONPointer), Message: "unknown field"})
+	case errors.As(err, &sem) && sem.GoType != nil:
+		field := fieldPath(sem.JSONPointer)
 		if field == "" {
 			return badRequest("invalid_type", "the body must be a JSON object")
 		}
 		return badRequest("invalid_type", "a field has the wrong type",
-			ProblemField{Field: field, Message: "must be " + jsonType(typ.Type)})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badRequest("unknown_field", "the body has a field this request does not take",
-			ProblemField{Field: name, Message: "unknown field"})
+			ProblemField{Field: field, Message: "must be " + jsonType(sem.GoType)})
 	}
 	return badRequest("malformed_json", "the body is not valid JSON")
+}
+
+// fieldPath writes a JSON pointer as the field names problems use:
+// /applicant/id_number is applicant.id_number, /materials/0 is materials[0].
+func fieldPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil && b.Len() > 0 {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }
 
 func jsonType(t reflect.Type) string {

@@ -85,6 +85,10 @@ func TestLogin(t *testing.T) {
 		{"wrong type", `{"username":1,"password":"b"}`, "invalid_type", 400},
 		{"missing field", `{"username":"ag1a"}`, "validation_failed", 422},
 		{"two values", `{"username":"a","password":"b"} {}`, "malformed_json", 400},
+		// Names match exactly, and once: no case-folded twin, no second value.
+		{"another spelling", `{"Username":"ag1a","password":"demo-password"}`, "unknown_field", 400},
+		{"a field twice", `{"username":"nobody","username":"ag1a","password":"demo-password"}`, "duplicate_field", 400},
+		{"empty", ` `, "malformed_json", 400},
 	} {
 		r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/auth/login", Body: bad.body, Raw: true})
 		apitest.Expect(t, r, bad.want)

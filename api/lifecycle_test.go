@@ -148,6 +148,8 @@ func TestTransitionRefusals(t *testing.T) {
 	refuse("return naming nothing", tw1, townItem, "return", map[string]any{"missing_materials": []string{}}, 422, "validation_failed", "missing_materials")
 	refuse("return naming a stranger material", tw1, townItem, "return", map[string]any{"missing_materials": []string{"护照"}}, 422, "validation_failed", "missing_materials[0]")
 	refuse("a field of another step", tw1, townItem, "accept", map[string]any{"outcome": "approved"}, 400, "unknown_field", "outcome")
+	refuse("a field spelt in capitals", tw1, townItem, "complete", map[string]any{"Outcome": "approved"}, 400, "unknown_field", "Outcome")
+	refuse("a material of the wrong type", tw1, townItem, "return", map[string]any{"missing_materials": []any{"户口簿", 7}}, 400, "invalid_type", "missing_materials[1]")
 
 	cityItem = step(t, env, tw1, cityItem, "forward", nil)
 	refuse("forward from the city", city, step(t, env, city, cityItem, "accept", nil), "forward", nil, 403, "role_not_allowed", "")
