@@ -272,11 +272,16 @@ func TestStatisticsExports(t *testing.T) {
 		{"from=2020-01-01&to=2026-03-01", "to"},
 		{"from=2026-03-01&to=2026-03-02&group_by=weather", "group_by"},
 		{"from=2026-03-01&to=2026-03-02&format=pdf", "format"},
+		{"from=%3Cb%3Eprobe%3C%2Fb%3E&to=2026-03-02", "from"},
 	} {
 		r := env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/stats/completion?" + bad.query, Token: super, Raw: true})
 		apitest.Expect(t, r, http.StatusBadRequest)
 		if p := r.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != bad.field {
 			t.Errorf("%s: %s, want the field %s", bad.query, r.Body, bad.field)
+		}
+		// A problem names the parameter; it does not repeat what was sent.
+		if strings.Contains(string(r.Body), "probe") {
+			t.Errorf("%s: the problem echoes the input: %s", bad.query, r.Body)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -40,7 +41,8 @@ func MakeDate(y int, m time.Month, d int) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a date of the form YYYY-MM-DD", s)
+		// The input is not echoed: it came from the client, who has it.
+		return 0, errors.New("not a date of the form YYYY-MM-DD")
 	}
 	return Date(t.Unix() / 86400), nil
 }
@@ -185,7 +187,7 @@ func ShippedCalendars() []CalendarYear {
 		for _, d := range f.Days {
 			date, err := ParseDate(d.Date)
 			if err != nil {
-				panic(err)
+				panic(fmt.Sprintf("calendars/%s: %q: %v", e.Name(), d.Date, err))
 			}
 			y.Days = append(y.Days, CalendarDay{Date: date, Kind: DayKind(d.Kind), Name: d.Name})
 		}
