@@ -65,12 +65,26 @@ func TestRegistrationRefusals(t *testing.T) {
 			}
 		})
 	}
+	// Every refusal in one answer, the item's materials beside the applicant's fields.
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Raw: true, Body: with(func(m map[string]any) {
+		applicant(m)["id_number"] = "110105194912310021"
+		applicant(m)["phone"] = "1234"
+		m["materials"] = []string{"身份证", "护照"}
+	})})
+	apitest.Expect(t, r, http.StatusUnprocessableEntity)
+	var named []string
+	for _, e := range r.Problem(t).Errors {
+		named = append(named, e.Field)
+	}
+	if got, want := strings.Join(named, " "), "applicant.id_number applicant.phone materials[1] materials"; got != want {
+		t.Errorf("fields %q, want %q", got, want)
+	}
 	for name, body := range map[string]string{"malformed": `{"item_code":`, "array": `[]`, "invalid UTF-8": "{\"item_code\":\"\xff\xfe\"}"} {
 		r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: body, Raw: true})
 		apitest.Expect(t, r, http.StatusBadRequest)
 		_ = name
 	}
-	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: strings.Repeat("x", 300<<10), Raw: true})
+	r = env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: strings.Repeat("x", 300<<10), Raw: true})
 	apitest.Expect(t, r, http.StatusRequestEntityTooLarge)
 	if after := countRows(t, env, "errands"); after != before {
 		t.Fatalf("refused registrations wrote %d errands", after-before)

@@ -255,29 +255,29 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	if !slices.Contains(Channels, in.Channel) {
 		f.add("channel", "one of walk_in, home_visit, phone, app, web")
 	}
-	if strings.TrimSpace(in.ItemCode) == "" {
+	// Every refusal at once, the item's materials included, so a form shows
+	// all that needs fixing in one go.
+	var item Item
+	var materials []string
+	if code := strings.TrimSpace(in.ItemCode); code == "" {
 		f.add("item_code", "required")
-	}
-	if err := f.err(); err != nil {
-		return Errand{}, false, err
-	}
-	item, err := s.store.Item(ctx, strings.TrimSpace(in.ItemCode))
-	if err != nil {
-		if isNotFound(err) {
-			return Errand{}, false, InvalidField("item_code", "no such item in the catalogue")
-		}
-		return Errand{}, false, err
-	}
-	if !item.Active {
-		return Errand{}, false, InvalidField("item_code", "this item is no longer taken in")
-	}
-	materials, err := checkMaterialList("materials", in.Materials, item.Materials, false)
-	if err != nil {
-		return Errand{}, false, err
-	}
-	for _, m := range item.Materials {
-		if !slices.Contains(materials, m) {
-			f.add("materials", "missing: "+m)
+	} else {
+		var err error
+		item, err = s.store.Item(ctx, code)
+		switch {
+		case isNotFound(err):
+			f.add("item_code", "no such item in the catalogue")
+		case err != nil:
+			return Errand{}, false, err
+		case !item.Active:
+			f.add("item_code", "this item is no longer taken in")
+		default:
+			materials = materialFields(&f, "materials", in.Materials, item.Materials, false)
+			for _, m := range item.Materials {
+				if !slices.Contains(materials, m) {
+					f.add("materials", "missing: "+m)
+				}
+			}
 		}
 	}
 	if err := f.err(); err != nil {

@@ -362,6 +362,12 @@ func pastTense(a Action) string {
 // to the item's list.
 func checkMaterialList(field string, list, allowed []string, nonEmpty bool) ([]string, error) {
 	var f fields
+	out := materialFields(&f, field, list, allowed, nonEmpty)
+	return out, f.err()
+}
+
+// materialFields is checkMaterialList adding its refusals to f.
+func materialFields(f *fields, field string, list, allowed []string, nonEmpty bool) []string {
 	if nonEmpty && len(list) == 0 {
 		f.add(field, "name at least one material")
 	}
@@ -377,5 +383,5 @@ func checkMaterialList(field string, list, allowed []string, nonEmpty bool) ([]s
 			out = append(out, m)
 		}
 	}
-	return out, f.err()
+	return out
 }

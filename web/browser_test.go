@@ -388,6 +388,10 @@ func TestBrowserBadForms(t *testing.T) {
 	if msg := agent.fieldError("#id_number"); !strings.Contains(msg, "身份证号码校验位不符") {
 		t.Errorf("server message next to the ID number: %q", msg)
 	}
+	// The same answer names the unticked material too: one round of corrections.
+	if msg := agent.fieldError("#material-1"); !strings.Contains(msg, "缺少材料：户口簿") {
+		t.Errorf("the missing material, in the same answer: %q", msg)
+	}
 	for sel, want := range map[string]string{"#name": "李四", "#id_number": "110105194912310021", "#phone": "13912345678"} {
 		if got := agent.value(sel); got != want {
 			t.Errorf("after the error %s holds %q, want %q", sel, got, want)
