@@ -113,11 +113,11 @@ func bindJSON(c echo.Context, dst any) (body, error) {
 	if !utf8.Valid(raw) {
 		return body{}, badRequest("invalid_utf8", "the body is not valid UTF-8")
 	}
-	// JSON v2: member names match exactly (no "Item_Code" for item_code),
-	// a name given twice is refused rather than the last one winning.
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return body{}, badRequest("malformed_json", "the body is empty; send a JSON object")
 	}
+	// JSON v2: member names match exactly (no "Item_Code" for item_code),
+	// a name given twice is refused rather than the last one winning.
 	if err := jsonv2.Unmarshal(raw, dst, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return body{}, decodeError(err)
 	}
