@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"daiban/internal/apitest"
 	"daiban/internal/testdb"
 	"daiban/service"
 	"daiban/store"
@@ -142,31 +143,13 @@ func verifyLedger(t testing.TB, db string) string {
 	return strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:])
 }
 
-// logBuffer collects a process's output, safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // server is one running daiban process.
 type server struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	URL  string
 	Addr string
-	logs *logBuffer
+	logs *apitest.SyncBuffer
 
 	done    chan struct{}
 	exitErr error
@@ -175,7 +158,7 @@ type server struct {
 // start runs `daiban serve` on a free local port and waits until it is ready.
 func start(t testing.TB, env []string, args ...string) *server {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &apitest.SyncBuffer{}
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = env
 	cmd.Stdout = logs

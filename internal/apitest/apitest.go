@@ -67,7 +67,7 @@ type Env struct {
 	API    *api.Server
 	Server *httptest.Server
 	Clock  *Clock
-	Logs   *bytes.Buffer // everything the server logged
+	Logs   *SyncBuffer // everything the server logged
 	F      Fixture
 	spec   routers.Router
 }
@@ -140,17 +140,15 @@ func New(t testing.TB, opts ...Options) *Env {
 	}
 	clock := &Clock{t: o.Start}
 	svc := service.New(st, service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	srv := api.New(svc, api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate), CORSOrigins: o.CORS})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	env := &Env{T: t, Store: st, Svc: svc, API: srv, Server: hs, Clock: clock, Logs: &logs.buf, spec: spec}
+	env := &Env{T: t, Store: st, Svc: svc, API: srv, Server: hs, Clock: clock, Logs: logs, spec: spec}
 	t.Cleanup(func() {
 		if t.Failed() {
-			logs.mu.Lock()
-			defer logs.mu.Unlock()
-			for _, line := range strings.Split(logs.buf.String(), "\n") {
+			for _, line := range strings.Split(logs.String(), "\n") {
 				if strings.Contains(line, `"level":"ERROR"`) {
 					t.Log("server:", line)
 				}
@@ -161,15 +159,22 @@ func New(t testing.TB, opts ...Options) *Env {
 	return env
 }
 
-type syncBuffer struct {
+// SyncBuffer collects a server's output, safe for concurrent writes.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Response is a finished exchange.
