@@ -100,5 +100,79 @@ func TestGroupCommit(t *testing.T) {
 	if s.writer.largest.Load() < 2 {
 		t.Errorf("no commit carried more than one write: the group commit was not exercised")
 	}
-	t.Logf("%d writes, %d stored, largest commit %d writes", n, len(stored), s.writer.largest.Load())
+	if s.writer.reruns.Load() == 0 {
+		t.Errorf("no batch was run again in savepoints, though writes failed beside others")
+	}
+	t.Logf("%d writes, %d stored, largest commit %d writes, %d batches run again", n, len(stored), s.writer.largest.Load(), s.writer.reruns.Load())
+}
+
+// TestWriterRerun drives the writer's batches one by one: a batch runs
+// plainly; a failure rolls it back and runs it again in savepoints, where
+// the others' writes are kept once and the failing one leaves nothing; the
+// next batch keeps the savepoints, and after it passes cleanly the writer
+// runs plainly again.
+func TestWriterRerun(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "rerun.db"), Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.db.Exec(`CREATE TABLE gc (v TEXT NOT NULL UNIQUE)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	// Not started: the test runs its batches itself.
+	w := &writer{begin: s.begin, stmt: s.stmt, max: 8}
+	errOwn := errors.New("refused by its own rule")
+	calls := map[string]int{}
+	insert := func(v string, fail bool) *job {
+		return &job{ctx: ctx, err: make(chan error, 1), fn: func(tx *gorm.DB) error {
+			calls[v]++
+			if err := tx.Exec(`INSERT INTO gc (v) VALUES (?)`, v).Error; err != nil {
+				return err
+			}
+			if fail {
+				return errOwn
+			}
+			return nil
+		}}
+	}
+	run := func(jobs ...*job) []error {
+		w.commit(jobs)
+		out := make([]error, len(jobs))
+		for i, j := range jobs {
+			out[i] = <-j.err
+		}
+		return out
+	}
+	check := func(step string, errs []error, want []error, reruns int64, careful bool) {
+		t.Helper()
+		for i := range want {
+			if !errors.Is(errs[i], want[i]) || (want[i] == nil) != (errs[i] == nil) {
+				t.Errorf("%s: write %d: %v, want %v", step, i, errs[i], want[i])
+			}
+		}
+		if w.reruns.Load() != reruns || w.careful != careful {
+			t.Errorf("%s: %d reruns, careful %v; want %d, %v", step, w.reruns.Load(), w.careful, reruns, careful)
+		}
+	}
+
+	check("clean batch", run(insert("a", false), insert("b", false), insert("c", false)), []error{nil, nil, nil}, 0, false)
+	check("failing batch", run(insert("d", false), insert("e", true), insert("f", false)), []error{nil, errOwn, nil}, 1, true)
+	check("careful batch", run(insert("g", false), insert("h", false)), []error{nil, nil}, 1, false)
+	check("plain again", run(insert("i", false), insert("j", true)), []error{nil, errOwn}, 2, true)
+	check("single write", run(insert("k", true)), []error{errOwn}, 2, true)
+
+	var stored []string
+	if err := s.db.Raw(`SELECT v FROM gc ORDER BY v`).Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(stored, ""), "abcdfghi"; got != want {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+	for v, want := range map[string]int{"a": 1, "d": 2, "e": 2, "g": 1, "i": 2, "k": 1} {
+		if calls[v] != want {
+			t.Errorf("write %s ran %d times, want %d", v, calls[v], want)
+		}
+	}
 }
