@@ -130,53 +130,22 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			}
 			return raw, s.bind(ctx, raw), nil
 		}, s.stmt, max)
-		s.checkpointer = newCheckpointer(sqlDB, o.Logger)
+		s.checkpointer = newCheckpointer(sqlDB, s.writer, o.Logger, walLimits{})
 	}
 	return s, nil
 }
 
 // sqliteDriver is mattn's driver with the connection settings its DSN
-// cannot carry. Commits do not checkpoint the WAL until it is large; a
-// background checkpointer copies it into the database every second
-// instead, off the writer's path.
+// cannot carry. Commits leave checkpoints to the checkpointer (see
+// checkpoint.go); the automatic one is only a bound for a WAL that a
+// long-lived reader keeps from starting over.
 const sqliteDriver = "sqlite3_daiban"
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 20000", nil)
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 262144", nil)
 		return err
 	}})
-}
-
-// checkpointer runs passive WAL checkpoints in the background.
-type checkpointer struct {
-	stop chan struct{}
-	done chan struct{}
-}
-
-func newCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
-	c := &checkpointer{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.stop:
-				return
-			case <-t.C:
-				if _, err := db.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-					log.Warn("checkpoint", "err", err)
-				}
-			}
-		}
-	}()
-	return c
-}
-
-func (c *checkpointer) close() {
-	close(c.stop)
-	<-c.done
 }
 
 // withTimezone pins the session zone to UTC so timestamps read back the same
@@ -199,9 +168,9 @@ func withTimezone(dsn string) string {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.writer != nil {
+			s.checkpointer.close() // before the writer: its rounds pause the writer
 			s.writer.close()
 			s.writerConn.Close()
-			s.checkpointer.close()
 			s.db.Exec("PRAGMA optimize")
 			// Fold the WAL back into the main file so a copy of it alone is whole.
 			s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")

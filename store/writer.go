@@ -39,9 +39,10 @@ type writer struct {
 }
 
 type job struct {
-	ctx context.Context
-	fn  func(tx *gorm.DB) error
-	err chan error
+	ctx  context.Context
+	fn   func(tx *gorm.DB) error
+	bare func() error // instead of fn: run between transactions, none open
+	err  chan error
 }
 
 // errClosed answers writes that arrive after shutdown began.
@@ -54,7 +55,15 @@ func newWriter(begin func(context.Context) (*sql.Tx, *gorm.DB, error), stmt func
 }
 
 func (w *writer) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	return w.send(&job{ctx: ctx, fn: fn, err: make(chan error, 1)})
+}
+
+// paused runs fn while the writer waits between two transactions.
+func (w *writer) paused(ctx context.Context, fn func() error) error {
+	return w.send(&job{ctx: ctx, bare: fn, err: make(chan error, 1)})
+}
+
+func (w *writer) send(j *job) error {
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -62,9 +71,9 @@ func (w *writer) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 	select {
 	case w.jobs <- j:
-	case <-ctx.Done():
+	case <-j.ctx.Done():
 		w.mu.RUnlock()
-		return ctx.Err()
+		return j.ctx.Err()
 	}
 	w.mu.RUnlock()
 	// Once queued, wait for the verdict: the write may commit even if the
@@ -85,13 +94,22 @@ func (w *writer) close() {
 func (w *writer) run() {
 	defer close(w.done)
 	batch := make([]*job, 0, w.max)
+	var bare *job
 	for j := range w.jobs {
+		if j.bare != nil {
+			j.err <- j.bare()
+			continue
+		}
 		batch = append(batch[:0], j)
 	fill:
 		for len(batch) < w.max {
 			select {
 			case j, ok := <-w.jobs:
 				if !ok {
+					break fill
+				}
+				if j.bare != nil {
+					bare = j
 					break fill
 				}
 				batch = append(batch, j)
@@ -103,6 +121,10 @@ func (w *writer) run() {
 			w.largest.Store(n)
 		}
 		w.commit(batch)
+		if bare != nil {
+			bare.err <- bare.bare()
+			bare = nil
+		}
 	}
 }
 

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// checkpointer copies SQLite's WAL back into the database file off the
+// writer's path, and keeps the WAL from growing without end.
+//
+// Passive checkpoints run beside the writer and keep the copied part of the
+// WAL current, so readers search only its last frames. But SQLite starts the
+// WAL over only when a write transaction begins with every frame copied, and
+// a busy writer begins its next transaction the moment the last one commits:
+// the WAL would only grow, until a commit crossed wal_autocheckpoint and
+// copied it inside the writer, a 30–50 ms stall for every write queued behind
+// it. So when the WAL is long, a round copies what it can beside the writer,
+// pass after pass until little arrives during one, then makes a last pass
+// while the writer waits between two transactions: that pass has only the
+// last milliseconds' frames to copy, and the writer's next transaction starts
+// the WAL over.
+type checkpointer struct {
+	db     *sql.DB
+	w      *writer
+	log    *slog.Logger
+	limits walLimits
+	stop   chan struct{}
+	done   chan struct{}
+
+	restarts atomic.Int64 // rounds that ended with the writer waiting
+}
+
+// walLimits tune the checkpointer; the zero value takes the defaults.
+type walLimits struct {
+	every time.Duration // between rounds; 1 s
+	// restart is the WAL length in frames (pages) from which a round makes
+	// the writer wait for its last pass; 65,536 (256 MiB). A shorter WAL is
+	// cheap to keep, and starts over by itself when writes pause.
+	restart int
+}
+
+const (
+	// Passes beside the writer stop when one copies fewer frames than
+	// settleFrames, or after passesMax.
+	settleFrames = 256
+	passesMax    = 4
+)
+
+func newCheckpointer(db *sql.DB, w *writer, log *slog.Logger, limits walLimits) *checkpointer {
+	if limits.every == 0 {
+		limits.every = time.Second
+	}
+	if limits.restart == 0 {
+		limits.restart = 65536
+	}
+	c := &checkpointer{db: db, w: w, log: log, limits: limits, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(limits.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+				if err := c.round(context.Background()); err != nil && !errors.Is(err, errClosed) {
+					log.Warn("checkpoint", "err", err)
+				}
+			}
+		}
+	}()
+	return c
+}
+
+func (c *checkpointer) round(ctx context.Context) error {
+	copied := 0
+	for i := range passesMax {
+		frames, done, err := c.pass(ctx)
+		if err != nil {
+			return err
+		}
+		if i == 0 && frames < c.limits.restart {
+			return nil
+		}
+		if done-copied < settleFrames {
+			break
+		}
+		copied = done
+	}
+	err := c.w.paused(ctx, func() error {
+		_, _, err := c.pass(ctx)
+		return err
+	})
+	if err == nil {
+		c.restarts.Add(1)
+	}
+	return err
+}
+
+// pass runs one passive checkpoint: frames is the WAL's length, done how many
+// of them are now in the database file.
+func (c *checkpointer) pass(ctx context.Context) (frames, done int, err error) {
+	var busy int
+	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
+	return frames, done, err
+}
+
+func (c *checkpointer) close() {
+	close(c.stop)
+	<-c.done
+}
