@@ -59,10 +59,11 @@ func IsPostgres(dsn string) bool {
 }
 
 // SQLiteDSN is the connection string for a database file: WAL, foreign keys,
-// a busy timeout, immediate write transactions and a full sync on commit so
-// nothing acknowledged is lost.
+// a busy timeout, immediate write transactions, a full sync on commit so
+// nothing acknowledged is lost, and the VFS that writes each transaction's
+// WAL frames at once (walbuf.c).
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous=FULL"
+	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous=FULL&vfs=" + walbufVFS
 }
 
 // Open connects to dsn (a SQLite file path or a postgres:// URL) without
