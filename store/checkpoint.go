@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -22,25 +24,33 @@ import (
 // pass after pass until little arrives during one, then makes a last pass
 // while the writer waits between two transactions: that pass has only the
 // last milliseconds' frames to copy, and the writer's next transaction starts
-// the WAL over.
+// the WAL over. Once the writer has been idle a while, a WAL file that a
+// burst of writes left long is cut back.
 type checkpointer struct {
 	db     *sql.DB
 	w      *writer
 	log    *slog.Logger
+	wal    string // the WAL file's path
 	limits walLimits
 	stop   chan struct{}
 	done   chan struct{}
 
 	restarts atomic.Int64 // rounds that ended with the writer waiting
+	trims    atomic.Int64 // WAL files truncated
 }
 
 // walLimits tune the checkpointer; the zero value takes the defaults.
 type walLimits struct {
 	every time.Duration // between rounds; 1 s
 	// restart is the WAL length in frames (pages) from which a round makes
-	// the writer wait for its last pass; 65,536 (256 MiB). A shorter WAL is
-	// cheap to keep, and starts over by itself when writes pause.
+	// the writer wait for its last pass; 262,144 (1 GiB), about ten seconds
+	// of registrations at full speed, so the wait is rare. A shorter WAL is
+	// cheap to keep, and starts over by itself whenever writes pause.
 	restart int
+	// A WAL file longer than keep bytes (64 MiB) is truncated once the
+	// writer has been idle for idle (5 s).
+	keep int64
+	idle time.Duration
 }
 
 const (
@@ -50,14 +60,20 @@ const (
 	passesMax    = 4
 )
 
-func newCheckpointer(db *sql.DB, w *writer, log *slog.Logger, limits walLimits) *checkpointer {
+func newCheckpointer(db *sql.DB, w *writer, log *slog.Logger, wal string, limits walLimits) *checkpointer {
 	if limits.every == 0 {
 		limits.every = time.Second
 	}
 	if limits.restart == 0 {
-		limits.restart = 65536
+		limits.restart = 262144
 	}
-	c := &checkpointer{db: db, w: w, log: log, limits: limits, stop: make(chan struct{}), done: make(chan struct{})}
+	if limits.keep == 0 {
+		limits.keep = 64 << 20
+	}
+	if limits.idle == 0 {
+		limits.idle = 5 * time.Second
+	}
+	c := &checkpointer{db: db, w: w, log: log, wal: wal, limits: limits, stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		t := time.NewTicker(limits.every)
@@ -84,7 +100,7 @@ func (c *checkpointer) round(ctx context.Context) error {
 			return err
 		}
 		if i == 0 && frames < c.limits.restart {
-			return nil
+			return c.trim(ctx)
 		}
 		if done-copied < settleFrames {
 			break
@@ -99,6 +115,35 @@ func (c *checkpointer) round(ctx context.Context) error {
 		c.restarts.Add(1)
 	}
 	return err
+}
+
+// trim truncates a long WAL file once the writer has been idle: truncating
+// a large file takes long enough that it must not happen under load. It
+// gives up at once if a reader still uses the WAL, and tries again later.
+func (c *checkpointer) trim(ctx context.Context) error {
+	if time.Since(time.Unix(0, c.w.lastBatch.Load())) < c.limits.idle {
+		return nil
+	}
+	if fi, err := os.Stat(c.wal); err != nil || fi.Size() <= c.limits.keep {
+		return nil
+	}
+	return c.w.paused(ctx, func() error {
+		conn, err := c.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+			return err
+		}
+		defer conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.Itoa(busyTimeoutMS))
+		var busy, frames, done int
+		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
+		if err == nil && busy == 0 {
+			c.trims.Add(1)
+		}
+		return err
+	})
 }
 
 // pass runs one passive checkpoint: frames is the WAL's length, done how many

@@ -29,7 +29,7 @@ func TestCheckpointerRestartsWAL(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.checkpointer.close()
-	s.checkpointer = newCheckpointer(s.sqlDB, s.writer, s.log, walLimits{every: 5 * time.Millisecond, restart: 64})
+	s.checkpointer = newCheckpointer(s.sqlDB, s.writer, s.log, path+"-wal", walLimits{every: 5 * time.Millisecond, restart: 64})
 
 	body := strings.Repeat("x", 3000) // a page of WAL per write at least
 	var acked atomic.Int64
@@ -69,6 +69,54 @@ func TestCheckpointerRestartsWAL(t *testing.T) {
 		t.Errorf("the WAL is %d bytes after %d bytes of writes: it did not start over", fi.Size(), written)
 	}
 	t.Logf("%d writes, %d rounds with the writer waiting, WAL file %d KiB", acked.Load(), s.checkpointer.restarts.Load(), fi.Size()>>10)
+}
+
+// TestCheckpointerTrimsIdleWAL lets a burst of writes grow the WAL, then
+// checks that the file is truncated once the writer has been idle, and that
+// the database still holds every write.
+func TestCheckpointerTrimsIdleWAL(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "trim.db")
+	s, err := Open(ctx, path, Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.db.Exec(`CREATE TABLE w (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	s.checkpointer.close()
+	s.checkpointer = newCheckpointer(s.sqlDB, s.writer, s.log, path+"-wal", walLimits{every: 10 * time.Millisecond, keep: 64 << 10, idle: 100 * time.Millisecond})
+	body := strings.Repeat("x", 3000)
+	for range 200 {
+		if err := s.write(ctx, func(tx *gorm.DB) error {
+			return tx.Exec(`INSERT INTO w (body) VALUES (?)`, body).Error
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grown, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grown.Size() <= 64<<10 {
+		t.Fatalf("the WAL is only %d bytes after the burst", grown.Size())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.checkpointer.trims.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.checkpointer.trims.Load() == 0 || fi.Size() > 64<<10 {
+		t.Fatalf("the WAL is %d bytes (%d after the burst), %d truncations: not cut back while idle", fi.Size(), grown.Size(), s.checkpointer.trims.Load())
+	}
+	var n int
+	if err := s.db.Raw(`SELECT count(*) FROM w`).Scan(&n).Error; err != nil || n != 200 {
+		t.Fatalf("%d rows after the truncation (%v), want 200", n, err)
+	}
 }
 
 // TestWriterPaused checks that a paused function runs with no write

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,12 +59,15 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
+// busyTimeoutMS is how long a SQLite connection waits for a lock.
+const busyTimeoutMS = 5000
+
 // SQLiteDSN is the connection string for a database file: WAL, foreign keys,
 // a busy timeout, immediate write transactions, a full sync on commit so
 // nothing acknowledged is lost, and the VFS that writes each transaction's
 // WAL frames at once (walbuf.c).
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_synchronous=FULL&vfs=" + walbufVFS
+	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=" + strconv.Itoa(busyTimeoutMS) + "&_foreign_keys=on&_txlock=immediate&_synchronous=FULL&vfs=" + walbufVFS
 }
 
 // Open connects to dsn (a SQLite file path or a postgres:// URL) without
@@ -131,7 +135,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			}
 			return raw, s.bind(ctx, raw), nil
 		}, s.stmt, max)
-		s.checkpointer = newCheckpointer(sqlDB, s.writer, o.Logger, walLimits{})
+		s.checkpointer = newCheckpointer(sqlDB, s.writer, o.Logger, dsn+"-wal", walLimits{})
 	}
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -35,8 +36,9 @@ type writer struct {
 
 	careful bool // the last batch had a failing write: use savepoints
 
-	largest atomic.Int64 // the most jobs one commit has carried
-	reruns  atomic.Int64 // batches run again in savepoints after a failure
+	lastBatch atomic.Int64 // when the last batch began, Unix nanoseconds
+	largest   atomic.Int64 // the most jobs one commit has carried
+	reruns    atomic.Int64 // batches run again in savepoints after a failure
 }
 
 type job struct {
@@ -121,6 +123,7 @@ func (w *writer) run() {
 				break fill
 			}
 		}
+		w.lastBatch.Store(time.Now().UnixNano())
 		if n := int64(len(batch)); n > w.largest.Load() {
 			w.largest.Store(n)
 		}
