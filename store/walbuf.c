@@ -17,7 +17,7 @@
 #include <string.h>
 #include "walbuf.h"
 
-#define WALBUF_CAP (4 << 20)
+#define WALBUF_CAP (1 << 20)
 /* The default VFS takes at most 128 KiB in one write (it masks the count
 ** with 0x1ffff), so a flush writes in pieces of 31 pages and their headers. */
 #define WALBUF_PIECE (31 * (4096 + 24))
