@@ -137,9 +137,8 @@ func (c *checkpointer) trim(ctx context.Context) error {
 			return err
 		}
 		defer conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.Itoa(busyTimeoutMS))
-		var busy, frames, done int
-		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
-		if err == nil && busy == 0 {
+		busy, _, _, err := checkpoint(ctx, conn, "TRUNCATE")
+		if err == nil && !busy {
 			c.trims.Add(1)
 		}
 		return err
@@ -149,9 +148,18 @@ func (c *checkpointer) trim(ctx context.Context) error {
 // pass runs one passive checkpoint: frames is the WAL's length, done how many
 // of them are now in the database file.
 func (c *checkpointer) pass(ctx context.Context) (frames, done int, err error) {
-	var busy int
-	err = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done)
+	_, frames, done, err = checkpoint(ctx, c.db, "PASSIVE")
 	return frames, done, err
+}
+
+// checkpoint runs PRAGMA wal_checkpoint(mode) on q; busy reports that it
+// could not finish.
+func checkpoint(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, mode string) (busy bool, frames, done int, err error) {
+	var b int
+	err = q.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &frames, &done)
+	return b != 0, frames, done, err
 }
 
 func (c *checkpointer) close() {

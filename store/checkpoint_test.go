@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,15 +18,7 @@ import (
 // that every acknowledged write is stored.
 func TestCheckpointerRestartsWAL(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "wal.db")
-	s, err := Open(ctx, path, Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.db.Exec(`CREATE TABLE w (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`).Error; err != nil {
-		t.Fatal(err)
-	}
+	s, path := openScratch(t, "wal.db", `CREATE TABLE w (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
 	s.checkpointer.close()
 	s.checkpointer = newCheckpointer(s.sqlDB, s.writer, s.log, path+"-wal", walLimits{every: 5 * time.Millisecond, restart: 64})
 
@@ -76,15 +67,7 @@ func TestCheckpointerRestartsWAL(t *testing.T) {
 // the database still holds every write.
 func TestCheckpointerTrimsIdleWAL(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "trim.db")
-	s, err := Open(ctx, path, Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.db.Exec(`CREATE TABLE w (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`).Error; err != nil {
-		t.Fatal(err)
-	}
+	s, path := openScratch(t, "trim.db", `CREATE TABLE w (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
 	s.checkpointer.close()
 	s.checkpointer = newCheckpointer(s.sqlDB, s.writer, s.log, path+"-wal", walLimits{every: 10 * time.Millisecond, keep: 64 << 10, idle: 100 * time.Millisecond})
 	body := strings.Repeat("x", 3000)
@@ -123,15 +106,7 @@ func TestCheckpointerTrimsIdleWAL(t *testing.T) {
 // transaction open and that writes wait until it returns.
 func TestWriterPaused(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "paused.db")
-	s, err := Open(ctx, path, Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.db.Exec(`CREATE TABLE p (id INTEGER PRIMARY KEY)`).Error; err != nil {
-		t.Fatal(err)
-	}
+	s, path := openScratch(t, "paused.db", `CREATE TABLE p (id INTEGER PRIMARY KEY)`)
 	// Another connection that never waits for a lock: its BEGIN IMMEDIATE
 	// succeeds only while the writer holds no write transaction.
 	other, err := sql.Open(sqliteDriver, "file:"+path+"?_busy_timeout=0&_txlock=immediate")

@@ -49,6 +49,9 @@ static int flush(WalFile *f) {
   return rc;
 }
 
+/* Returns the error of writing out the pending bytes, if any. */
+#define FLUSH_OR_RETURN(f) do { int rc_ = flush(f); if (rc_ != SQLITE_OK) return rc_; } while (0)
+
 static int direct(WalFile *f, const void *data, int n, sqlite3_int64 off) {
   __atomic_fetch_add(&callsOut, 1, __ATOMIC_RELAXED);
   return f->real->pMethods->xWrite(f->real, data, n, off);
@@ -65,14 +68,12 @@ static int walClose(sqlite3_file *p) {
 
 static int walRead(sqlite3_file *p, void *out, int n, sqlite3_int64 off) {
   WalFile *f = (WalFile *)p;
-  int rc = flush(f);
-  if (rc != SQLITE_OK) return rc;
+  FLUSH_OR_RETURN(f);
   return f->real->pMethods->xRead(f->real, out, n, off);
 }
 
 static int walWrite(sqlite3_file *p, const void *data, int n, sqlite3_int64 off) {
   WalFile *f = (WalFile *)p;
-  int rc;
   int commit = 0;
   __atomic_fetch_add(&callsIn, 1, __ATOMIC_RELAXED);
   if (n == 24) {
@@ -89,8 +90,7 @@ static int walWrite(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
     if (f->buf == 0) return direct(f, data, n, off);
   }
   if (f->len > 0 && (off != f->off + f->len || f->len + n > WALBUF_CAP)) {
-    rc = flush(f);
-    if (rc != SQLITE_OK) return rc;
+    FLUSH_OR_RETURN(f);
   }
   if (n > WALBUF_PIECE) return direct(f, data, n, off);
   if (f->len == 0) f->off = off;
@@ -101,22 +101,19 @@ static int walWrite(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
 
 static int walTruncate(sqlite3_file *p, sqlite3_int64 size) {
   WalFile *f = (WalFile *)p;
-  int rc = flush(f);
-  if (rc != SQLITE_OK) return rc;
+  FLUSH_OR_RETURN(f);
   return f->real->pMethods->xTruncate(f->real, size);
 }
 
 static int walSync(sqlite3_file *p, int flags) {
   WalFile *f = (WalFile *)p;
-  int rc = flush(f);
-  if (rc != SQLITE_OK) return rc;
+  FLUSH_OR_RETURN(f);
   return f->real->pMethods->xSync(f->real, flags);
 }
 
 static int walFileSize(sqlite3_file *p, sqlite3_int64 *size) {
   WalFile *f = (WalFile *)p;
-  int rc = flush(f);
-  if (rc != SQLITE_OK) return rc;
+  FLUSH_OR_RETURN(f);
   return f->real->pMethods->xFileSize(f->real, size);
 }
 
@@ -137,8 +134,7 @@ static int walCheckReservedLock(sqlite3_file *p, int *out) {
 
 static int walFileControl(sqlite3_file *p, int op, void *arg) {
   WalFile *f = (WalFile *)p;
-  int rc = flush(f);
-  if (rc != SQLITE_OK) return rc;
+  FLUSH_OR_RETURN(f);
   return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 
@@ -174,8 +170,7 @@ static int walShmUnmap(sqlite3_file *p, int del) {
 
 static int walFetch(sqlite3_file *p, sqlite3_int64 off, int n, void **pp) {
   WalFile *f = (WalFile *)p;
-  int rc = flush(f);
-  if (rc != SQLITE_OK) return rc;
+  FLUSH_OR_RETURN(f);
   return f->real->pMethods->xFetch(f->real, off, n, pp);
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"gorm.io/gorm"
@@ -16,14 +15,7 @@ import (
 // follow the disk, so compare runs taken side by side.
 func BenchmarkGroupCommit(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "writer.db"), Options{SecretKey: []byte("bench-secret-key-of-at-least-32-bytes!!")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.db.Exec(`CREATE TABLE bench (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`).Error; err != nil {
-		b.Fatal(err)
-	}
+	s, _ := openScratch(b, "writer.db", `CREATE TABLE bench (id INTEGER PRIMARY KEY, body TEXT NOT NULL)`)
 	insert := func(tx *gorm.DB) error {
 		return tx.Exec(`INSERT INTO bench (body) VALUES (?)`, "a row about as long as a note").Error
 	}

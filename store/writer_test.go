@@ -18,14 +18,7 @@ import (
 // got its own verdict, and writes did share commits.
 func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "gc.db"), Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.db.Exec(`CREATE TABLE gc (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)`).Error; err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openScratch(t, "gc.db", `CREATE TABLE gc (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)`)
 	errOwn := errors.New("refused by its own rule")
 	const n = 400
 	results := make([]error, n)
@@ -113,14 +106,7 @@ func TestGroupCommit(t *testing.T) {
 // runs plainly again.
 func TestWriterRerun(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "rerun.db"), Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.db.Exec(`CREATE TABLE gc (v TEXT NOT NULL UNIQUE)`).Error; err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openScratch(t, "rerun.db", `CREATE TABLE gc (v TEXT NOT NULL UNIQUE)`)
 	// Not started: the test runs its batches itself.
 	w := &writer{begin: s.begin, stmt: s.stmt, max: 8}
 	errOwn := errors.New("refused by its own rule")
@@ -175,4 +161,21 @@ func TestWriterRerun(t *testing.T) {
 			t.Errorf("write %s ran %d times, want %d", v, calls[v], want)
 		}
 	}
+}
+
+// openScratch opens a SQLite store in a temporary directory with one extra
+// table made by create, closed when the test ends; it returns the store and
+// the database file's path.
+func openScratch(tb testing.TB, name, create string) (*Store, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	s, err := Open(context.Background(), path, Options{SecretKey: []byte("test-secret-key-of-at-least-32-bytes!!")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if err := s.db.Exec(create).Error; err != nil {
+		tb.Fatal(err)
+	}
+	return s, path
 }
