@@ -108,6 +108,10 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // ends as a whole), and a context without cancellation spares the driver a
 // goroutine per statement that would watch for it.
 func (s *Store) exec(ctx context.Context, tx *gorm.DB, query string, args ...any) (sql.Result, error) {
+	if c, ok := tx.Statement.Context.Value(writerConnKey{}).(*directConn); ok {
+		n, err := c.exec(query, args...)
+		return directResult(n), s.translateRaw(err)
+	}
 	ctx = context.WithoutCancel(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {
@@ -120,6 +124,14 @@ func (s *Store) exec(ctx context.Context, tx *gorm.DB, query string, args ...any
 	res, err := raw.StmtContext(ctx, st).ExecContext(ctx, args...)
 	return res, s.translateRaw(err)
 }
+
+// directResult is the outcome of a statement run on a directConn.
+type directResult int64
+
+func (r directResult) LastInsertId() (int64, error) {
+	return 0, errors.New("store: no insert ids from direct statements")
+}
+func (r directResult) RowsAffected() (int64, error) { return int64(r), nil }
 
 // translateRaw maps a driver error to GORM's (duplicate key, foreign key),
 // which translate then maps to the domain's.
@@ -172,6 +184,9 @@ func (s *Store) queryRows(ctx context.Context, query string, args ...any) (*sql.
 // queryRow runs a prepared query for one row and scans it into dest;
 // no row is gorm.ErrRecordNotFound, which translate maps to not found.
 func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	if s.readers != nil {
+		return s.readers.with(ctx, func(c *directConn) error { return c.queryRow(query, args, dest...) })
+	}
 	ctx = context.WithoutCancel(ctx)
 	st, err := s.stmt(ctx, query)
 	if err != nil {

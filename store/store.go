@@ -45,6 +45,8 @@ type Store struct {
 	writer       *writer       // SQLite only: group commit
 	checkpointer *checkpointer // SQLite only: WAL checkpoints off the write path
 	writerConn   *sql.Conn     // SQLite only: the writer's own connection
+	writerDirect *directConn   // SQLite only: the writer's connection, for its hot statements
+	readers      *directPool   // SQLite only: connections for the hot reads
 	stmts        sync.Map      // query → *sql.Stmt, prepared on the pool
 	crypt        *crypt
 	log          *slog.Logger
@@ -61,6 +63,13 @@ func IsPostgres(dsn string) bool {
 
 // busyTimeoutMS is how long a SQLite connection waits for a lock.
 const busyTimeoutMS = 5000
+
+// directReaders is how many SQLite connections serve the hot reads: enough
+// to keep both cores of a small server busy, each with its own page cache.
+const directReaders = 4
+
+// writerConnKey marks the context of the writer's transactions.
+type writerConnKey struct{}
 
 // SQLiteDSN is the connection string for a database file: WAL, foreign keys,
 // a busy timeout, immediate write transactions, a full sync on commit so
@@ -128,12 +137,25 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			return nil, err
 		}
 		s.writerConn = wconn
+		if err := wconn.Raw(func(dc any) error {
+			s.writerDirect = newDirectConn(dc.(*sqlite3.SQLiteConn), false)
+			return nil
+		}); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+		if s.readers, err = openDirectPool(SQLiteDSN(dsn), directReaders); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open database: %w", err)
+		}
 		s.writer = newWriter(func(ctx context.Context) (*sql.Tx, *gorm.DB, error) {
 			raw, err := wconn.BeginTx(ctx, nil)
 			if err != nil {
 				return nil, nil, err
 			}
-			return raw, s.bind(ctx, raw), nil
+			// The transaction's statements run on wconn, so the hot ones
+			// may go straight to its handle (see exec).
+			return raw, s.bind(context.WithValue(ctx, writerConnKey{}, s.writerDirect), raw), nil
 		}, s.stmt, max)
 		s.checkpointer = newCheckpointer(sqlDB, s.writer, o.Logger, dsn+"-wal", walLimits{})
 	}
@@ -146,12 +168,12 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 // long-lived reader keeps from starting over.
 const sqliteDriver = "sqlite3_daiban"
 
-func init() {
-	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 262144", nil)
-		return err
-	}})
-}
+var sqliteDrv = &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+	_, err := c.Exec("PRAGMA wal_autocheckpoint = 262144", nil)
+	return err
+}}
+
+func init() { sql.Register(sqliteDriver, sqliteDrv) }
 
 // withTimezone pins the session zone to UTC so timestamps read back the same
 // on every server.
@@ -175,7 +197,9 @@ func (s *Store) Close() error {
 		if s.writer != nil {
 			s.checkpointer.close() // before the writer: its rounds pause the writer
 			s.writer.close()
+			s.writerDirect.close()
 			s.writerConn.Close()
+			s.readers.close()
 			s.db.Exec("PRAGMA optimize")
 			// Fold the WAL back into the main file so a copy of it alone is whole.
 			s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
