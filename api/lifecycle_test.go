@@ -278,6 +278,12 @@ func TestIdempotency(t *testing.T) {
 	if _, v, n := state(t, env, a.ID); v != 3 || n != 3 {
 		t.Errorf("retried forward wrote again: v%d, %d events", v, n)
 	}
+	// So does a retried registration, rebuilt from the errand that moved on.
+	r3 := post(agent, "k-1", body)
+	apitest.Expect(t, r3, http.StatusCreated)
+	if string(r3.Body) != string(first.Body) {
+		t.Errorf("retried registration after the errand moved on answered differently:\n%s\n%s", first.Body, r3.Body)
+	}
 
 	// Eight clients retrying one registration at once create it once.
 	var wg sync.WaitGroup
@@ -427,6 +433,12 @@ func TestListsAndScope(t *testing.T) {
 		{"tw1", "?status=forwarded", 1},
 		{"tw1", "?status=registered,forwarded", 6},
 		{"tw1", "?holder_org_id=" + env.F.T1.ID, 1},
+		{"city", "?holder_org_id=" + env.F.T1.ID + "&status=forwarded", 1},
+		{"tw1", "?holder_org_id=" + env.F.V1a.ID, 4}, // a village holds what it took in and has not sent up
+		{"ag1a", "?holder_org_id=" + env.F.V1a.ID, 4},
+		{"tw1", "?holder_org_id=" + env.F.V1b.ID, 1},
+		{"tw2", "?holder_org_id=" + env.F.V1a.ID, 0}, // outside the own subtree
+		{"city", "?holder_org_id=" + env.F.City.ID, 0},
 		{"city", "?item=CTY", 1},
 		{"city", "?from=2026-03-02&to=2026-03-02", 7},
 		{"city", "?from=2026-03-03", 0},

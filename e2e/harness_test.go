@@ -453,7 +453,10 @@ func checkIntegrity(t testing.TB, st *store.Store) (errands, events int64) {
 		t.Errorf("errands whose head hash is not their last event's: %v", heads)
 	}
 	var orphans []string
-	if err := db.Raw(`SELECT k.key FROM idempotency_keys k LEFT JOIN errands e ON e.id = k.errand_id WHERE e.id IS NULL OR k.snapshot = ''`).Scan(&orphans).Error; err != nil {
+	// A registration's key keeps no snapshot (its answer is rebuilt from the
+	// errand); any other key without one was left half-written.
+	if err := db.Raw(`SELECT k.key FROM idempotency_keys k LEFT JOIN errands e ON e.id = k.errand_id
+		WHERE e.id IS NULL OR (k.snapshot = '' AND k.version <> 1)`).Scan(&orphans).Error; err != nil {
 		t.Fatal(err)
 	}
 	if len(orphans) > 0 {

@@ -336,6 +336,22 @@ func NewErrand(a Actor, item Item, in Intake, cal *Calendar) (Errand, Event) {
 	return e, ev
 }
 
+// AsRegistered is the errand as its registration left it, rebuilt from the
+// errand as it is now and its first event: what registration sets is never
+// changed, and every field a step changes goes back to its value at intake.
+// An idempotent registration is replayed from it.
+func AsRegistered(e Errand, first Event) Errand {
+	e.HolderOrgID, e.HolderLevel, e.Status = e.IntakeOrgID, LevelVillage, StatusRegistered
+	e.Outcome, e.OutcomeReason = "", ""
+	e.ReturnedByOrgID, e.ReturnedByLevel, e.MissingMaterials = "", "", []string{}
+	e.PausedAt, e.PausedDays, e.Extensions = time.Time{}, 0, 0
+	e.DueAt = first.DueAt
+	e.CompletedAt, e.DeliveredAt, e.WithdrawnAt = time.Time{}, time.Time{}, time.Time{}
+	e.WorkingDays, e.OnTime, e.ReceiptRecovered, e.Satisfaction = 0, false, false, 0
+	e.Version, e.LastHash = first.Seq, first.Hash
+	return e
+}
+
 // Transition applies one lifecycle action to an errand at the version the
 // caller last saw.
 func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action, version int, in StepInput, idem *IdemKey) (Errand, bool, error) {

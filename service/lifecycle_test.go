@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -212,5 +213,72 @@ func TestEventChain(t *testing.T) {
 	}
 	if b := CheckChain(next, events[:1]); b == nil || b.Seq != 2 {
 		t.Errorf("a deleted last event: %+v", b)
+	}
+}
+
+// TestAsRegistered walks random lifecycles from registration, each step one
+// the table allows, and checks after every step that AsRegistered rebuilds
+// the registered errand exactly from the errand as it is and its first event.
+func TestAsRegistered(t *testing.T) {
+	cal := NewCalendar(ShippedCalendars())
+	homes := map[Role]Org{RoleAgent: village, RoleTownshipOfficer: township, RoleCityOfficer: city}
+	at := time.Date(2026, 3, 2, 9, 30, 0, 0, Shanghai)
+	steps := 0
+	for seed := range 200 {
+		level := []Level{LevelTownship, LevelCity}[seed%2]
+		item := Item{ID: "it", Code: "SH01", Name: "新农合参保登记", Category: "shehui", Level: level, TimeLimitDays: 5, Materials: []string{"身份证", "户口簿"}}
+		reg, first := NewErrand(actorAt(RoleAgent, village), item, Intake{ID: "e", ReceiptNo: "260000001R", VerifyCode: "123456",
+			Applicant: Applicant{Name: "陈秀英", IDNumber: "11010519491231002X", Phone: "13912345678"}, Materials: item.Materials,
+			Channel: ChannelWalkIn, Note: "材料齐全", At: at}, cal)
+		reg.MissingMaterials = []string{} // as a stored errand reads back
+		e := reg
+		now := at
+		for n := 0; n < 12 && !(e.Status == StatusDelivered || e.Status == StatusWithdrawn); n++ {
+			var choices []Action
+			for act, st := range Lifecycle[e.Status] {
+				if act != ActionWithdraw || (seed+n)%7 == 0 {
+					for _, r := range st.Roles {
+						if _, ok := homes[r]; ok {
+							choices = append(choices, act)
+							break
+						}
+					}
+				}
+			}
+			slices.Sort(choices)
+			act := choices[(seed*31+n*17)%len(choices)]
+			now = now.Add(26 * time.Hour)
+			var done bool
+			for _, r := range Lifecycle[e.Status][act].Roles {
+				a := actorAt(r, homes[r])
+				if r != RoleAgent && a.OrgID != e.HolderOrgID {
+					continue
+				}
+				sc := stepContext(e)
+				sc.Now, sc.Calendar = now, cal
+				in := goodInput(act)
+				if act == ActionExtend {
+					in.DueDate = cal.AddWorkingDays(DateOf(e.DueAt), 3)
+				}
+				next, ev, err := Apply(e, a, act, in, sc)
+				if err != nil {
+					continue // e.g. forwarding what is decided here
+				}
+				Link(&next, &ev)
+				e, done = next, true
+				steps++
+				break
+			}
+			if !done {
+				break
+			}
+			got := AsRegistered(e, first)
+			if !reflect.DeepEqual(got, reg) {
+				t.Fatalf("seed %d after %s to %s:\n got %+v\nwant %+v", seed, act, e.Status, got, reg)
+			}
+		}
+	}
+	if steps < 400 {
+		t.Errorf("only %d steps were taken; the walk does not reach far enough", steps)
 	}
 }

@@ -22,6 +22,7 @@ const (
 type ErrandFilter struct {
 	Under       string // a subtree path of intake villages
 	HolderOrgID string
+	HolderPath  string // the holder's path when it is a village (which holds only its own intake)
 	Statuses    []Status
 	ItemCode    string
 	From, To    Date      // registration days, inclusive
@@ -121,6 +122,13 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	f := ErrandFilter{Under: a.ScopePath(), Limit: q.Limit, ItemCode: q.ItemCode, HolderOrgID: q.HolderOrgID}
 	if q.Limit < 0 || q.Limit > maxLimit {
 		return f, BadParam("limit", "from 1 to "+itoa(maxLimit))
+	}
+	if q.HolderOrgID != "" {
+		if o, err := s.org(ctx, q.HolderOrgID); err == nil && o.Level == LevelVillage {
+			f.HolderPath = o.Path
+		} else if err != nil && !isNotFound(err) {
+			return f, err
+		}
 	}
 	if q.OrgID != "" {
 		o, err := s.scopedOrg(ctx, a, q.OrgID)

@@ -41,6 +41,7 @@ type idemRow struct {
 	RequestHash string
 	ErrandID    string
 	Snapshot    string
+	Version     int
 	CreatedAt   time.Time
 }
 
@@ -48,9 +49,11 @@ func (idemRow) TableName() string { return "idempotency_keys" }
 
 // claimKey inserts the idempotency row first thing in a transaction, so a
 // concurrent twin waits on it and then fails instead of doing the work twice.
-func (s *Store) claimKey(ctx context.Context, tx *gorm.DB, idem *service.IdemKey, errandID, snapshot string) error {
-	_, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, created_at) VALUES (?, ?, ?, ?, ?)`,
-		idem.Key, idem.Hash, errandID, snapshot, utc(time.Now()))
+// version is the errand's version the request leaves if already known (a
+// registration's, 1); a transition sets it with its snapshot.
+func (s *Store) claimKey(ctx context.Context, tx *gorm.DB, idem *service.IdemKey, errandID string, version int) error {
+	_, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)`,
+		idem.Key, idem.Hash, errandID, version, utc(time.Now()))
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return service.ErrIdemTaken
 	}
@@ -72,19 +75,13 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 	evRow := fromEvent(ev)
 	// Everything that can be prepared is, before the write joins the single
 	// writer: it only runs the statements.
-	var snap []byte
-	if idem != nil {
-		var err error
-		if snap, err = json.Marshal(row); err != nil {
-			return err
-		}
-	}
 	rs, es := s.rowSQLOf(&row), s.rowSQLOf(&evRow)
 	rowArgs, evArgs := rs.values(ctx, &row, false), es.values(ctx, &evRow, false)
 	bump := bumpArgs(e, service.Contribution(e))
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
-			if err := s.claimKey(ctx, tx, idem, e.ID, string(snap)); err != nil {
+			// No snapshot: a replay rebuilds the errand as registered (Idempotent).
+			if err := s.claimKey(ctx, tx, idem, e.ID, e.Version); err != nil {
 				return err
 			}
 		}
@@ -109,12 +106,13 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, error), idem *service.IdemKey) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
-			if err := s.claimKey(ctx, tx, idem, id, ""); err != nil {
+			if err := s.claimKey(ctx, tx, idem, id, 0); err != nil {
 				return err
 			}
 		}
 		var r errandRow
-		if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
+		rs := s.rowSQLOf(&r)
+		if err := s.txRow(ctx, tx, `SELECT `+rs.selectList("")+` FROM errands WHERE id = ?`, []any{id}, rs.targets(ctx, &r)...); err != nil {
 			return translate(err, "errand")
 		}
 		before, err := s.toErrand(r)
@@ -157,7 +155,7 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			if err != nil {
 				return err
 			}
-			_, err = s.exec(ctx, tx, `UPDATE idempotency_keys SET snapshot = ? WHERE key = ?`, string(snap), idem.Key)
+			_, err = s.exec(ctx, tx, `UPDATE idempotency_keys SET snapshot = ?, version = ? WHERE key = ?`, string(snap), cur.Version, idem.Key)
 			return err
 		}
 		return nil
@@ -246,7 +244,14 @@ func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.
 		q = q.Where("e.org_path >= ? AND e.org_path < ?", lo, hi)
 	}
 	if f.HolderOrgID != "" {
-		q = q.Where("e.holder_org_id = ?", f.HolderOrgID)
+		if f.HolderPath != "" {
+			// A village holds only errands of its own intake: they are in
+			// its scope, and not in the holder index.
+			lo, hi := service.PathRange(f.HolderPath)
+			q = q.Where("e.holder_org_id = ? AND e.holder_level = 'village' AND e.org_path >= ? AND e.org_path < ?", f.HolderOrgID, lo, hi)
+		} else {
+			q = q.Where("e.holder_org_id = ? AND e.holder_level <> 'village'", f.HolderOrgID)
+		}
 	}
 	if len(f.Statuses) > 0 {
 		st := make([]string, len(f.Statuses))
@@ -336,24 +341,50 @@ func (s *Store) Events(ctx context.Context, errandID string) ([]service.Event, e
 	return out, rows.Err()
 }
 
-// Idempotent reads a remembered idempotent result.
+// Idempotent reads a remembered idempotent result. A transition's is the
+// errand it left, kept with the key; a registration keeps none, as the
+// errand it registered is rebuilt from the errand and its first event.
 func (s *Store) Idempotent(ctx context.Context, key string) (service.IdemRecord, error) {
-	var rows []idemRow
-	if err := s.read(ctx).Where("key = ?", key).Limit(1).Find(&rows).Error; err != nil {
-		return service.IdemRecord{}, err
+	var hash, errandID, snapshot string
+	var version int
+	err := s.queryRow(ctx, `SELECT request_hash, errand_id, snapshot, version FROM idempotency_keys WHERE key = ?`, []any{key}, &hash, &errandID, &snapshot, &version)
+	if err != nil {
+		return service.IdemRecord{}, translate(err, "idempotency key")
 	}
-	if len(rows) == 0 || rows[0].Snapshot == "" {
+	var e service.Errand
+	switch {
+	case snapshot == "" && version == 1:
+		e, err = s.registered(ctx, errandID)
+	case snapshot == "":
 		return service.IdemRecord{}, service.NotFound("idempotency key")
+	default:
+		var r errandRow
+		if err = json.Unmarshal([]byte(snapshot), &r); err == nil {
+			e, err = s.toErrand(r)
+		}
 	}
-	var r errandRow
-	if err := json.Unmarshal([]byte(rows[0].Snapshot), &r); err != nil {
-		return service.IdemRecord{}, err
-	}
-	e, err := s.toErrand(r)
 	if err != nil {
 		return service.IdemRecord{}, err
 	}
-	return service.IdemRecord{Hash: rows[0].RequestHash, Errand: e}, nil
+	return service.IdemRecord{Hash: hash, Errand: e}, nil
+}
+
+// registered is the errand as its registration left it.
+func (s *Store) registered(ctx context.Context, id string) (service.Errand, error) {
+	v, err := s.errandWhere(ctx, "e.id = ?", id)
+	if err != nil {
+		return service.Errand{}, err
+	}
+	e, err := s.toErrand(v.Row)
+	if err != nil {
+		return service.Errand{}, err
+	}
+	var first eventRow
+	rs := s.rowSQLOf(&first)
+	if err := s.queryRow(ctx, `SELECT `+rs.selectList("")+` FROM events WHERE errand_id = ? AND seq = 1`, []any{id}, rs.targets(ctx, &first)...); err != nil {
+		return service.Errand{}, translate(err, "errand")
+	}
+	return service.AsRegistered(e, toEvent(first)), nil
 }
 
 // DeleteIdempotentBefore forgets idempotency keys created before t.

@@ -16,6 +16,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return s.migrator(ctx).Migrate()
 }
 
+// MigrateTo brings the schema up to the migration named id and no further
+// (for operators and for tests of a migration).
+func (s *Store) MigrateTo(ctx context.Context, id string) error {
+	return s.migrator(ctx).MigrateTo(id)
+}
+
 // RollbackLast undoes the newest migration (for operators and tests).
 func (s *Store) RollbackLast(ctx context.Context) error {
 	return s.migrator(ctx).RollbackLast()
@@ -26,6 +32,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 	opts.UseTransaction = true
 	return gormigrate.New(s.db.WithContext(ctx).Session(&gorm.Session{PrepareStmt: false}), &opts, []*gormigrate.Migration{
 		{ID: "202611230001_initial", Migrate: migrateInitial(s.postgres), Rollback: rollbackInitial},
+		{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(s.postgres), Rollback: rollbackLeanIntake(s.postgres)},
 	})
 }
 
@@ -293,10 +300,8 @@ func migrateInitial(postgres bool) gormigrate.MigrateFunc {
 				`CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END`,
 			)
 		}
-		for _, q := range stmts {
-			if err := tx.Exec(q).Error; err != nil {
-				return err
-			}
+		if err := execAll(tx, stmts); err != nil {
+			return err
 		}
 		cats := []m1Category{
 			{"jisheng", "计生", 1}, {"guotu", "国土", 2}, {"linye", "林业", 3},
@@ -330,6 +335,84 @@ func rollbackInitial(tx *gorm.DB) error {
 	}
 	if tx.Dialector.Name() == "postgres" {
 		return tx.Exec(`DROP FUNCTION IF EXISTS events_append_only()`).Error
+	}
+	return nil
+}
+
+// Migration 2 makes a registration touch fewer pages, which on SQLite is
+// what its commits cost.
+//
+// The idempotency keys are stored in key order (SQLite: WITHOUT ROWID), so a
+// key is one entry instead of a row plus an index entry, and lose their
+// index on created_at: expiry scans a day's keys once an hour instead of every
+// registration adding to it. A key also records the version of the errand
+// its request left: a registration's (version 1) keeps no snapshot, as the
+// errand it registered is rebuilt from the errand and its first event. The
+// holder index covers only errands held above
+// the villages, the officers' queues; an errand held by its village (just
+// registered, returned, or decided) is found through the scope index.
+type m2Idempotency struct {
+	Key         string    `gorm:"type:varchar(200);primaryKey"`
+	RequestHash string    `gorm:"type:varchar(64);not null"`
+	ErrandID    string    `gorm:"type:varchar(36);not null"`
+	Snapshot    string    `gorm:"type:text;not null"`
+	Version     int       `gorm:"not null;default:0"`
+	CreatedAt   time.Time `gorm:"not null"`
+}
+
+func (m2Idempotency) TableName() string { return "idempotency_keys_v2" }
+
+const (
+	holderIndexFull    = `CREATE INDEX idx_errands_holder ON errands (holder_org_id, status, id)`
+	holderIndexPartial = holderIndexFull + ` WHERE holder_level <> 'village'`
+)
+
+func migrateLeanIntake(postgres bool) gormigrate.MigrateFunc {
+	return func(tx *gorm.DB) error {
+		stmts := []string{`DROP INDEX idx_errands_holder`, holderIndexPartial}
+		if postgres {
+			stmts = append(stmts, `DROP INDEX idx_idempotency_keys_created_at`,
+				`ALTER TABLE idempotency_keys ADD COLUMN version integer NOT NULL DEFAULT 0`)
+		} else {
+			if err := tx.Set("gorm:table_options", "WITHOUT ROWID").Migrator().CreateTable(&m2Idempotency{}); err != nil {
+				return err
+			}
+			stmts = append(stmts,
+				`INSERT INTO idempotency_keys_v2 (key, request_hash, errand_id, snapshot, created_at)
+					SELECT key, request_hash, errand_id, snapshot, created_at FROM idempotency_keys`,
+				`DROP TABLE idempotency_keys`,
+				`ALTER TABLE idempotency_keys_v2 RENAME TO idempotency_keys`)
+		}
+		return execAll(tx, stmts)
+	}
+}
+
+func rollbackLeanIntake(postgres bool) gormigrate.RollbackFunc {
+	return func(tx *gorm.DB) error {
+		stmts := []string{`DROP INDEX idx_errands_holder`, holderIndexFull}
+		if !postgres {
+			if err := tx.Migrator().RenameTable("idempotency_keys", "idempotency_keys_v2"); err != nil {
+				return err
+			}
+			if err := tx.Migrator().CreateTable(&m1Idempotency{}); err != nil {
+				return err
+			}
+			if err := execAll(tx, []string{`INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, created_at)
+				SELECT key, request_hash, errand_id, snapshot, created_at FROM idempotency_keys_v2`, `DROP TABLE idempotency_keys_v2`}); err != nil {
+				return err
+			}
+			return execAll(tx, stmts)
+		}
+		return execAll(tx, append(stmts, `CREATE INDEX idx_idempotency_keys_created_at ON idempotency_keys (created_at)`,
+			`ALTER TABLE idempotency_keys DROP COLUMN version`))
+	}
+}
+
+func execAll(tx *gorm.DB, stmts []string) error {
+	for _, q := range stmts {
+		if err := tx.Exec(q).Error; err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -169,6 +169,19 @@ func (r *rowSQL) targets(ctx context.Context, row any) []any {
 	return out
 }
 
+// txRow reads one row inside the write transaction tx, on the writer's
+// own handle when tx is the writer's.
+func (s *Store) txRow(ctx context.Context, tx *gorm.DB, query string, args []any, dest ...any) error {
+	if c, ok := tx.Statement.Context.Value(writerConnKey{}).(*directConn); ok {
+		return c.queryRow(query, args, dest...)
+	}
+	err := tx.Raw(query, args...).Row().Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gorm.ErrRecordNotFound
+	}
+	return err
+}
+
 // queryRows runs a prepared query outside any transaction. It serves short
 // indexed reads, which are not worth a driver goroutine watching for
 // cancellation.

@@ -18,8 +18,15 @@ func TestMigrateAndRollback(t *testing.T) {
 	if err != nil || len(years) != 4 {
 		t.Fatalf("calendar years = %d, %v; want 2024 to 2027", len(years), err)
 	}
-	if err := st.RollbackLast(ctx); err != nil {
-		t.Fatalf("rollback: %v", err)
+	for i := range 2 { // every migration, newest first
+		if err := st.RollbackLast(ctx); err != nil {
+			t.Fatalf("rollback %d: %v", i+1, err)
+		}
+	}
+	var tables []string
+	st.DB().Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'errands'`).Scan(&tables)
+	if !st.Postgres() && len(tables) != 0 {
+		t.Errorf("the errands table is still there after rolling back every migration")
 	}
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("migrate again: %v", err)

@@ -1,0 +1,86 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"daiban/internal/testdb"
+	"daiban/store"
+)
+
+// TestLeanIntakeMigration upgrades a version-1 database holding an
+// idempotency key, checks the key survives with the new indexes in place,
+// then rolls back and migrates again, on each engine.
+func TestLeanIntakeMigration(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testdb.DSN(t), store.Options{SecretKey: testdb.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.MigrateTo(ctx, "202611230001_initial"); err != nil {
+		t.Fatal(err)
+	}
+	db := st.DB()
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	if err := db.Exec(`INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, created_at) VALUES (?, ?, ?, ?, ?)`,
+		"u1:first-try", "abc123", "e1", `{"id":"e1"}`, at).Error; err != nil {
+		t.Fatal(err)
+	}
+	keyKept := func(when string) {
+		t.Helper()
+		var hash, snap string
+		var created time.Time
+		if err := db.Raw(`SELECT request_hash, snapshot, created_at FROM idempotency_keys WHERE key = ?`, "u1:first-try").Row().Scan(&hash, &snap, &created); err != nil {
+			t.Fatalf("%s: the key is gone: %v", when, err)
+		}
+		if hash != "abc123" || snap != `{"id":"e1"}` || !created.Equal(at) {
+			t.Errorf("%s: the key reads back as %q %q %v", when, hash, snap, created)
+		}
+	}
+	schema := func(when string, wantLean bool) {
+		t.Helper()
+		holder, createdIndex, clustered := indexFacts(t, st)
+		if strings.Contains(holder, "WHERE") != wantLean || (createdIndex == "") != wantLean {
+			t.Errorf("%s: holder index %q, created_at index %q", when, holder, createdIndex)
+		}
+		if !st.Postgres() && clustered != wantLean {
+			t.Errorf("%s: idempotency_keys WITHOUT ROWID = %v", when, clustered)
+		}
+	}
+	schema("version 1", false)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keyKept("after the migration")
+	schema("after the migration", true)
+	if err := st.RollbackLast(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keyKept("after the rollback")
+	schema("after the rollback", false)
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keyKept("migrated again")
+	schema("migrated again", true)
+}
+
+// indexFacts reads the holder index's definition, the created_at index's
+// name (or "") and whether SQLite stores the keys in key order.
+func indexFacts(t *testing.T, st *store.Store) (holder, createdIndex string, clustered bool) {
+	t.Helper()
+	db := st.DB()
+	if st.Postgres() {
+		db.Raw(`SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'idx_errands_holder'`).Scan(&holder)
+		db.Raw(`SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'idx_idempotency_keys_created_at'`).Scan(&createdIndex)
+		return holder, createdIndex, false
+	}
+	var table string
+	db.Raw(`SELECT sql FROM sqlite_master WHERE name = 'idx_errands_holder'`).Scan(&holder)
+	db.Raw(`SELECT name FROM sqlite_master WHERE name = 'idx_idempotency_keys_created_at'`).Scan(&createdIndex)
+	db.Raw(`SELECT sql FROM sqlite_master WHERE name = 'idempotency_keys'`).Scan(&table)
+	return holder, createdIndex, strings.Contains(table, "WITHOUT ROWID")
+}
