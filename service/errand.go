@@ -231,9 +231,9 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	if a.Role != RoleAgent {
 		return Errand{}, false, Forbidden("role_not_allowed", "only a village agent registers errands")
 	}
-	if e, ok, err := s.replay(ctx, idem); ok || err != nil {
-		return e, ok, err
-	}
+	// A retry is not looked up first: retries are rare, and its key is
+	// claimed in the registration's own transaction, where a taken key
+	// refuses it (replayRace below answers with the first result).
 	now := s.now()
 	app := Applicant{
 		Name:     strings.TrimSpace(in.Applicant.Name),
@@ -358,16 +358,13 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 	if version < 1 {
 		return Errand{}, false, InvalidField("version", "send the version you last read (or an If-Match header)")
 	}
-	if e, ok, err := s.replay(ctx, idem); ok || err != nil {
-		return e, ok, err
-	}
 	e, err := s.Errand(ctx, a, id)
 	if err != nil {
 		return Errand{}, false, err
 	}
 	if e.Version != version {
-		// A twin with the same key may have moved the errand since the
-		// replay check above: then its answer is this request's answer.
+		// A retry of a step that was done finds the errand moved on by it:
+		// then the first answer is this request's answer.
 		if r, ok, err := s.replay(ctx, idem); ok || err != nil {
 			return r, ok, err
 		}

@@ -397,6 +397,9 @@ func timeOf(tag byte, data []byte) (time.Time, error) {
 	if tag != tagText {
 		return time.Time{}, fmt.Errorf("%s into a time", tagName(tag))
 	}
+	if t, ok := utcTimeOf(data); ok {
+		return t, nil
+	}
 	s := string(data)
 	if n := len(s); n > 0 && s[n-1] == 'Z' {
 		s = s[:n-1]
@@ -407,6 +410,55 @@ func timeOf(tag byte, data []byte) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time", s)
+}
+
+// utcTimeOf reads the one layout the store writes, a UTC time in
+// SQLiteTimestampFormats[0] ("2026-12-01 07:08:09.123456+00:00", the
+// fraction optional), in a tenth of time.Parse's time; anything else is
+// left to the general parse.
+func utcTimeOf(b []byte) (time.Time, bool) {
+	n := len(b)
+	if n < 25 || b[4] != '-' || b[7] != '-' || b[10] != ' ' || b[13] != ':' || b[16] != ':' || string(b[n-6:]) != "+00:00" {
+		return time.Time{}, false
+	}
+	num := func(s []byte) (int, bool) {
+		v := 0
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(b[0:4])
+	month, ok2 := num(b[5:7])
+	day, ok3 := num(b[8:10])
+	hour, ok4 := num(b[11:13])
+	minute, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := b[19 : n-6]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		v, ok := num(frac[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			v *= 10
+		}
+		nsec = v
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	if t.Day() != day { // 31 February and the like
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func tagName(tag byte) string {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -198,5 +200,50 @@ func TestDirectLargeRow(t *testing.T) {
 	}
 	if busy != 0 {
 		t.Errorf("checkpoint busy after the read: a statement was left open")
+	}
+}
+
+// TestUTCTimeOf compares the fast reading of stored times with time.Parse
+// over random times of every fraction length, and checks that any other
+// text is left to mattn's layouts.
+func TestUTCTimeOf(t *testing.T) {
+	layout := sqlite3.SQLiteTimestampFormats[0]
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 20000 {
+		want := time.Unix(r.Int64N(4e9), 0).UTC()
+		switch i % 4 { // no fraction, micro- and nanoseconds, trailing zeros
+		case 1:
+			want = want.Add(time.Duration(r.IntN(1e6)) * time.Microsecond)
+		case 2:
+			want = want.Add(time.Duration(r.IntN(1e9)))
+		case 3:
+			want = want.Add(time.Duration(r.IntN(10)) * 100 * time.Millisecond)
+		}
+		text := want.Format(layout)
+		got, ok := utcTimeOf([]byte(text))
+		if !ok || !got.Equal(want) || got.Location() != time.UTC {
+			t.Fatalf("%q: got %v %v, want %v", text, got, ok, want)
+		}
+	}
+	for _, text := range []string{
+		"2026-12-01 07:08:09+08:00", "2026-12-01T07:08:09Z", "2026-12-01 07:08:09", "2026-12-01",
+		"2026-02-30 07:08:09+00:00", "2026-13-01 07:08:09+00:00", "2026-12-01 24:08:09+00:00",
+		"2026-12-01 07:08:09.+00:00", "2026-12-01 07:08:09.1234567890+00:00", "2026-12-01 07:08:0x+00:00",
+	} {
+		if got, ok := utcTimeOf([]byte(text)); ok {
+			t.Errorf("%q read as %v by the fast path", text, got)
+		}
+		want, werr := func() (time.Time, error) {
+			for _, l := range sqlite3.SQLiteTimestampFormats {
+				if t, err := time.ParseInLocation(l, strings.TrimSuffix(text, "Z"), time.UTC); err == nil {
+					return t, nil
+				}
+			}
+			return time.Time{}, errors.New("no layout")
+		}()
+		got, err := timeOf(tagText, []byte(text))
+		if (err == nil) != (werr == nil) || !got.Equal(want) {
+			t.Errorf("%q: timeOf gives %v, %v; mattn's layouts give %v, %v", text, got, err, want, werr)
+		}
 	}
 }

@@ -50,14 +50,21 @@ func (idemRow) TableName() string { return "idempotency_keys" }
 // claimKey inserts the idempotency row first thing in a transaction, so a
 // concurrent twin waits on it and then fails instead of doing the work twice.
 // version is the errand's version the request leaves if already known (a
-// registration's, 1); a transition sets it with its snapshot.
+// registration's, 1); a transition sets it with its snapshot. A key already
+// taken is refused without writing anything, so a retry costs its batch
+// nothing.
 func (s *Store) claimKey(ctx context.Context, tx *gorm.DB, idem *service.IdemKey, errandID string, version int) error {
-	_, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)`,
-		idem.Key, idem.Hash, errandID, version, utc(time.Now()))
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return service.ErrIdemTaken
+	res, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)
+		ON CONFLICT (key) DO NOTHING`, idem.Key, idem.Hash, errandID, version, utc(time.Now()))
+	if err != nil {
+		return err
 	}
-	return err
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return errors.Join(errUnwritten, service.ErrIdemTaken)
+	}
+	return nil
 }
 
 // insertRow writes a whole row through the prepared insert of its type.

@@ -10,24 +10,26 @@ import (
 	"daiban/store"
 )
 
-// missOnce hides the first idempotency lookup: the moment a retry checks for
-// its key just before the twin that carries the same key commits.
-type missOnce struct {
+// staleOnce answers the first read of an errand with the errand as it was
+// before: the moment a retry reads it just before the twin that carries the
+// same key commits.
+type staleOnce struct {
 	*store.Store
-	miss atomic.Bool
+	before atomic.Pointer[service.Errand]
 }
 
-func (m *missOnce) Idempotent(ctx context.Context, key string) (service.IdemRecord, error) {
-	if m.miss.CompareAndSwap(true, false) {
-		return service.IdemRecord{}, service.NotFound("idempotency key")
+func (m *staleOnce) Errand(ctx context.Context, id string) (service.Errand, error) {
+	if e := m.before.Swap(nil); e != nil {
+		return *e, nil
 	}
-	return m.Store.Idempotent(ctx, key)
+	return m.Store.Errand(ctx, id)
 }
 
 // TestIdempotentRetryRacingItsTwin: a retried transition whose twin (same
-// key, same body) commits between the retry's key check and its version
-// check gets the twin's answer, not a version conflict. Two API instances
-// on PostgreSQL hit this window often (found by e2e.TestTwoInstances).
+// key, same body) commits after the retry read the errand gets the twin's
+// answer, not a version conflict, and writes nothing: its claim of the key
+// is refused. Two API instances on PostgreSQL hit this window often (found
+// by e2e.TestTwoInstances).
 func TestIdempotentRetryRacingItsTwin(t *testing.T) {
 	env := apitest.New(t)
 	ctx := context.Background()
@@ -38,14 +40,18 @@ func TestIdempotentRetryRacingItsTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before, err := env.Store.Errand(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	key := &service.IdemKey{Key: agent.UserID + ":fwd", Hash: "same-request"}
 	first, replayed, err := env.Svc.Transition(ctx, agent, e.ID, service.ActionForward, 1, service.StepInput{}, key)
 	if err != nil || replayed || first.Version != 2 {
 		t.Fatalf("first forward: v%d replayed=%v %v", first.Version, replayed, err)
 	}
-	hiding := &missOnce{Store: env.Store}
-	hiding.miss.Store(true)
-	racing := service.New(hiding, service.Options{Now: env.Clock.Now})
+	stale := &staleOnce{Store: env.Store}
+	stale.before.Store(&before)
+	racing := service.New(stale, service.Options{Now: env.Clock.Now})
 	again, replayed, err := racing.Transition(ctx, agent, e.ID, service.ActionForward, 1, service.StepInput{}, key)
 	if err != nil || !replayed || again.Version != first.Version || again.Status != first.Status {
 		t.Fatalf("the retry got v%d %s replayed=%v, %v; want the twin's answer v%d %s", again.Version, again.Status, replayed, err, first.Version, first.Status)

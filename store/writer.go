@@ -51,6 +51,11 @@ type job struct {
 // errClosed answers writes that arrive after shutdown began.
 var errClosed = errors.New("store is closing")
 
+// errUnwritten marks the failure of a write that changed nothing (it was
+// refused by its first statement, which wrote no row): its batch goes on
+// without it, with nothing to roll back or run again.
+var errUnwritten = errors.New("refused before writing")
+
 func newWriter(begin func(context.Context) (*sql.Tx, *gorm.DB, error), stmt func(context.Context, string) (*sql.Stmt, error), max int) *writer {
 	w := &writer{begin: begin, stmt: stmt, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
 	go w.run()
@@ -168,6 +173,9 @@ func (w *writer) plain(batch []*job, results []error) bool {
 			continue
 		}
 		if results[i] = call(j.fn, tx); results[i] != nil {
+			if errors.Is(results[i], errUnwritten) {
+				continue
+			}
 			raw.Rollback()
 			return len(batch) == 1
 		}

@@ -146,6 +146,12 @@ func TestWriterRerun(t *testing.T) {
 	check("clean batch", run(insert("a", false), insert("b", false), insert("c", false)), []error{nil, nil, nil}, 0, false)
 	check("failing batch", run(insert("d", false), insert("e", true), insert("f", false)), []error{nil, errOwn, nil}, 1, true)
 	check("careful batch", run(insert("g", false), insert("h", false)), []error{nil, nil}, 1, false)
+	// A write refused before it wrote anything costs its batch nothing.
+	refuse := &job{ctx: ctx, err: make(chan error, 1), fn: func(*gorm.DB) error {
+		calls["refused"]++
+		return errors.Join(errUnwritten, errOwn)
+	}}
+	check("refused before writing", run(insert("ga", false), refuse, insert("gb", false)), []error{nil, errOwn, nil}, 1, false)
 	check("plain again", run(insert("i", false), insert("j", true)), []error{nil, errOwn}, 2, true)
 	check("single write", run(insert("k", true)), []error{errOwn}, 2, true)
 
@@ -153,10 +159,10 @@ func TestWriterRerun(t *testing.T) {
 	if err := s.db.Raw(`SELECT v FROM gc ORDER BY v`).Scan(&stored).Error; err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(stored, ""), "abcdfghi"; got != want {
+	if got, want := strings.Join(stored, ""), "abcdfggagbhi"; got != want {
 		t.Errorf("stored %q, want %q", got, want)
 	}
-	for v, want := range map[string]int{"a": 1, "d": 2, "e": 2, "g": 1, "i": 2, "k": 1} {
+	for v, want := range map[string]int{"a": 1, "d": 2, "e": 2, "g": 1, "ga": 1, "refused": 1, "gb": 1, "i": 2, "k": 1} {
 		if calls[v] != want {
 			t.Errorf("write %s ran %d times, want %d", v, calls[v], want)
 		}
