@@ -72,9 +72,12 @@ type Actor struct {
 }
 
 // Session is a bearer token's server-side record; only the hash is stored.
+// It keeps the actor as signed in, so a request is authenticated by one
+// read: users and organisations never change once created. Whatever comes
+// to change or disable them must end their sessions.
 type Session struct {
 	TokenHash []byte
-	UserID    string
+	Actor     Actor
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -216,20 +219,30 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	if err := s.store.ClearFailures(ctx, ThrottleLogin, key); err != nil {
 		return "", Session{}, User{}, err
 	}
-	token, sess = s.newSession(u.ID, now)
+	org, err := s.org(ctx, u.OrgID)
+	if err != nil {
+		return "", Session{}, User{}, err
+	}
+	token, sess = s.newSession(ActorOf(u, org), now)
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, User{}, err
 	}
 	return token, sess, u, nil
 }
 
-func (s *Service) newSession(userID string, now time.Time) (string, Session) {
+func (s *Service) newSession(a Actor, now time.Time) (string, Session) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		panic(err) // crypto/rand never fails on Linux
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
-	return token, Session{TokenHash: HashToken(token), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+	return token, Session{TokenHash: HashToken(token), Actor: a, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+}
+
+// ActorOf is the user u of organisation org as an actor.
+func ActorOf(u User, org Org) Actor {
+	return Actor{UserID: u.ID, Username: u.Username, Name: u.DisplayName, Phone: u.Phone, Role: u.Role,
+		OrgID: org.ID, OrgPath: org.Path, OrgLevel: org.Level, OrgName: org.Name}
 }
 
 // HashToken is how a bearer token is stored and looked up.

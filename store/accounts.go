@@ -111,19 +111,22 @@ func (s *Store) Users(ctx context.Context, f service.UserFilter) ([]service.User
 	return out, nil
 }
 
-// CreateSession stores a session by its token hash.
+// CreateSession stores a session by its token hash, with its actor.
 func (s *Store) CreateSession(ctx context.Context, sess service.Session) error {
-	r := sessionRow{TokenHash: sess.TokenHash, UserID: sess.UserID, CreatedAt: utc(sess.CreatedAt), ExpiresAt: utc(sess.ExpiresAt)}
+	a := sess.Actor
+	r := sessionRow{TokenHash: sess.TokenHash, UserID: a.UserID, CreatedAt: utc(sess.CreatedAt), ExpiresAt: utc(sess.ExpiresAt),
+		Username: a.Username, DisplayName: a.Name, Phone: a.Phone, Role: string(a.Role),
+		OrgID: a.OrgID, OrgPath: a.OrgPath, OrgLevel: string(a.OrgLevel), OrgName: a.OrgName}
 	return s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
 }
 
-// ActorBySession resolves a live session into its user and organisation.
+// ActorBySession resolves a live session into the actor it was opened for:
+// one read of one table on every request.
 func (s *Store) ActorBySession(ctx context.Context, tokenHash []byte, now time.Time) (service.Actor, error) {
 	var a service.Actor
 	var role, level string
-	err := s.queryRow(ctx, `SELECT u.id, u.username, u.display_name, u.phone, u.role, u.org_id, o.path, o.level, o.name
-		FROM sessions s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND u.active`, []any{tokenHash, utc(now)},
+	err := s.queryRow(ctx, `SELECT user_id, username, display_name, phone, role, org_id, org_path, org_level, org_name
+		FROM sessions WHERE token_hash = ? AND expires_at > ?`, []any{tokenHash, utc(now)},
 		&a.UserID, &a.Username, &a.Name, &a.Phone, &role, &a.OrgID, &a.OrgPath, &level, &a.OrgName)
 	if err != nil {
 		return service.Actor{}, translate(err, "session")

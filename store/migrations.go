@@ -33,6 +33,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 	return gormigrate.New(s.db.WithContext(ctx).Session(&gorm.Session{PrepareStmt: false}), &opts, []*gormigrate.Migration{
 		{ID: "202611230001_initial", Migrate: migrateInitial(s.postgres), Rollback: rollbackInitial},
 		{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(s.postgres), Rollback: rollbackLeanIntake(s.postgres)},
+		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
 	})
 }
 
@@ -415,4 +416,83 @@ func execAll(tx *gorm.DB, stmts []string) error {
 		}
 	}
 	return nil
+}
+
+// Migration 3 keeps a session's actor with it, so authenticating a request
+// reads one row of one table instead of joining users and organisations
+// (on SQLite, in token order: WITHOUT ROWID). Users and organisations never
+// change once created, so the copy cannot go stale. The sessions of
+// deactivated users are not carried over.
+type m3Session struct {
+	TokenHash   []byte `gorm:"primaryKey"`
+	UserID      string `gorm:"type:varchar(36);not null;index:idx_sessions_user_id"`
+	User        m1User `gorm:"foreignKey:UserID;constraint:OnDelete:CASCADE"`
+	CreatedAt   time.Time
+	ExpiresAt   time.Time `gorm:"not null;index:idx_sessions_expires_at"`
+	Username    string    `gorm:"type:varchar(32);not null"`
+	DisplayName string    `gorm:"type:varchar(160);not null"`
+	Phone       string    `gorm:"type:varchar(20);not null"`
+	Role        string    `gorm:"type:varchar(20);not null"`
+	OrgID       string    `gorm:"type:varchar(36);not null"`
+	OrgPath     string    `gorm:"type:varchar(64);not null"`
+	OrgLevel    string    `gorm:"type:varchar(10);not null"`
+	OrgName     string    `gorm:"type:varchar(200);not null"`
+}
+
+func (m3Session) TableName() string { return "sessions" }
+
+const (
+	sessionActorColumns = `username, display_name, phone, role, org_id, org_path, org_level, org_name`
+	sessionActorOf      = `u.username, u.display_name, u.phone, u.role, u.org_id, o.path, o.level, o.name`
+)
+
+func migrateSessionActor(postgres bool) gormigrate.MigrateFunc {
+	return func(tx *gorm.DB) error {
+		if postgres {
+			return execAll(tx, []string{
+				`DELETE FROM sessions s USING users u WHERE u.id = s.user_id AND NOT u.active`,
+				`ALTER TABLE sessions ADD COLUMN username varchar(32) NOT NULL DEFAULT '', ADD COLUMN display_name varchar(160) NOT NULL DEFAULT '',
+					ADD COLUMN phone varchar(20) NOT NULL DEFAULT '', ADD COLUMN role varchar(20) NOT NULL DEFAULT '',
+					ADD COLUMN org_id varchar(36) NOT NULL DEFAULT '', ADD COLUMN org_path varchar(64) NOT NULL DEFAULT '',
+					ADD COLUMN org_level varchar(10) NOT NULL DEFAULT '', ADD COLUMN org_name varchar(200) NOT NULL DEFAULT ''`,
+				`UPDATE sessions s SET (` + sessionActorColumns + `) = (SELECT ` + sessionActorOf + `
+					FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.id = s.user_id)`,
+			})
+		}
+		// SQLite rebuilds the table: the old one moves aside with its
+		// indexes, whose names the new one takes.
+		if err := execAll(tx, []string{`ALTER TABLE sessions RENAME TO sessions_v1`,
+			`DROP INDEX idx_sessions_user_id`, `DROP INDEX idx_sessions_expires_at`}); err != nil {
+			return err
+		}
+		if err := tx.Set("gorm:table_options", "WITHOUT ROWID").Migrator().CreateTable(&m3Session{}); err != nil {
+			return err
+		}
+		return execAll(tx, []string{
+			`INSERT INTO sessions (token_hash, user_id, created_at, expires_at, ` + sessionActorColumns + `)
+				SELECT s.token_hash, s.user_id, s.created_at, s.expires_at, ` + sessionActorOf + `
+				FROM sessions_v1 s JOIN users u ON u.id = s.user_id JOIN orgs o ON o.id = u.org_id WHERE u.active`,
+			`DROP TABLE sessions_v1`,
+		})
+	}
+}
+
+func rollbackSessionActor(postgres bool) gormigrate.RollbackFunc {
+	return func(tx *gorm.DB) error {
+		if postgres {
+			return execAll(tx, []string{`ALTER TABLE sessions DROP COLUMN username, DROP COLUMN display_name, DROP COLUMN phone,
+				DROP COLUMN role, DROP COLUMN org_id, DROP COLUMN org_path, DROP COLUMN org_level, DROP COLUMN org_name`})
+		}
+		if err := execAll(tx, []string{`ALTER TABLE sessions RENAME TO sessions_v3`,
+			`DROP INDEX idx_sessions_user_id`, `DROP INDEX idx_sessions_expires_at`}); err != nil {
+			return err
+		}
+		if err := tx.Migrator().CreateTable(&m1Session{}); err != nil {
+			return err
+		}
+		return execAll(tx, []string{
+			`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) SELECT token_hash, user_id, created_at, expires_at FROM sessions_v3`,
+			`DROP TABLE sessions_v3`,
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"daiban/internal/testdb"
+	"daiban/service"
 	"daiban/store"
 )
 
@@ -51,7 +52,8 @@ func TestLeanIntakeMigration(t *testing.T) {
 		}
 	}
 	schema("version 1", false)
-	if err := st.Migrate(ctx); err != nil {
+	const leanIntake = "202612010001_lean_intake"
+	if err := st.MigrateTo(ctx, leanIntake); err != nil {
 		t.Fatal(err)
 	}
 	keyKept("after the migration")
@@ -61,7 +63,7 @@ func TestLeanIntakeMigration(t *testing.T) {
 	}
 	keyKept("after the rollback")
 	schema("after the rollback", false)
-	if err := st.Migrate(ctx); err != nil {
+	if err := st.MigrateTo(ctx, leanIntake); err != nil {
 		t.Fatal(err)
 	}
 	keyKept("migrated again")
@@ -83,4 +85,66 @@ func indexFacts(t *testing.T, st *store.Store) (holder, createdIndex string, clu
 	db.Raw(`SELECT name FROM sqlite_master WHERE name = 'idx_idempotency_keys_created_at'`).Scan(&createdIndex)
 	db.Raw(`SELECT sql FROM sqlite_master WHERE name = 'idempotency_keys'`).Scan(&table)
 	return holder, createdIndex, strings.Contains(table, "WITHOUT ROWID")
+}
+
+// TestSessionActorMigration upgrades sessions opened before migration 3:
+// a live user's session authenticates as that user with the organisation,
+// a deactivated user's is dropped; a rollback keeps the sessions.
+func TestSessionActorMigration(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, testdb.DSN(t), store.Options{SecretKey: testdb.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.MigrateTo(ctx, "202612010001_lean_intake"); err != nil {
+		t.Fatal(err)
+	}
+	db := st.DB()
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO orgs (id, code, name, level, path, created_at) VALUES ('o1', '350182', '长乐市', 'city', '/350182/', ?)`, []any{now}},
+		// No byte slice right after "(": GORM would spread it as an IN list.
+		{`INSERT INTO users (id, username, display_name, phone, role, org_id, password_hash, active, created_at) VALUES
+			('u1', 'city01', '市中心办事员', '0591-28888888', 'city_officer', 'o1', ?, ?, ?), ('u2', 'gone', '已停用', '13900000000', 'supervisor', 'o1', ?, ?, ?)`,
+			[]any{[]byte("x"), true, now, []byte("x"), false, now}},
+		{`INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ('u1', ?, ?, ?), ('u2', ?, ?, ?)`,
+			[]any{[]byte("token-1"), now, now.Add(time.Hour), []byte("token-2"), now, now.Add(time.Hour)}},
+	} {
+		if err := db.Exec(q.sql, q.args...).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.ActorBySession(ctx, []byte("token-1"), now)
+	want := service.Actor{UserID: "u1", Username: "city01", Name: "市中心办事员", Phone: "0591-28888888", Role: service.RoleCityOfficer,
+		OrgID: "o1", OrgPath: "/350182/", OrgLevel: service.LevelCity, OrgName: "长乐市"}
+	if err != nil || a != want {
+		t.Errorf("the carried-over session authenticates as %+v, %v; want %+v", a, err, want)
+	}
+	if _, err := st.ActorBySession(ctx, []byte("token-2"), now); err == nil {
+		t.Error("a deactivated user's session still authenticates")
+	}
+	if _, err := st.ActorBySession(ctx, []byte("token-1"), now.Add(2*time.Hour)); err == nil {
+		t.Error("an expired session still authenticates")
+	}
+	if err := st.RollbackLast(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	db.Raw(`SELECT user_id FROM sessions`).Scan(&users)
+	if len(users) != 1 || users[0] != "u1" {
+		t.Errorf("sessions after the rollback: %v", users)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := st.ActorBySession(ctx, []byte("token-1"), now); err != nil || a != want {
+		t.Errorf("migrated again: %+v, %v", a, err)
+	}
 }

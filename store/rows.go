@@ -65,10 +65,18 @@ func fromUser(u service.User) userRow {
 }
 
 type sessionRow struct {
-	TokenHash []byte
-	UserID    string
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	TokenHash   []byte
+	UserID      string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	Username    string
+	DisplayName string
+	Phone       string
+	Role        string
+	OrgID       string
+	OrgPath     string
+	OrgLevel    string
+	OrgName     string
 }
 
 func (sessionRow) TableName() string { return "sessions" }
