@@ -157,6 +157,9 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 			// may go straight to its handle (see exec).
 			return raw, s.bind(context.WithValue(ctx, writerConnKey{}, s.writerDirect), raw), nil
 		}, s.stmt, max)
+		if err := <-s.writer.priority; err != nil {
+			o.Logger.Info("the SQLite writer runs at normal priority: raising it needs root or CAP_SYS_NICE", "err", err)
+		}
 		s.checkpointer = newCheckpointer(sqlDB, s.writer, o.Logger, dsn+"-wal", walLimits{})
 	}
 	return s, nil
