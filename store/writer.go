@@ -36,8 +36,8 @@ type writer struct {
 
 	careful bool // the last batch had a failing write: use savepoints
 
-	thread    atomic.Int64 // the writer's OS thread id
-	priority  chan error   // whether raising the thread's priority worked, once
+	thread   atomic.Int64 // the writer's OS thread id
+	priority chan error   // whether raising the thread's priority worked, once
 
 	lastBatch atomic.Int64 // when the last batch began, Unix nanoseconds
 	largest   atomic.Int64 // the most jobs one commit has carried
