@@ -265,10 +265,13 @@ func (s *Service) PutCalendarYear(ctx context.Context, a Actor, y CalendarYear) 
 // calendar returns the working-day calendar, reloading it when the stored
 // version moved (another instance may have changed it).
 func (s *Service) calendar(ctx context.Context) (*Calendar, error) {
-	v, err := s.store.CalendarVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
+	r, err := s.reference(ctx)
+	return r.cal, err
+}
+
+// calendarAt returns the calendar of version v, reloading it if the one
+// kept is older.
+func (s *Service) calendarAt(ctx context.Context, v int64) (*Calendar, error) {
 	s.calMu.Lock()
 	defer s.calMu.Unlock()
 	if s.cal != nil && s.calVersion == v {

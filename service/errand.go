@@ -255,6 +255,10 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	if !slices.Contains(Channels, in.Channel) {
 		f.add("channel", "one of walk_in, home_visit, phone, app, web")
 	}
+	ref, err := s.reference(ctx)
+	if err != nil {
+		return Errand{}, false, err
+	}
 	// Every refusal at once, the item's materials included, so a form shows
 	// all that needs fixing in one go.
 	var item Item
@@ -263,7 +267,7 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 		f.add("item_code", "required")
 	} else {
 		var err error
-		item, err = s.store.Item(ctx, code)
+		item, err = ref.item(ctx, code)
 		switch {
 		case isNotFound(err):
 			f.add("item_code", "no such item in the catalogue")
@@ -283,10 +287,6 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	if err := f.err(); err != nil {
 		return Errand{}, false, err
 	}
-	cal, err := s.calendar(ctx)
-	if err != nil {
-		return Errand{}, false, err
-	}
 	seq, err := s.receipts.next(ctx)
 	if err != nil {
 		return Errand{}, false, err
@@ -294,7 +294,7 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	e, ev := NewErrand(a, item, Intake{
 		ID: s.newID(), ReceiptNo: FormatReceiptNo(now, seq), VerifyCode: NewVerifyCode(),
 		Applicant: app, Materials: materials, Channel: in.Channel, Note: note, At: now,
-	}, cal)
+	}, ref.cal)
 	if err := s.store.CreateErrand(ctx, e, ev, idem); err != nil {
 		if isIdemTaken(err) {
 			return s.replayRace(ctx, idem)
@@ -370,10 +370,11 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 		}
 		return Errand{}, false, versionConflict(e.Version)
 	}
-	sc := StepContext{Now: s.now()}
-	if sc.Calendar, err = s.calendar(ctx); err != nil {
+	ref, err := s.reference(ctx)
+	if err != nil {
 		return Errand{}, false, err
 	}
+	sc := StepContext{Now: s.now(), Calendar: ref.cal}
 	if act == ActionForward {
 		holder, err := s.org(ctx, e.HolderOrgID)
 		if err != nil {
@@ -388,7 +389,7 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 		}
 	}
 	if act == ActionReturn {
-		if sc.Item, err = s.store.Item(ctx, e.ItemCode); err != nil {
+		if sc.Item, err = ref.item(ctx, e.ItemCode); err != nil {
 			return Errand{}, false, err
 		}
 	}

@@ -39,7 +39,7 @@ type Store interface {
 	Items(ctx context.Context, f ItemFilter) ([]Item, error)
 	SetItemActive(ctx context.Context, code string, active bool) (Item, error)
 
-	CalendarVersion(ctx context.Context) (int64, error)
+	Versions(ctx context.Context) (Versions, error)
 	CalendarYears(ctx context.Context) ([]CalendarYear, error)
 	CalendarYear(ctx context.Context, year int) (CalendarYear, error)
 	PutCalendarYear(ctx context.Context, y CalendarYear) error
@@ -121,6 +121,7 @@ type Service struct {
 	calMu      sync.Mutex
 	cal        *Calendar
 	calVersion int64
+	items      itemCache // the catalogue as read at one version
 
 	dummyHash func() []byte
 }

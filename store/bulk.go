@@ -35,7 +35,7 @@ func (s *Store) Seed(ctx context.Context, orgs []service.Org, users []service.Us
 				return translate(err, "seed data")
 			}
 		}
-		return nil
+		return bumpCatalog(tx)
 	})
 }
 

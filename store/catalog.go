@@ -17,7 +17,10 @@ func (s *Store) CreateCategory(ctx context.Context, c service.Category) error {
 		if err := tx.Model(&categoryRow{}).Select("COALESCE(MAX(position), 0)").Scan(&pos).Error; err != nil {
 			return err
 		}
-		return tx.Create(&categoryRow{Code: c.Code, Name: c.Name, Position: pos + 1}).Error
+		if err := tx.Create(&categoryRow{Code: c.Code, Name: c.Name, Position: pos + 1}).Error; err != nil {
+			return err
+		}
+		return bumpCatalog(tx)
 	})
 	if err != nil {
 		return dup(translate(err, "category"), "code", "a category with this code already exists")
@@ -41,7 +44,12 @@ func (s *Store) Categories(ctx context.Context) ([]service.Category, error) {
 // CreateItem inserts a catalogue item.
 func (s *Store) CreateItem(ctx context.Context, it service.Item) error {
 	r := fromItem(it)
-	err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		return bumpCatalog(tx)
+	})
 	if err != nil {
 		return dup(translate(err, "item"), "code", "an item with this code already exists")
 	}
@@ -92,6 +100,9 @@ func (s *Store) SetItemActive(ctx context.Context, code string, active bool) (se
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
+		if err := bumpCatalog(tx); err != nil {
+			return err
+		}
 		return tx.Where("code = ?", code).Take(&r).Error
 	})
 	if err != nil {
@@ -115,11 +126,20 @@ type calendarDayRow struct {
 
 func (calendarDayRow) TableName() string { return "calendar_days" }
 
-// CalendarVersion is a counter bumped by every calendar change.
-func (s *Store) CalendarVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.queryRow(ctx, `SELECT value FROM counters WHERE name = 'calendar'`, nil, &v)
+// Versions reads the counters that every calendar change and every
+// catalogue change bump, in one query: what the service caches of either is
+// current while its counter stands.
+func (s *Store) Versions(ctx context.Context) (service.Versions, error) {
+	var v service.Versions
+	err := s.queryRow(ctx, `SELECT (SELECT value FROM counters WHERE name = 'calendar'), (SELECT value FROM counters WHERE name = 'catalog')`,
+		nil, &v.Calendar, &v.Catalog)
 	return v, err
+}
+
+// bumpCatalog moves the catalogue's version, in the transaction that
+// changes the catalogue.
+func bumpCatalog(tx *gorm.DB) error {
+	return tx.Exec(`UPDATE counters SET value = value + 1 WHERE name = 'catalog'`).Error
 }
 
 // CalendarYears reads every stored year.

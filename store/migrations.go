@@ -34,6 +34,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202611230001_initial", Migrate: migrateInitial(s.postgres), Rollback: rollbackInitial},
 		{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(s.postgres), Rollback: rollbackLeanIntake(s.postgres)},
 		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
+		{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion},
 	})
 }
 
@@ -495,4 +496,15 @@ func rollbackSessionActor(postgres bool) gormigrate.RollbackFunc {
 			`DROP TABLE sessions_v3`,
 		})
 	}
+}
+
+// Migration 4 adds the catalogue's version, a counter every catalogue change
+// bumps, so each instance may keep items it has read for as long as the
+// counter stands (read with the calendar's on every registration).
+func migrateCatalogVersion(tx *gorm.DB) error {
+	return tx.Exec(`INSERT INTO counters (name, value) VALUES ('catalog', 1)`).Error
+}
+
+func rollbackCatalogVersion(tx *gorm.DB) error {
+	return tx.Exec(`DELETE FROM counters WHERE name = 'catalog'`).Error
 }

@@ -13,9 +13,9 @@ import (
 func TestMigrateAndRollback(t *testing.T) {
 	st := testdb.Open(t)
 	ctx := context.Background()
-	v, err := st.CalendarVersion(ctx)
-	if err != nil || v != 1 {
-		t.Fatalf("calendar version = %d, %v; want 1", v, err)
+	v, err := st.Versions(ctx)
+	if err != nil || v.Calendar != 1 || v.Catalog != 1 {
+		t.Fatalf("versions = %+v, %v; want the calendar's and the catalogue's at 1", v, err)
 	}
 	years, err := st.CalendarYears(ctx)
 	if err != nil || len(years) != 4 {
