@@ -123,56 +123,74 @@ func runFixedServer(stdout io.Writer) int {
 	return 0
 }
 
-// fixedJSON measures the HTTP ceiling of this machine and client: an Echo v4
-// handler that answers a fixed small JSON body, driven by the same client
-// machinery and worker count as the scenarios. By default the server is a
-// child process, so that client and server are separate processes sharing
-// the cores as they do with daiban; inProcess serves it from this process.
-func fixedJSON(ctx context.Context, clients int, warmup, duration time.Duration, inProcess bool) (Result, error) {
-	var base, where string
-	pid := 0
+// fixedServer is the fixed-JSON handler of the baseline, up for as many
+// measurements as a run takes.
+type fixedServer struct {
+	base, where string
+	pid         int
+	stop        func()
+}
+
+// startFixed serves the fixed handler: by default from a child process, so
+// that client and server are separate processes sharing the cores as they
+// do with daiban; inProcess serves it from this process.
+func startFixed(ctx context.Context, inProcess bool) (*fixedServer, error) {
 	if inProcess {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return Result{}, err
+			return nil, err
 		}
 		srv := serveFixed(ln)
-		defer srv.Close()
-		base, where = "http://"+ln.Addr().String(), "in-process Echo v4"
-	} else {
-		self, err := os.Executable()
-		if err != nil {
-			return Result{}, err
-		}
-		cmd := exec.CommandContext(ctx, self, "fixed-json-server")
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			return Result{}, err
-		}
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return Result{}, err
-		}
-		if err := cmd.Start(); err != nil {
-			return Result{}, err
-		}
-		defer func() { stdin.Close(); cmd.Wait() }()
-		addr, err := bufio.NewReader(out).ReadString('\n')
-		if err != nil {
-			return Result{}, fmt.Errorf("fixed-json server: %w", err)
-		}
-		base, where, pid = "http://"+strings.TrimSpace(addr), "Echo v4 in a child process", cmd.Process.Pid
+		return &fixedServer{base: "http://" + ln.Addr().String(), where: "in-process Echo v4", stop: func() { srv.Close() }}, nil
 	}
-	a := &api{base: base, http: newHTTPClient(clients)}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "fixed-json-server")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() { stdin.Close(); cmd.Wait() }
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("fixed-json server: %w", err)
+	}
+	return &fixedServer{base: "http://" + strings.TrimSpace(addr), where: "Echo v4 in a child process", pid: cmd.Process.Pid, stop: stop}, nil
+}
+
+// measure drives the fixed handler with the same client machinery and
+// worker count as the scenarios: the HTTP ceiling of this machine and client.
+func (f *fixedServer) measure(ctx context.Context, clients int, warmup, duration time.Duration) (Result, error) {
+	a := &api{base: f.base, http: newHTTPClient(clients)}
 	defer a.http.CloseIdleConnections()
-	mon := startSampler(pid, warmup)
+	mon := startSampler(f.pid, warmup)
 	res, err := drive(ctx, "fixed-json", clients, warmup, duration, func(ctx context.Context, _ int, rec *recorder) (int, error) {
 		a.timed(ctx, rec, "fixed-json", http.MethodGet, "/fixed", "", nil, false, nil)
 		return 0, nil
 	})
 	mon.done(&res)
 	res.RSSPeakMB, res.RSSHWMMB = 0, 0
-	res.Target = base + "/fixed (" + where + ")"
+	res.Target = f.base + "/fixed (" + f.where + ")"
 	return res, err
+}
+
+// fixedJSON measures the fixed handler once, on a server of its own.
+func fixedJSON(ctx context.Context, clients int, warmup, duration time.Duration, inProcess bool) (Result, error) {
+	f, err := startFixed(ctx, inProcess)
+	if err != nil {
+		return Result{}, err
+	}
+	defer f.stop()
+	return f.measure(ctx, clients, warmup, duration)
 }

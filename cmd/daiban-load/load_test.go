@@ -203,3 +203,61 @@ func TestErrorLogIgnoresRequestIDs(t *testing.T) {
 		t.Errorf("samples = %+v, want one kind seen twice", got)
 	}
 }
+
+// TestMeasureRounds runs rounds with a fake measurement whose rates drift
+// from round to round: each round pairs a scenario with its baseline (the
+// baseline first in odd rounds, last in even ones), each round's ratio comes
+// from its own pair, and the targets take the median round with the range
+// beside it, and the highest RSS.
+func TestMeasureRounds(t *testing.T) {
+	rates := map[string][]float64{
+		"sqlite-commit": {1000, 2000, 3000},
+		"register":      {1100, 1800, 3600}, // 1.10, 0.90, 1.20
+		"fixed-json":    {10000, 20000, 10000},
+		"lookup":        {6000, 9000, 4000}, // 0.60, 0.45, 0.40
+	}
+	p99 := []float64{20, 30, 24}
+	rss := []float64{80, 120, 90}
+	var order []string
+	calls := map[string]int{}
+	run := func(_ context.Context, name string) (Result, error) {
+		order = append(order, name)
+		i := calls[name]
+		calls[name]++
+		r := Result{Scenario: name, Total: Stat{PerSec: rates[name][i]}}
+		if name == "register" {
+			r.Total.P99Ms, r.RSSPeakMB = p99[i], rss[i]
+		}
+		return r, nil
+	}
+	var log strings.Builder
+	rounds, err := measureRounds(context.Background(), 3, []string{"register", "lookup", "stats"}, run, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOrder := "sqlite-commit register fixed-json lookup register sqlite-commit lookup fixed-json sqlite-commit register fixed-json lookup"
+	if got := strings.Join(order, " "); got != wantOrder {
+		t.Errorf("order:\n got %s\nwant %s", got, wantOrder)
+	}
+	if len(rounds) != 3 || rounds[1].Ratios[0].Value != 0.9 {
+		t.Fatalf("rounds %+v", rounds)
+	}
+	want := map[string]Ratio{
+		registerTarget: {Value: 1.1, Min: 0.9, Max: 1.2, Met: true},
+		p99Target:      {Value: 24, Min: 20, Max: 30, Met: true},
+		lookupTarget:   {Value: 0.45, Min: 0.4, Max: 0.6, Met: false},
+		rssTarget:      {Value: 120, Min: 80, Max: 120, Met: true},
+	}
+	got := roundRatios(rounds)
+	if len(got) != len(want) {
+		t.Fatalf("%d targets, want %d: %+v", len(got), len(want), got)
+	}
+	for _, r := range got {
+		w := want[r.Name]
+		if !near(r.Value, w.Value) || !near(r.Min, w.Min) || !near(r.Max, w.Max) || r.Met != w.Met || r.Rounds != 3 {
+			t.Errorf("%s: got %v (%v–%v, met %v, %d rounds), want %v (%v–%v, met %v)", r.Name, r.Value, r.Min, r.Max, r.Met, r.Rounds, w.Value, w.Min, w.Max, w.Met)
+		}
+	}
+}
+
+func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }

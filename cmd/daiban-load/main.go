@@ -54,6 +54,7 @@ type options struct {
 	pprofURL    string
 	profileDir  string
 	fixedInProc bool
+	rounds      int
 }
 
 var allScenarios = []string{"register", "lookup", "lifecycle", "stats", "mixed"}
@@ -68,15 +69,20 @@ type Report struct {
 	Warmup    string    `json:"warmup"`
 	Baselines []Result  `json:"baselines,omitempty"`
 	Results   []Result  `json:"results,omitempty"`
+	Rounds    []Round   `json:"rounds,omitempty"`
 	Ratios    []Ratio   `json:"ratios,omitempty"`
 }
 
-// Ratio is one target of issue 6, computed from this run's figures.
+// Ratio is one target of issue 6, computed from this run's figures; over
+// rounds, the median round's value with the lowest and highest.
 type Ratio struct {
 	Name   string  `json:"name"`
 	Value  float64 `json:"value"`
 	Target string  `json:"target"`
 	Met    bool    `json:"met"`
+	Min    float64 `json:"min,omitempty"`
+	Max    float64 `json:"max,omitempty"`
+	Rounds int     `json:"rounds,omitempty"`
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -117,6 +123,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.pprofURL, "pprof-url", "", "the server's pprof listener (daiban serve --pprof); with --profile-dir, a CPU profile is taken during each scenario")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "where to write SCENARIO.pprof")
 	fs.BoolVar(&o.fixedInProc, "fixed-in-process", false, "serve the fixed-JSON baseline from this process instead of a child process")
+	if mode == "run" {
+		fs.IntVar(&o.rounds, "rounds", 0, "measure register and lookup in this many rounds, each beside its baseline (needs --baseline-db); the targets take the median round")
+	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -145,6 +154,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if (o.pprofURL == "") != (o.profileDir == "") {
 		fmt.Fprintln(stderr, "--pprof-url and --profile-dir go together")
+		return 2
+	}
+	if o.rounds < 0 || o.rounds > 0 && (o.baselineDB == "" || len(rounded(o.scenarios)) == 0) {
+		fmt.Fprintln(stderr, "--rounds needs --baseline-db and the register or lookup scenario")
 		return 2
 	}
 	o.url = strings.TrimRight(o.url, "/")
@@ -180,7 +193,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 	rep := Report{Started: time.Now().UTC(), Label: o.label, Clients: o.clients, Duration: o.duration.String(), Warmup: o.warmup.String()}
-	if o.baselineDB != "" {
+	if o.baselineDB != "" && o.rounds == 0 {
 		fmt.Fprintf(log, "baseline: durable single-row SQLite commits on %s for %s\n", o.baselineDB, o.duration)
 		r, err := sqliteCommits(ctx, o.baselineDB, o.warmup, o.duration)
 		if err != nil {
@@ -212,27 +225,17 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 				return rep, fmt.Errorf("setup: %w", err)
 			}
 		}
-		for _, s := range o.scenarios {
-			fmt.Fprintf(log, "scenario %s: %d clients, %s warm-up, %s measured\n", s, o.clients, o.warmup, o.duration)
-			prof := startProfile(ctx, o, s)
-			mon := startSampler(o.pid, o.warmup)
-			r, err := drive(ctx, s, o.clients, o.warmup, o.duration, w.workloadFor(s))
-			merr := mon.done(&r)
-			if perr := prof(); perr != nil {
-				fmt.Fprintln(log, "warning: profile:", perr)
-			}
-			if err != nil {
+		rest := o.scenarios
+		if o.rounds > 0 {
+			if rep.Rounds, err = roundsOf(ctx, o, w, log); err != nil {
 				return rep, err
 			}
-			if merr != nil {
-				return rep, fmt.Errorf("server process %d: %w", o.pid, merr)
-			}
-			if r.Total.Requests > 0 && r.Total.Errors == r.Total.Requests {
-				return rep, fmt.Errorf("scenario %s: every request failed, e.g. %v", s, r.ErrorsSeen[0].Error)
-			}
-			r.Target = o.url
-			if s == "lifecycle" || s == "mixed" {
-				r.UnitName = "lifecycles"
+			rest = slices.DeleteFunc(slices.Clone(rest), func(s string) bool { return slices.Contains(rounded(o.scenarios), s) })
+		}
+		for _, s := range rest {
+			r, err := scenario(ctx, o, w, s, log)
+			if err != nil {
+				return rep, err
 			}
 			rep.Results = append(rep.Results, r)
 			if err := ctx.Err(); err != nil {
@@ -240,8 +243,61 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 			}
 		}
 	}
-	rep.Ratios = ratios(rep)
+	if o.rounds > 0 {
+		rep.Ratios = roundRatios(rep.Rounds)
+	} else {
+		rep.Ratios = ratios(rep)
+	}
 	return rep, nil
+}
+
+// scenario measures one scenario against the server, sampling its memory
+// and CPU, and profiling it when asked.
+func scenario(ctx context.Context, o options, w *world, s string, log io.Writer) (Result, error) {
+	fmt.Fprintf(log, "scenario %s: %d clients, %s warm-up, %s measured\n", s, o.clients, o.warmup, o.duration)
+	prof := startProfile(ctx, o, s)
+	mon := startSampler(o.pid, o.warmup)
+	r, err := drive(ctx, s, o.clients, o.warmup, o.duration, w.workloadFor(s))
+	merr := mon.done(&r)
+	if perr := prof(); perr != nil {
+		fmt.Fprintln(log, "warning: profile:", perr)
+	}
+	if err != nil {
+		return r, err
+	}
+	if merr != nil {
+		return r, fmt.Errorf("server process %d: %w", o.pid, merr)
+	}
+	if r.Total.Requests > 0 && r.Total.Errors == r.Total.Requests {
+		return r, fmt.Errorf("scenario %s: every request failed, e.g. %v", s, r.ErrorsSeen[0].Error)
+	}
+	r.Target = o.url
+	if s == "lifecycle" || s == "mixed" {
+		r.UnitName = "lifecycles"
+	}
+	return r, nil
+}
+
+// roundsOf measures the paired scenarios in rounds (see measureRounds),
+// with one fixed-JSON server for all of them.
+func roundsOf(ctx context.Context, o options, w *world, log io.Writer) ([]Round, error) {
+	var fixed *fixedServer
+	if slices.Contains(o.scenarios, "lookup") {
+		var err error
+		if fixed, err = startFixed(ctx, o.fixedInProc); err != nil {
+			return nil, err
+		}
+		defer fixed.stop()
+	}
+	return measureRounds(ctx, o.rounds, o.scenarios, func(ctx context.Context, name string) (Result, error) {
+		switch name {
+		case "sqlite-commit":
+			return sqliteCommits(ctx, o.baselineDB, o.warmup, o.duration)
+		case "fixed-json":
+			return fixed.measure(ctx, o.clients, o.warmup, o.duration)
+		}
+		return scenario(ctx, o, w, name, log)
+	}, log)
 }
 
 // startProfile fetches a CPU profile of the measured part of a scenario
@@ -304,23 +360,52 @@ func ratios(rep Report) []Ratio {
 	var out []Ratio
 	commit, fixed := find(rep.Baselines, "sqlite-commit"), find(rep.Baselines, "fixed-json")
 	reg, look := find(rep.Results, "register"), find(rep.Results, "lookup")
+	add := func(name string, v float64) {
+		out = append(out, Ratio{Name: name, Value: v, Target: targets[name].text, Met: meets(name, v)})
+	}
 	if reg != nil && commit != nil && commit.Total.PerSec > 0 {
-		v := reg.Total.PerSec / commit.Total.PerSec
-		out = append(out, Ratio{Name: "register req/s ÷ raw SQLite commits/s", Value: v, Target: "≥ 1.00", Met: v >= 1})
+		add(registerTarget, reg.Total.PerSec/commit.Total.PerSec)
 	}
 	if reg != nil {
-		out = append(out, Ratio{Name: "register p99 (ms)", Value: reg.Total.P99Ms, Target: "≤ 25", Met: reg.Total.P99Ms <= 25})
+		add(p99Target, reg.Total.P99Ms)
 	}
 	if look != nil && fixed != nil && fixed.Total.PerSec > 0 {
-		v := look.Total.PerSec / fixed.Total.PerSec
-		out = append(out, Ratio{Name: "lookup req/s ÷ fixed-JSON req/s", Value: v, Target: "≥ 0.50", Met: v >= 0.5})
+		add(lookupTarget, look.Total.PerSec/fixed.Total.PerSec)
 	}
 	var peak float64
 	for _, r := range rep.Results {
 		peak = max(peak, r.RSSPeakMB)
 	}
 	if peak > 0 {
-		out = append(out, Ratio{Name: "server peak RSS (MB)", Value: peak, Target: "≤ 150", Met: peak <= 150})
+		add(rssTarget, peak)
 	}
 	return out
+}
+
+// The targets of issue 6.
+const (
+	registerTarget = "register req/s ÷ raw SQLite commits/s"
+	p99Target      = "register p99 (ms)"
+	lookupTarget   = "lookup req/s ÷ fixed-JSON req/s"
+	rssTarget      = "server peak RSS (MB)"
+)
+
+var targets = map[string]struct {
+	text   string
+	atMost bool
+	bound  float64
+}{
+	registerTarget: {"≥ 1.00", false, 1},
+	p99Target:      {"≤ 25", true, 25},
+	lookupTarget:   {"≥ 0.50", false, 0.5},
+	rssTarget:      {"≤ 150", true, 150},
+}
+
+// meets reports whether v meets the named target.
+func meets(name string, v float64) bool {
+	t := targets[name]
+	if t.atMost {
+		return v <= t.bound
+	}
+	return v >= t.bound
 }

@@ -39,6 +39,15 @@ func printReport(w io.Writer, rep Report) {
 		op.Op = map[string]string{"sqlite-commit": "commit", "fixed-json": "GET"}[r.Scenario]
 		row(r.Scenario, op, &r)
 	}
+	for _, round := range rep.Rounds {
+		for _, r := range round.Results {
+			op := r.Total
+			if name, ok := map[string]string{"sqlite-commit": "commit", "fixed-json": "GET"}[r.Scenario]; ok {
+				op.Op = name
+			}
+			row(fmt.Sprintf("%s #%d", r.Scenario, round.Round), op, &r)
+		}
+	}
 	for _, r := range rep.Results {
 		row(r.Scenario, r.Total, &r)
 		for _, s := range r.Ops {
@@ -49,6 +58,23 @@ func printReport(w io.Writer, rep Report) {
 		}
 	}
 	tw.Flush()
+	if len(rep.Rounds) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprint(tw, "round")
+		for _, r := range rep.Rounds[0].Ratios {
+			fmt.Fprintf(tw, "\t%s", r.Name)
+		}
+		fmt.Fprintln(tw)
+		for _, round := range rep.Rounds {
+			fmt.Fprintf(tw, "%d", round.Round)
+			for _, r := range round.Ratios {
+				fmt.Fprintf(tw, "\t%.2f", r.Value)
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+	}
 	if len(rep.Ratios) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -58,11 +84,23 @@ func printReport(w io.Writer, rep Report) {
 			if r.Met {
 				met = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%.2f\t%s\t%s\n", r.Name, r.Value, r.Target, met)
+			value := fmt.Sprintf("%.2f", r.Value)
+			if r.Rounds > 0 {
+				how := "median"
+				if r.Name == rssTarget {
+					how = "highest"
+				}
+				value += fmt.Sprintf(" (%s of %d rounds, %.2f–%.2f)", how, r.Rounds, r.Min, r.Max)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, value, r.Target, met)
 		}
 		tw.Flush()
 	}
-	for _, r := range append(append([]Result{}, rep.Baselines...), rep.Results...) {
+	all := append(append([]Result{}, rep.Baselines...), rep.Results...)
+	for _, round := range rep.Rounds {
+		all = append(all, round.Results...)
+	}
+	for _, r := range all {
 		if len(r.ErrorsSeen) == 0 {
 			continue
 		}
@@ -89,6 +127,11 @@ func peakHWM(rep Report) float64 {
 	var m float64
 	for _, r := range rep.Results {
 		m = max(m, r.RSSHWMMB)
+	}
+	for _, round := range rep.Rounds {
+		for _, r := range round.Results {
+			m = max(m, r.RSSHWMMB)
+		}
 	}
 	return m
 }
