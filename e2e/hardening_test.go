@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +130,35 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\r\n")
 	return line
+}
+
+// TestServeProcs reads the Go processors of the real binary from /metrics:
+// twice the usable CPUs by default, what --procs says, and what GOMAXPROCS
+// says when it is set.
+func TestServeProcs(t *testing.T) {
+	dir := t.TempDir()
+	for i, c := range []struct {
+		env  []string
+		args []string
+		want int
+	}{
+		{nil, nil, 2 * runtime.GOMAXPROCS(0)},
+		{nil, []string{"--procs", "3"}, 3},
+		{[]string{"GOMAXPROCS=1"}, nil, 1},
+	} {
+		env := environ(filepath.Join(dir, fmt.Sprintf("procs-%d.db", i)), append(c.env, "DAIBAN_ADMIN_PASSWORD="+adminPassword)...)
+		s := start(t, env, append([]string{"--demo", "--demo-errands", "0"}, c.args...)...)
+		r, err := newClient(s.URL).do("GET", "/metrics", nil, nil)
+		if err != nil || r.status != http.StatusOK {
+			t.Fatalf("/metrics: %v %d", err, r.status)
+		}
+		m := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(r.body)
+		if m == nil {
+			t.Fatalf("/metrics has no go_sched_gomaxprocs_threads:\n%.2000s", r.body)
+		}
+		if got, _ := strconv.Atoi(string(m[1])); got != c.want {
+			t.Errorf("env %v, args %v: %d processors, want %d", c.env, c.args, got, c.want)
+		}
+		s.stop()
+	}
 }
