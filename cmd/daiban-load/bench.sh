@@ -1,20 +1,24 @@
 #!/bin/bash
 # bench.sh runs the measurements of BENCHMARKS.md in one go: it builds the
 # server and the load tool, generates the Changle demo into a fresh SQLite
-# file and a fresh PostgreSQL database, serves both, measures the baselines
-# and every scenario on SQLite, then PostgreSQL, then registration on both
-# back to back, and finally takes CPU profiles in a separate pass.
+# file and a fresh PostgreSQL database, serves both, measures registration and
+# lookup on SQLite in rounds beside their baselines and every other scenario
+# once, then every scenario on PostgreSQL, then registration on both back to
+# back, and finally takes CPU profiles in a separate pass.
 #
 #   cmd/daiban-load/bench.sh [WORKDIR]      (default /tmp/daiban-bench)
 #
 # Environment: PGURL_ADMIN (default postgres://postgres@127.0.0.1:5432/postgres)
 # names a PostgreSQL server where the database daiban_bench may be dropped and
-# created; SKIP_PG=1 leaves PostgreSQL out. CLIENTS, DURATION, WARMUP tune the runs.
+# created; SKIP_PG=1 leaves PostgreSQL out. ERRANDS (default 75620) sizes the
+# demo: ERRANDS=1000000 SKIP_PG=1 is the million-errand run. CLIENTS,
+# DURATION, WARMUP and ROUNDS tune the runs.
 # Everything stays on this machine's loopback interface.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 W=${1:-/tmp/daiban-bench}
-CLIENTS=${CLIENTS:-32} DURATION=${DURATION:-20s} WARMUP=${WARMUP:-3s}
+CLIENTS=${CLIENTS:-32} DURATION=${DURATION:-20s} WARMUP=${WARMUP:-3s} ROUNDS=${ROUNDS:-3}
+ERRANDS=${ERRANDS:-75620}
 PGURL_ADMIN=${PGURL_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PGURL=${PGURL_ADMIN%/*}/daiban_bench?sslmode=disable
 mkdir -p "$W"
@@ -27,10 +31,10 @@ run() { echo "== $(date -u +%FT%TZ) $* (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 
 run demo data
 rm -f sqlite.db sqlite.db-* baseline.db*
-$D demo --db "$W/sqlite.db" --demo-errands 75620 --log-format text 2>&1 | tail -1
+$D demo --db "$W/sqlite.db" --demo-errands "$ERRANDS" --log-format text 2>&1 | tail -1
 if [ -z "${SKIP_PG:-}" ]; then
 	psql "$PGURL_ADMIN" -qc 'drop database if exists daiban_bench' -c 'create database daiban_bench'
-	DAIBAN_DB=$PGURL $D demo --demo-errands 75620 --log-format text 2>&1 | tail -1
+	DAIBAN_DB=$PGURL $D demo --demo-errands "$ERRANDS" --log-format text 2>&1 | tail -1
 fi
 
 # --demo only supplies the demo's development secret key here: the data exist.
@@ -49,8 +53,8 @@ for f in sqlite.log ${PG:+pg.log}; do
 done
 
 COMMON="--clients $CLIENTS --duration $DURATION --warmup $WARMUP"
-run sqlite: baselines and every scenario
-$L --url http://127.0.0.1:28190 $COMMON --scenario all --baseline-db "$W/baseline.db" --pid $SQ --label sqlite --out sqlite.json
+run "sqlite: register and lookup in $ROUNDS rounds beside their baselines, then every other scenario"
+$L --url http://127.0.0.1:28190 $COMMON --scenario all --rounds "$ROUNDS" --baseline-db "$W/baseline.db" --pid $SQ --label sqlite --out sqlite.json
 if [ -n "${PG:-}" ]; then
 	run postgres: every scenario but mixed
 	$L --url http://127.0.0.1:28191 $COMMON --scenario register,lookup,lifecycle,stats --pid $PG --label postgres --out pg.json
