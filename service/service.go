@@ -6,12 +6,14 @@ package service
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/semaphore"
 )
 
 // Store persists the domain. Not-found errors are ErrNotFound, unique
@@ -105,6 +107,7 @@ type Options struct {
 	PasswordCost int              // bcrypt cost; bcrypt.DefaultCost by default
 	SessionTTL   time.Duration    // bearer token lifetime; 12 h by default
 	ReceiptBlock int64            // receipt numbers reserved per trip to the database
+	Reports      int              // statistics reports computed at once; the CPU count by default
 }
 
 // Service carries out the domain's operations for an actor.
@@ -123,6 +126,8 @@ type Service struct {
 	calVersion int64
 	items      itemCache // the catalogue as read at one version
 
+	reports *semaphore.Weighted // reports being computed
+
 	dummyHash func() []byte
 }
 
@@ -140,9 +145,13 @@ func New(store Store, o Options) *Service {
 	if o.ReceiptBlock == 0 {
 		o.ReceiptBlock = 100
 	}
+	if o.Reports == 0 {
+		o.Reports = runtime.NumCPU()
+	}
 	s := &Service{
 		store: store, clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
 		receipts: &receiptAllocator{store: store, block: o.ReceiptBlock},
+		reports:  semaphore.NewWeighted(int64(o.Reports)),
 	}
 	s.dummyHash = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("daiban-no-such-user"), s.passwordCost)

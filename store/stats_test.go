@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -104,5 +105,64 @@ func TestStatsMatchRecomputation(t *testing.T) {
 			t.Fatalf("seed %d: a thin history: %+v", seed, total.Totals.Counts)
 		}
 		t.Logf("seed %d: %d errands, %d transitions, %d reports compared", seed, len(ids), applied, compared)
+	}
+}
+
+// heldStats is the real store with its statistics query held at a gate, to
+// see how many reports the service computes at once.
+type heldStats struct {
+	service.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h heldStats) Stats(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
+	h.entered <- struct{}{}
+	<-h.release
+	return h.Store.Stats(ctx, q)
+}
+
+// TestReportsComputedAtOnce checks that no more reports than Options.Reports
+// are computed at once, that the others wait and then get their figures, and
+// that a request given up while waiting leaves with its context's error.
+func TestReportsComputedAtOnce(t *testing.T) {
+	env := apitest.New(t)
+	h := heldStats{Store: env.Store, entered: make(chan struct{}, 8), release: make(chan struct{})}
+	svc := service.New(h, service.Options{Now: env.Clock.Now, Reports: 2})
+	super := env.F.Actor("super")
+	req := service.StatsRequest{From: "2026-03-01", To: "2026-03-31", GroupBy: "township"}
+	errs := make(chan error, 6)
+	for range 6 {
+		go func() {
+			_, err := svc.Stats(context.Background(), super, req)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		<-h.entered
+	}
+	select {
+	case <-h.entered:
+		t.Fatal("a third report was computed while two were")
+	case <-time.After(100 * time.Millisecond):
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := svc.Stats(ctx, super, req)
+		waiting <- err
+	}()
+	cancel()
+	if err := <-waiting; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a report given up while waiting: %v, want context.Canceled", err)
+	}
+	close(h.release)
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a waiting report: %v", err)
+		}
+	}
+	if n := len(h.entered); n != 4 {
+		t.Fatalf("%d more reports reached the store after the first two, want 4", n)
 	}
 }
