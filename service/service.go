@@ -107,7 +107,7 @@ type Options struct {
 	PasswordCost int              // bcrypt cost; bcrypt.DefaultCost by default
 	SessionTTL   time.Duration    // bearer token lifetime; 12 h by default
 	ReceiptBlock int64            // receipt numbers reserved per trip to the database
-	Reports      int              // statistics reports computed at once; the CPU count by default
+	Reports      int              // reports by village, agent, item or category computed at once; the CPU count by default
 }
 
 // Service carries out the domain's operations for an actor.
@@ -126,7 +126,7 @@ type Service struct {
 	calVersion int64
 	items      itemCache // the catalogue as read at one version
 
-	reports *semaphore.Weighted // reports being computed
+	reports *semaphore.Weighted // turns for the many-cell reports
 
 	dummyHash func() []byte
 }

@@ -157,12 +157,16 @@ func (s *Service) Stats(ctx context.Context, a Actor, r StatsRequest) (StatsRepo
 	if err != nil {
 		return StatsReport{}, err
 	}
-	// A report is CPU-bound, so computing more at once than there are CPUs
-	// buys no throughput and only keeps more rows and groups alive.
-	if err := s.reports.Acquire(ctx, 1); err != nil {
-		return StatsReport{}, err
+	// A report by village, agent, item or category reads thousands of cells
+	// and builds as many groups; more of them at once than there are CPUs
+	// buys no throughput and only keeps more alive. The few-cell reports
+	// (totals, townships, months) need no turn and wait for none.
+	if q.GroupBy != GroupNone && q.GroupBy != GroupTownship && q.GroupBy != GroupMonth {
+		if err := s.reports.Acquire(ctx, 1); err != nil {
+			return StatsReport{}, err
+		}
+		defer s.reports.Release(1)
 	}
-	defer s.reports.Release(1)
 	rows, err := s.store.Stats(ctx, q)
 	if err != nil {
 		return StatsReport{}, err

@@ -122,15 +122,16 @@ func (h heldStats) Stats(ctx context.Context, q service.StatsQuery) ([]service.S
 	return h.Store.Stats(ctx, q)
 }
 
-// TestReportsComputedAtOnce checks that no more reports than Options.Reports
-// are computed at once, that the others wait and then get their figures, and
-// that a request given up while waiting leaves with its context's error.
+// TestReportsComputedAtOnce checks that no more many-cell reports than
+// Options.Reports are computed at once, that the others wait and then get
+// their figures, that a request given up while waiting leaves with its
+// context's error, and that a report by township does not wait.
 func TestReportsComputedAtOnce(t *testing.T) {
 	env := apitest.New(t)
 	h := heldStats{Store: env.Store, entered: make(chan struct{}, 8), release: make(chan struct{})}
 	svc := service.New(h, service.Options{Now: env.Clock.Now, Reports: 2})
 	super := env.F.Actor("super")
-	req := service.StatsRequest{From: "2026-03-01", To: "2026-03-31", GroupBy: "township"}
+	req := service.StatsRequest{From: "2026-03-01", To: "2026-03-31", GroupBy: "agent"}
 	errs := make(chan error, 6)
 	for range 6 {
 		go func() {
@@ -156,7 +157,16 @@ func TestReportsComputedAtOnce(t *testing.T) {
 	if err := <-waiting; !errors.Is(err, context.Canceled) {
 		t.Fatalf("a report given up while waiting: %v, want context.Canceled", err)
 	}
+	township := make(chan error, 1)
+	go func() {
+		_, err := svc.Stats(context.Background(), super, service.StatsRequest{From: req.From, To: req.To, GroupBy: "township"})
+		township <- err
+	}()
+	<-h.entered // the township report reaches the store beside the two
 	close(h.release)
+	if err := <-township; err != nil {
+		t.Fatalf("the report by township: %v", err)
+	}
 	for range 6 {
 		if err := <-errs; err != nil {
 			t.Fatalf("a waiting report: %v", err)
