@@ -162,3 +162,48 @@ func TestServeProcs(t *testing.T) {
 		s.stop()
 	}
 }
+
+// TestServeWriterMetrics reads the SQLite writer's group commit from the
+// real binary's /metrics: every sign-in is a write, so the counters move.
+func TestServeWriterMetrics(t *testing.T) {
+	env := environ(filepath.Join(t.TempDir(), "writer.db"), "DAIBAN_ADMIN_PASSWORD="+adminPassword)
+	s := start(t, env, "--demo", "--demo-errands", "0")
+	defer s.stop()
+	read := func() map[string]float64 {
+		t.Helper()
+		r, err := newClient(s.URL).do("GET", "/metrics", nil, nil)
+		if err != nil || r.status != http.StatusOK {
+			t.Fatalf("/metrics: %v %d", err, r.status)
+		}
+		got := map[string]float64{}
+		for _, m := range regexp.MustCompile(`(?m)^daiban_writer_(\w+) (\S+)$`).FindAllSubmatch(r.body, -1) {
+			v, err := strconv.ParseFloat(string(m[2]), 64)
+			if err != nil {
+				t.Fatalf("daiban_writer_%s: %v", m[1], err)
+			}
+			got[string(m[1])] = v
+		}
+		return got
+	}
+	before := read()
+	for _, name := range []string{"batches_total", "writes_total", "reruns_total", "busy_seconds_total", "commit_seconds_total", "wal_restarts_total", "largest_batch"} {
+		if _, ok := before[name]; !ok {
+			t.Fatalf("/metrics has no daiban_writer_%s: %v", name, before)
+		}
+	}
+	const signIns = 3
+	for range signIns {
+		newClient(s.URL).login(t, "admin", adminPassword)
+	}
+	after := read()
+	if d := after["writes_total"] - before["writes_total"]; d < signIns {
+		t.Errorf("writes went up by %v after %d sign-ins", d, signIns)
+	}
+	if after["batches_total"] <= before["batches_total"] || after["busy_seconds_total"] <= before["busy_seconds_total"] ||
+		after["commit_seconds_total"] <= before["commit_seconds_total"] || after["commit_seconds_total"] > after["busy_seconds_total"] {
+		t.Errorf("the writer's batches and times did not add up: before %v, after %v", before, after)
+	}
+	if after["largest_batch"] < 1 || after["writes_total"] < after["batches_total"] {
+		t.Errorf("largest batch %v, %v writes in %v batches", after["largest_batch"], after["writes_total"], after["batches_total"])
+	}
+}

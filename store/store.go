@@ -284,8 +284,8 @@ func (s *Store) Postgres() bool { return s.postgres }
 func (s *Store) DB() *gorm.DB { return s.db }
 
 // write runs fn in a write transaction. On SQLite it joins the group commit:
-// concurrent writes share one transaction and one sync, each inside its own
-// savepoint so one failure never fails the others.
+// concurrent writes share one transaction and one sync, and one failure
+// never fails the others (see writer).
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.writer != nil {
 		return s.writer.do(ctx, fn)

@@ -42,6 +42,10 @@ type writer struct {
 	lastBatch atomic.Int64 // when the last batch began, Unix nanoseconds
 	largest   atomic.Int64 // the most jobs one commit has carried
 	reruns    atomic.Int64 // batches run again in savepoints after a failure
+	batches   atomic.Int64 // batches committed or rolled back
+	writes    atomic.Int64 // writes those batches carried
+	busy      atomic.Int64 // nanoseconds spent on batches, from begin to answers
+	syncing   atomic.Int64 // nanoseconds of those spent in COMMIT, its sync included
 }
 
 type job struct {
@@ -136,11 +140,15 @@ func (w *writer) run() {
 				break fill
 			}
 		}
-		w.lastBatch.Store(time.Now().UnixNano())
+		began := time.Now()
+		w.lastBatch.Store(began.UnixNano())
 		if n := int64(len(batch)); n > w.largest.Load() {
 			w.largest.Store(n)
 		}
 		w.commit(batch)
+		w.batches.Add(1)
+		w.writes.Add(int64(len(batch)))
+		w.busy.Add(int64(time.Since(began)))
 		if bare != nil {
 			bare.err <- bare.bare()
 			bare = nil
@@ -223,7 +231,10 @@ func (w *writer) finish(raw *sql.Tx, ok int, results []error) {
 		raw.Rollback()
 		return
 	}
-	if err := raw.Commit(); err != nil {
+	began := time.Now()
+	err := raw.Commit()
+	w.syncing.Add(int64(time.Since(began)))
+	if err != nil {
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("commit: %w", err)
@@ -272,4 +283,30 @@ func call(fn func(*gorm.DB) error, tx *gorm.DB) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// WriterStats are the SQLite writer's running totals since the store opened:
+// rates of them give the batch size, the time per batch and how much of it
+// the commit and its sync take.
+type WriterStats struct {
+	Batches, Writes int64
+	Largest         int64 // the most writes one batch has carried
+	Reruns          int64 // batches run again in savepoints after a failure
+	Busy            time.Duration
+	Committing      time.Duration // of Busy, in COMMIT and its sync
+	WALRestarts     int64         // checkpoints that made the writer wait to start the WAL over
+}
+
+// WriterStats reports the group commit's totals; ok is false on PostgreSQL,
+// which has no writer of its own.
+func (s *Store) WriterStats() (st WriterStats, ok bool) {
+	w := s.writer
+	if w == nil {
+		return WriterStats{}, false
+	}
+	return WriterStats{
+		Batches: w.batches.Load(), Writes: w.writes.Load(), Largest: w.largest.Load(), Reruns: w.reruns.Load(),
+		Busy: time.Duration(w.busy.Load()), Committing: time.Duration(w.syncing.Load()),
+		WALRestarts: s.checkpointer.restarts.Load(),
+	}, true
 }

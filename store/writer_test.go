@@ -96,6 +96,10 @@ func TestGroupCommit(t *testing.T) {
 	if s.writer.reruns.Load() == 0 {
 		t.Errorf("no batch was run again in savepoints, though writes failed beside others")
 	}
+	if ws, ok := s.WriterStats(); !ok || ws.Writes < int64(n) || ws.Batches >= ws.Writes || ws.Reruns != s.writer.reruns.Load() ||
+		ws.Committing <= 0 || ws.Committing > ws.Busy {
+		t.Errorf("writer stats after %d writes: %+v (ok %v)", n, ws, ok)
+	}
 	t.Logf("%d writes, %d stored, largest commit %d writes, %d batches run again", n, len(stored), s.writer.largest.Load(), s.writer.reruns.Load())
 }
 

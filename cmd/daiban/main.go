@@ -274,9 +274,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			runtime.GOMAXPROCS(cfg.Procs)
 		}
 		// /metrics carries the runtime's and the process's own figures (heap,
-		// collections, goroutines, processors, CPU, memory) beside the HTTP ones.
+		// collections, goroutines, processors, CPU, memory) and the SQLite
+		// writer's beside the HTTP ones.
 		metrics := prometheus.NewRegistry()
 		metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		writerMetrics(metrics, st)
 		apiServer := api.New(svc, api.Options{
 			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
