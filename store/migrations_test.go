@@ -16,14 +16,7 @@ import (
 // then rolls back and migrates again, on each engine.
 func TestLeanIntakeMigration(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, testdb.DSN(t), store.Options{SecretKey: testdb.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.MigrateTo(ctx, "202611230001_initial"); err != nil {
-		t.Fatal(err)
-	}
+	st := openAt(t, "202611230001_initial")
 	db := st.DB()
 	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	if err := db.Exec(`INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -92,14 +85,7 @@ func indexFacts(t *testing.T, st *store.Store) (holder, createdIndex string, clu
 // a deactivated user's is dropped; a rollback keeps the sessions.
 func TestSessionActorMigration(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, testdb.DSN(t), store.Options{SecretKey: testdb.SecretKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.MigrateTo(ctx, "202612010001_lean_intake"); err != nil {
-		t.Fatal(err)
-	}
+	st := openAt(t, "202612010001_lean_intake")
 	db := st.DB()
 	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	for _, q := range []struct {
@@ -147,4 +133,20 @@ func TestSessionActorMigration(t *testing.T) {
 	if a, err := st.ActorBySession(ctx, []byte("token-1"), now); err != nil || a != want {
 		t.Errorf("migrated again: %+v, %v", a, err)
 	}
+}
+
+// openAt opens a fresh database migrated only up to the migration id, closed
+// when the test ends.
+func openAt(t *testing.T, id string) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, testdb.DSN(t), store.Options{SecretKey: testdb.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.MigrateTo(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -39,13 +39,13 @@ type writer struct {
 	thread   atomic.Int64 // the writer's OS thread id
 	priority chan error   // whether raising the thread's priority worked, once
 
-	lastBatch atomic.Int64 // when the last batch began, Unix nanoseconds
-	largest   atomic.Int64 // the most jobs one commit has carried
-	reruns    atomic.Int64 // batches run again in savepoints after a failure
-	batches   atomic.Int64 // batches committed or rolled back
-	writes    atomic.Int64 // writes those batches carried
-	busy      atomic.Int64 // nanoseconds spent on batches, from begin to answers
-	syncing   atomic.Int64 // nanoseconds of those spent in COMMIT, its sync included
+	lastBatch  atomic.Int64 // when the last batch began, Unix nanoseconds
+	largest    atomic.Int64 // the most jobs one commit has carried
+	reruns     atomic.Int64 // batches run again in savepoints after a failure
+	batches    atomic.Int64 // batches committed or rolled back
+	writes     atomic.Int64 // writes those batches carried
+	busy       atomic.Int64 // nanoseconds spent on batches, from begin to answers
+	committing atomic.Int64 // nanoseconds of those spent in COMMIT, its sync included
 }
 
 type job struct {
@@ -233,7 +233,7 @@ func (w *writer) finish(raw *sql.Tx, ok int, results []error) {
 	}
 	began := time.Now()
 	err := raw.Commit()
-	w.syncing.Add(int64(time.Since(began)))
+	w.committing.Add(int64(time.Since(began)))
 	if err != nil {
 		for i := range results {
 			if results[i] == nil {
@@ -306,7 +306,7 @@ func (s *Store) WriterStats() (st WriterStats, ok bool) {
 	}
 	return WriterStats{
 		Batches: w.batches.Load(), Writes: w.writes.Load(), Largest: w.largest.Load(), Reruns: w.reruns.Load(),
-		Busy: time.Duration(w.busy.Load()), Committing: time.Duration(w.syncing.Load()),
+		Busy: time.Duration(w.busy.Load()), Committing: time.Duration(w.committing.Load()),
 		WALRestarts: s.checkpointer.restarts.Load(),
 	}, true
 }
