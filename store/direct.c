@@ -39,6 +39,7 @@ sqlite3 *sqlite3_db_handle(sqlite3_stmt *);
 sqlite3_int64 sqlite3_changes64(sqlite3 *);
 int sqlite3_extended_errcode(sqlite3 *);
 const char *sqlite3_errmsg(sqlite3 *);
+void *sqlite3_db_mutex(sqlite3 *);
 int sqlite3_column_count(sqlite3_stmt *);
 int sqlite3_column_type(sqlite3_stmt *, int);
 sqlite3_int64 sqlite3_column_int64(sqlite3_stmt *, int);
@@ -57,6 +58,7 @@ int direct_prepare(sqlite3 *db, const char *sql, int n, sqlite3_stmt **out) {
 int direct_finalize(sqlite3_stmt *st) { return sqlite3_finalize(st); }
 int direct_errcode(sqlite3 *db) { return sqlite3_extended_errcode(db); }
 const char *direct_errmsg(sqlite3 *db) { return sqlite3_errmsg(db); }
+int direct_serialized(sqlite3 *db) { return sqlite3_db_mutex(db) != 0; }
 
 static int bind(sqlite3_stmt *st, const unsigned char *a, int n) {
   int i = 0, k = 1, rc = SQLITE_OK;

@@ -64,6 +64,10 @@ func newDirectConn(c *sqlite3.SQLiteConn, owned bool) *directConn {
 		stmts: map[string]*C.sqlite3_stmt{}, out: make([]byte, 4096)}
 }
 
+// serialized reports whether SQLite locks this connection's mutex around
+// every call.
+func (c *directConn) serialized() bool { return C.direct_serialized(c.db) != 0 }
+
 func (c *directConn) close() error {
 	for _, st := range c.stmts {
 		C.direct_finalize(st)

@@ -15,6 +15,8 @@ int direct_step(sqlite3_stmt *st, const unsigned char *args, int argsLen,
 int direct_row(sqlite3_stmt *st, unsigned char *out, int outCap, int *outLen);
 int direct_errcode(sqlite3 *db);
 const char *direct_errmsg(sqlite3 *db);
+/* Whether SQLite takes the connection's mutex on every call (not with _mutex=no). */
+int direct_serialized(sqlite3 *db);
 int direct_finalize(sqlite3_stmt *st);
 
 #endif

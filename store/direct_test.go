@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,26 @@ func TestUTCTimeOf(t *testing.T) {
 		if (err == nil) != (werr == nil) || !got.Equal(want) {
 			t.Errorf("%q: timeOf gives %v, %v; mattn's layouts give %v, %v", text, got, err, want, werr)
 		}
+	}
+}
+
+// Every connection of the store runs without SQLite's per-call mutex
+// (SQLiteDSN's _mutex=no), the writer's and the direct readers' alike.
+func TestConnectionsWithoutMutex(t *testing.T) {
+	s, _ := openScratch(t, "mutex.db", directTable)
+	conns := append([]*directConn{s.writerDirect}, s.readers.all...)
+	for i, c := range conns {
+		if c.serialized() {
+			t.Errorf("connection %d of %d takes SQLite's mutex on every call", i, len(conns))
+		}
+	}
+	// A connection opened the default way does, so the check can tell.
+	raw, err := sqliteDrv.Open(strings.Replace(SQLiteDSN(filepath.Join(t.TempDir(), "full.db")), "&_mutex=no", "&_mutex=full", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if !newDirectConn(raw.(*sqlite3.SQLiteConn), false).serialized() {
+		t.Error("a connection opened without _mutex=no reports no mutex")
 	}
 }
