@@ -186,7 +186,8 @@ func TestServeWriterMetrics(t *testing.T) {
 		return got
 	}
 	before := read()
-	for _, name := range []string{"batches_total", "writes_total", "reruns_total", "busy_seconds_total", "commit_seconds_total", "wal_restarts_total", "largest_batch"} {
+	for _, name := range []string{"batches_total", "writes_total", "reruns_total", "busy_seconds_total", "commit_seconds_total", "wal_restarts_total", "largest_batch",
+		"commit_duration_seconds_count", "commit_duration_seconds_sum", "batch_writes_count", "batch_writes_sum"} {
 		if _, ok := before[name]; !ok {
 			t.Fatalf("/metrics has no daiban_writer_%s: %v", name, before)
 		}
@@ -205,5 +206,12 @@ func TestServeWriterMetrics(t *testing.T) {
 	}
 	if after["largest_batch"] < 1 || after["writes_total"] < after["batches_total"] {
 		t.Errorf("largest batch %v, %v writes in %v batches", after["largest_batch"], after["writes_total"], after["batches_total"])
+	}
+	// Every sign-in commits, and nothing failed: the histograms saw each commit.
+	commits := after["commit_duration_seconds_count"] - before["commit_duration_seconds_count"]
+	if commits < 1 || commits != after["batch_writes_count"]-before["batch_writes_count"] ||
+		commits > after["batches_total"]-before["batches_total"] ||
+		after["batch_writes_sum"]-before["batch_writes_sum"] != after["writes_total"]-before["writes_total"] {
+		t.Errorf("the commit histograms do not match the totals: before %v, after %v", before, after)
 	}
 }

@@ -46,6 +46,8 @@ type writer struct {
 	writes     atomic.Int64 // writes those batches carried
 	busy       atomic.Int64 // nanoseconds spent on batches, from begin to answers
 	committing atomic.Int64 // nanoseconds of those spent in COMMIT, its sync included
+
+	observe atomic.Pointer[func(took time.Duration, writes int)] // see ObserveCommits
 }
 
 type job struct {
@@ -233,7 +235,11 @@ func (w *writer) finish(raw *sql.Tx, ok int, results []error) {
 	}
 	began := time.Now()
 	err := raw.Commit()
-	w.committing.Add(int64(time.Since(began)))
+	took := time.Since(began)
+	w.committing.Add(int64(took))
+	if f := w.observe.Load(); f != nil {
+		(*f)(took, ok)
+	}
 	if err != nil {
 		for i := range results {
 			if results[i] == nil {
@@ -299,6 +305,17 @@ type WriterStats struct {
 
 // WriterStats reports the group commit's totals; ok is false on PostgreSQL,
 // which has no writer of its own.
+// ObserveCommits has fn called with the time of every COMMIT of the SQLite
+// writer (its sync included) and the writes it made durable, on the
+// writer's thread right after the commit: fn must not block. The totals of
+// WriterStats hide the tail, the commits that meet a checkpoint's sync or a
+// stall of the disk. It does nothing on PostgreSQL.
+func (s *Store) ObserveCommits(fn func(took time.Duration, writes int)) {
+	if s.writer != nil {
+		s.writer.observe.Store(&fn)
+	}
+}
+
 func (s *Store) WriterStats() (st WriterStats, ok bool) {
 	w := s.writer
 	if w == nil {

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -188,4 +190,59 @@ func openScratch(tb testing.TB, name, create string) (*Store, string) {
 		tb.Fatal(err)
 	}
 	return s, path
+}
+
+// ObserveCommits sees every commit of the writer once, with its time and
+// the writes it made durable; together they are the writer's totals.
+func TestObserveCommits(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openScratch(t, "observe.db", `CREATE TABLE ob (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)`)
+	var mu sync.Mutex
+	var commits, durable int
+	var took time.Duration
+	before, _ := s.WriterStats()
+	s.ObserveCommits(func(d time.Duration, writes int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d <= 0 || writes < 1 {
+			t.Errorf("a commit of %v carrying %d writes", d, writes)
+		}
+		commits++
+		durable += writes
+		took += d
+	})
+	// Ten values come twice: one of each pair fails beside its batch-mates.
+	const n = 200
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range n {
+		wg.Go(func() {
+			err := s.write(ctx, func(tx *gorm.DB) error {
+				return tx.Exec(`INSERT INTO ob (v) VALUES (?)`, fmt.Sprint("v", i%(n-10))).Error
+			})
+			if err != nil {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 10 {
+		t.Errorf("%d writes failed, want the 10 repeated values", failed.Load())
+	}
+	after, _ := s.WriterStats()
+	var stored int
+	if err := s.db.Raw(`SELECT count(*) FROM ob`).Scan(&stored).Error; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if durable != stored || stored != n-10 {
+		t.Errorf("commits made %d writes durable, %d rows stored, want %d", durable, stored, n-10)
+	}
+	if batches := int(after.Batches - before.Batches); commits == 0 || commits > batches {
+		t.Errorf("%d commits observed in %d batches", commits, batches)
+	}
+	if d := after.Committing - before.Committing; took != d {
+		t.Errorf("observed commits took %v, the writer counted %v", took, d)
+	}
 }
