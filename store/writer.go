@@ -237,7 +237,7 @@ func (w *writer) finish(raw *sql.Tx, ok int, results []error) {
 	err := raw.Commit()
 	took := time.Since(began)
 	w.committing.Add(int64(took))
-	if f := w.observe.Load(); f != nil {
+	if f := w.observe.Load(); f != nil && err == nil {
 		(*f)(took, ok)
 	}
 	if err != nil {
@@ -303,19 +303,19 @@ type WriterStats struct {
 	WALRestarts     int64         // checkpoints that made the writer wait to start the WAL over
 }
 
-// WriterStats reports the group commit's totals; ok is false on PostgreSQL,
-// which has no writer of its own.
-// ObserveCommits has fn called with the time of every COMMIT of the SQLite
-// writer (its sync included) and the writes it made durable, on the
-// writer's thread right after the commit: fn must not block. The totals of
-// WriterStats hide the tail, the commits that meet a checkpoint's sync or a
-// stall of the disk. It does nothing on PostgreSQL.
+// ObserveCommits has fn called with the time of every successful COMMIT of
+// the SQLite writer (its sync included) and the writes it made durable, on
+// the writer's thread right after the commit: fn must not block. The totals
+// of WriterStats hide the tail, the commits that meet a checkpoint's sync or
+// a stall of the disk. It does nothing on PostgreSQL.
 func (s *Store) ObserveCommits(fn func(took time.Duration, writes int)) {
 	if s.writer != nil {
 		s.writer.observe.Store(&fn)
 	}
 }
 
+// WriterStats reports the group commit's totals; ok is false on PostgreSQL,
+// which has no writer of its own.
 func (s *Store) WriterStats() (st WriterStats, ok bool) {
 	w := s.writer
 	if w == nil {
