@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -8,6 +9,47 @@ import (
 
 	"daiban/internal/apitest"
 )
+
+// TestMetricsLabelsAreBounded sends what a client controls (paths no route
+// matches, Host headers, method tokens) and checks that none of it becomes
+// a label: each new value would keep series in memory for good.
+func TestMetricsLabelsAreBounded(t *testing.T) {
+	env := apitest.New(t)
+	for i := range 20 {
+		req, err := http.NewRequest([]string{"GET", "BREW", "PROPFIND"}[i%3], env.Server.URL+fmt.Sprintf("/probe-%d/x", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = fmt.Sprintf("host-%d.example", i)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Fatalf("%s %s = %d", req.Method, req.URL.Path, resp.StatusCode)
+		}
+	}
+	env.Get("/api/v1/public/receipts/CL-20260101-999999?code=123456", "")
+	body := string(env.Get("/metrics", "").Body)
+	for _, leak := range []string{"probe-", "host-", "BREW", "PROPFIND", "CL-2026", `host="`} {
+		if strings.Contains(body, leak) {
+			t.Errorf("/metrics has a label from the request: %s", leak)
+		}
+	}
+	for _, want := range []string{
+		`daiban_http_requests_total{code="404",method="GET",url="unmatched"} 7`,
+		`daiban_http_requests_total{code="404",method="other",url="unmatched"} 13`,
+		`daiban_http_requests_total{code="400",method="GET",url="/api/v1/public/receipts/:receipt_no"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if n := strings.Count(body, "\ndaiban_http_requests_total{"); n != 3 {
+		t.Errorf("%d request series, want the 3 above", n)
+	}
+}
 
 func TestOperations(t *testing.T) {
 	env := apitest.New(t)

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,10 +106,7 @@ func (s *Server) routes() {
 		XSSProtection: "0", ContentTypeNosniff: "nosniff", XFrameOptions: "DENY",
 		ReferrerPolicy: "same-origin", ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 	}))
-	e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
-		Namespace: "daiban", Subsystem: "http", Registerer: s.opts.Registry,
-		Skipper: func(c echo.Context) bool { return c.Path() == "/metrics" },
-	}))
+	e.Use(newHTTPMetrics(s.opts.Registry).middleware)
 	e.Use(renderErrors)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -131,7 +127,7 @@ func (s *Server) routes() {
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echoprometheus.NewHandlerWithConfig(echoprometheus.HandlerConfig{Gatherer: s.opts.Registry}))
+	e.GET("/metrics", metricsHandler(s.opts.Registry))
 	e.GET("/openapi.yaml", s.openapi)
 
 	v1 := e.Group("/api/v1")
