@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 W=${1:-/tmp/daiban-bench}
-CLIENTS=${CLIENTS:-32} DURATION=${DURATION:-20s} WARMUP=${WARMUP:-3s} ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-32} DURATION=${DURATION:-20s} WARMUP=${WARMUP:-3s} ROUNDS=${ROUNDS:-5}
 ERRANDS=${ERRANDS:-75620}
 PGURL_ADMIN=${PGURL_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 PGURL=${PGURL_ADMIN%/*}/daiban_bench?sslmode=disable
