@@ -14,6 +14,7 @@ import (
 
 	"daiban/api"
 	"daiban/internal/apitest"
+	"daiban/internal/testdb"
 	"daiban/service"
 )
 
@@ -205,7 +206,7 @@ func TestStatisticsExact(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				slow, err := env.Svc.StatsDirect(context.Background(), env.F.Actor(who), req)
+				slow, err := testdb.Reference(env.Store, env.Clock.Now).Stats(context.Background(), env.F.Actor(who), req)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -186,7 +186,7 @@ func TestServeWriterMetrics(t *testing.T) {
 		return got
 	}
 	before := read()
-	for _, name := range []string{"batches_total", "writes_total", "reruns_total", "busy_seconds_total", "commit_seconds_total", "wal_restarts_total", "largest_batch",
+	for _, name := range []string{"batches_total", "writes_total", "reruns_total", "busy_seconds_total", "commit_seconds_total", "largest_batch",
 		"commit_duration_seconds_count", "commit_duration_seconds_sum", "batch_writes_count", "batch_writes_sum"} {
 		if _, ok := before[name]; !ok {
 			t.Fatalf("/metrics has no daiban_writer_%s: %v", name, before)

@@ -361,7 +361,7 @@ type errandReply struct {
 func openStore(t testing.TB, db string) (*store.Store, *service.Service) {
 	t.Helper()
 	st := testdb.OpenDSN(t, db)
-	return st, service.New(st, service.Options{})
+	return st, service.New(st.Stores(), service.Options{})
 }
 
 // supervisorActor is the city-wide reader, as the service sees it.
@@ -394,7 +394,7 @@ func checkStats(t testing.TB, st *store.Store, svc *service.Service) service.Cou
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow, err := svc.StatsDirect(ctx, a, req)
+		slow, err := testdb.Reference(st, time.Now).Stats(ctx, a, req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -216,7 +216,7 @@ func demoFixture(b *testing.B, n int) *fixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &fixture{st: st, d: d, svc: service.New(st, service.Options{Now: func() time.Time { return benchNow }, PasswordCost: bcrypt.MinCost})}
+	f := &fixture{st: st, d: d, svc: service.New(st.Stores(), service.Options{Now: func() time.Time { return benchNow }, PasswordCost: bcrypt.MinCost})}
 	for _, u := range d.Users {
 		if u.Role == service.RoleSupervisor {
 			f.super = service.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, OrgID: d.City.ID, OrgPath: d.City.Path, OrgLevel: d.City.Level, OrgName: d.City.Name}
@@ -253,7 +253,7 @@ func BenchmarkStats(b *testing.B) {
 	for _, path := range []struct {
 		name string
 		fn   func(context.Context, service.Actor, service.StatsRequest) (service.StatsReport, error)
-	}{{"rollup", f.svc.Stats}, {"direct", f.svc.StatsDirect}} {
+	}{{"rollup", f.svc.Stats}, {"direct", testdb.Reference(f.st, func() time.Time { return benchNow }).Stats}} {
 		for _, g := range []string{"none", "township", "village", "category", "item", "agent", "month"} {
 			r := req
 			if g != "none" {

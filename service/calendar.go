@@ -242,7 +242,7 @@ func (s *Service) CalendarYear(ctx context.Context, year int) (CalendarYear, err
 	if year < 2000 || year > 2100 {
 		return CalendarYear{}, BadParam("year", "from 2000 to 2100")
 	}
-	return s.store.CalendarYear(ctx, year)
+	return s.directory.CalendarYear(ctx, year)
 }
 
 // PutCalendarYear replaces a year's overrides (admin only). Deadlines already
@@ -256,7 +256,7 @@ func (s *Service) PutCalendarYear(ctx context.Context, a Actor, y CalendarYear) 
 		return CalendarYear{}, err
 	}
 	y.UpdatedAt = s.now()
-	if err := s.store.PutCalendarYear(ctx, y); err != nil {
+	if err := s.directory.PutCalendarYear(ctx, y); err != nil {
 		return CalendarYear{}, err
 	}
 	return y, nil
@@ -277,7 +277,7 @@ func (s *Service) calendarAt(ctx context.Context, v int64) (*Calendar, error) {
 	if s.cal != nil && s.calVersion == v {
 		return s.cal, nil
 	}
-	years, err := s.store.CalendarYears(ctx)
+	years, err := s.directory.CalendarYears(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (s *Service) CreateCategory(ctx context.Context, a Actor, c Category) (Cate
 	if err := f.err(); err != nil {
 		return Category{}, err
 	}
-	if err := s.store.CreateCategory(ctx, c); err != nil {
+	if err := s.directory.CreateCategory(ctx, c); err != nil {
 		return Category{}, err
 	}
 	return c, nil
@@ -76,7 +76,7 @@ func (s *Service) CreateCategory(ctx context.Context, a Actor, c Category) (Cate
 
 // Categories lists the catalogue's categories; anyone may read them.
 func (s *Service) Categories(ctx context.Context) ([]Category, error) {
-	return s.store.Categories(ctx)
+	return s.directory.Categories(ctx)
 }
 
 // CreateItem adds an item to the catalogue (admin only).
@@ -119,7 +119,7 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 	if err := f.err(); err != nil {
 		return Item{}, err
 	}
-	cats, err := s.store.Categories(ctx)
+	cats, err := s.directory.Categories(ctx)
 	if err != nil {
 		return Item{}, err
 	}
@@ -134,7 +134,7 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 		Materials: in.Materials, FeeCents: in.FeeCents, TimeLimitDays: in.TimeLimitDays,
 		Active: true, CreatedAt: s.now(),
 	}
-	if err := s.store.CreateItem(ctx, it); err != nil {
+	if err := s.directory.CreateItem(ctx, it); err != nil {
 		return Item{}, err
 	}
 	return it, nil
@@ -146,18 +146,18 @@ func (s *Service) SetItemActive(ctx context.Context, a Actor, code string, activ
 	if a.Role != RoleAdmin {
 		return Item{}, ErrForbidden
 	}
-	return s.store.SetItemActive(ctx, code, active)
+	return s.directory.SetItemActive(ctx, code, active)
 }
 
 // Items lists the catalogue; anyone may read it.
 func (s *Service) Items(ctx context.Context, f ItemFilter) ([]Item, error) {
 	f.Limit = clampLimit(f.Limit)
-	return s.store.Items(ctx, f)
+	return s.directory.Items(ctx, f)
 }
 
 // Item returns one catalogue item by code.
 func (s *Service) Item(ctx context.Context, code string) (Item, error) {
-	return s.store.Item(ctx, code)
+	return s.directory.Item(ctx, code)
 }
 
 func hasCategory(cats []Category, code string) bool {

@@ -205,6 +205,7 @@ type RegisterInput struct {
 type IdemKey struct {
 	Key  string // namespaced by the caller
 	Hash string
+	At   time.Time // when it was first used; kept for at least a day
 }
 
 // IdemRecord is the remembered outcome of an idempotent request.
@@ -295,7 +296,10 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 		ID: s.newID(), ReceiptNo: FormatReceiptNo(now, seq), VerifyCode: NewVerifyCode(),
 		Applicant: app, Materials: materials, Channel: in.Channel, Note: note, At: now,
 	}, ref.cal)
-	if err := s.store.CreateErrand(ctx, e, ev, idem); err != nil {
+	if idem != nil {
+		idem.At = now
+	}
+	if err := s.errands.CreateErrand(ctx, e, ev, idem); err != nil {
 		if isIdemTaken(err) {
 			return s.replayRace(ctx, idem)
 		}
@@ -368,7 +372,7 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 		if r, ok, err := s.replay(ctx, idem); ok || err != nil {
 			return r, ok, err
 		}
-		return Errand{}, false, versionConflict(e.Version)
+		return Errand{}, false, VersionConflict(e.Version)
 	}
 	ref, err := s.reference(ctx)
 	if err != nil {
@@ -393,10 +397,13 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 			return Errand{}, false, err
 		}
 	}
+	if idem != nil {
+		idem.At = sc.Now
+	}
 	var out Errand
-	err = s.store.UpdateErrand(ctx, id, func(cur *Errand) (Event, error) {
+	err = s.errands.UpdateErrand(ctx, id, func(cur *Errand) (Event, error) {
 		if cur.Version != version {
-			return Event{}, versionConflict(cur.Version)
+			return Event{}, VersionConflict(cur.Version)
 		}
 		next, ev, err := Apply(*cur, a, act, in, sc)
 		if err != nil {
@@ -415,18 +422,13 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 	return s.withNames(ctx, out), false, nil
 }
 
-func versionConflict(current int) error {
-	return &Error{Kind: KindConflict, Code: "version_conflict", Version: current,
-		Detail: "the errand was changed by someone else (now at version " + itoa(current) + "); reload it and try again"}
-}
-
 // Errand returns one errand if the caller may see it; otherwise not found,
 // since its existence is none of the caller's business.
 func (s *Service) Errand(ctx context.Context, a Actor, id string) (Errand, error) {
 	if !a.Role.Staff() {
 		return Errand{}, ErrForbidden
 	}
-	e, err := s.store.Errand(ctx, id)
+	e, err := s.errands.Errand(ctx, id)
 	if err != nil {
 		return Errand{}, err
 	}
@@ -441,7 +443,7 @@ func (s *Service) Events(ctx context.Context, a Actor, id string) ([]Event, erro
 	if _, err := s.Errand(ctx, a, id); err != nil {
 		return nil, err
 	}
-	return s.store.Events(ctx, id)
+	return s.errands.Events(ctx, id)
 }
 
 // Sees reports whether the actor's scope covers the errand: an agent the own
@@ -484,7 +486,7 @@ func (s *Service) replay(ctx context.Context, idem *IdemKey) (Errand, bool, erro
 	if idem == nil {
 		return Errand{}, false, nil
 	}
-	rec, err := s.store.Idempotent(ctx, idem.Key)
+	rec, err := s.errands.Idempotent(ctx, idem.Key)
 	if err != nil {
 		if isNotFound(err) {
 			return Errand{}, false, nil

@@ -67,6 +67,13 @@ func (e *Error) Is(target error) bool {
 	return e.Kind == t.Kind && e.Code == t.Code
 }
 
+// VersionConflict reports that the errand is at version current, not the
+// one the request was made against.
+func VersionConflict(current int) error {
+	return &Error{Kind: KindConflict, Code: "version_conflict", Version: current,
+		Detail: "the errand was changed by someone else (now at version " + itoa(current) + "); reload it and try again"}
+}
+
 // NotFound reports that what names is absent (or hidden from the caller).
 func NotFound(what string) *Error {
 	return &Error{Kind: KindNotFound, Code: "not_found", Detail: what + " not found"}

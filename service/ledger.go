@@ -31,7 +31,7 @@ func (s *Service) Ledger(ctx context.Context, a Actor, orgID, month string) (Led
 	}
 	from := MakeDate(t.Year(), t.Month(), 1)
 	to := MakeDate(t.Year(), t.Month()+1, 0)
-	list, err := s.store.Ledger(ctx, org.Path, from, to)
+	list, err := s.errands.Ledger(ctx, org.Path, from, to)
 	if err != nil {
 		return Ledger{}, err
 	}
@@ -66,7 +66,7 @@ func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error
 func (s *Service) Verify(ctx context.Context) (LedgerCheck, error) {
 	var out LedgerCheck
 	errStop := &Error{Code: "stop"}
-	n, err := s.store.VerifyLedger(ctx, func(e Errand, events []Event) error {
+	n, err := s.errands.VerifyLedger(ctx, func(e Errand, events []Event) error {
 		out.Events += len(events)
 		if b := CheckChain(e, events); b != nil {
 			out.Broken = b

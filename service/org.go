@@ -35,6 +35,21 @@ func (l Level) Parent() Level {
 // codeLength is the length of a division code (统计用区划代码) at each level.
 var codeLength = map[Level]int{LevelCity: 6, LevelTownship: 9, LevelVillage: 12}
 
+// PathLen is the length of the materialised path of an organisation at
+// level: "/CCCCCC/TTTTTTTTT/VVVVVVVVVVVV/" for a village. The first
+// TownshipPathLen bytes of any path below a township name that township.
+func PathLen(level Level) int {
+	switch level {
+	case LevelCity:
+		return 1 + codeLength[LevelCity] + 1
+	case LevelTownship:
+		return PathLen(LevelCity) + codeLength[LevelTownship] + 1
+	case LevelVillage:
+		return PathLen(LevelTownship) + codeLength[LevelVillage] + 1
+	}
+	return 0
+}
+
 // Label is the Chinese name of a level.
 func (l Level) Label() string {
 	switch l {
@@ -133,7 +148,7 @@ func (s *Service) CreateOrg(ctx context.Context, a Actor, in OrgInput) (Org, err
 		o.ParentID = parent.ID
 		o.Path = parent.Path + in.Code + "/"
 	}
-	if err := s.store.CreateOrg(ctx, o); err != nil {
+	if err := s.directory.CreateOrg(ctx, o); err != nil {
 		return Org{}, err
 	}
 	return o, nil
@@ -147,20 +162,20 @@ func (s *Service) Org(ctx context.Context, _ Actor, id string) (Org, error) {
 // Orgs lists organisations in path order.
 func (s *Service) Orgs(ctx context.Context, _ Actor, f OrgFilter) ([]Org, error) {
 	f.Limit = clampLimit(f.Limit)
-	return s.store.Orgs(ctx, f)
+	return s.directory.Orgs(ctx, f)
 }
 
 // org reads an organisation through the cache: the tree is append-only, so a
 // cached node never goes stale.
 func (s *Service) org(ctx context.Context, id string) (Org, error) {
-	return cached(&s.orgCache, id, func() (Org, error) { return s.store.Org(ctx, id) })
+	return cached(&s.orgCache, id, func() (Org, error) { return s.directory.Org(ctx, id) })
 }
 
 // user reads an account through the cache: names and phones never change
 // once created (there is no way to edit them), so a cached one is current.
 func (s *Service) user(ctx context.Context, id string) (User, error) {
 	return cached(&s.userCache, id, func() (User, error) {
-		u, err := s.store.User(ctx, id)
+		u, err := s.accounts.User(ctx, id)
 		u.PasswordHash = nil
 		return u, err
 	})

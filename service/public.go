@@ -18,6 +18,15 @@ type PublicStep struct {
 	Missing  []string
 }
 
+// PublicEvent is what a resident may ever see of an event: when, which
+// step, the new status, which organisation (never which person), the
+// missing materials, the reason of a refusal or withdrawal and a new
+// deadline. Notes, actors and hashes stay with the staff.
+func PublicEvent(ev Event) Event {
+	return Event{At: ev.At, Action: ev.Action, To: ev.To, OrgID: ev.OrgID,
+		MissingMaterials: ev.MissingMaterials, Reason: ev.Reason, DueAt: ev.DueAt}
+}
+
 // PublicReceipt is what the holder of a receipt may read about it.
 type PublicReceipt struct {
 	ReceiptNo     string
@@ -72,7 +81,7 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		return PublicReceipt{}, BadParam("code", "the verification code has 6 digits")
 	}
 	now := s.now()
-	look, err := s.store.LookupReceipt(ctx, no)
+	look, err := s.errands.LookupReceipt(ctx, no)
 	if err != nil {
 		return PublicReceipt{}, err
 	}
@@ -86,7 +95,7 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		want = "------"
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !look.Found {
-		if err := s.store.RecordFailure(ctx, ThrottleLookup, no, now, now.Add(-lookupWindow)); err != nil {
+		if err := s.accounts.RecordFailure(ctx, ThrottleLookup, no, now, now.Add(-lookupWindow)); err != nil {
 			return PublicReceipt{}, err
 		}
 		return PublicReceipt{}, errNoReceipt

@@ -98,7 +98,7 @@ func (s *Service) Warnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warni
 
 func (s *Service) listErrands(ctx context.Context, f ErrandFilter) ([]Errand, string, error) {
 	f.Limit = clampLimit(f.Limit)
-	list, err := s.store.Errands(ctx, f)
+	list, err := s.errands.Errands(ctx, f)
 	if err != nil {
 		return nil, "", err
 	}

@@ -23,7 +23,7 @@ type reference struct {
 }
 
 func (s *Service) reference(ctx context.Context) (reference, error) {
-	v, err := s.store.Versions(ctx)
+	v, err := s.directory.Versions(ctx)
 	if err != nil {
 		return reference{}, err
 	}
@@ -36,7 +36,7 @@ func (s *Service) reference(ctx context.Context) (reference, error) {
 
 // item reads a catalogue item through the items kept for this version.
 func (r reference) item(ctx context.Context, code string) (Item, error) {
-	return r.s.items.get(ctx, r.catalog, code, r.s.store.Item)
+	return r.s.items.get(ctx, r.catalog, code, r.s.directory.Item)
 }
 
 // itemCache keeps the items read at one catalogue version; a new version

@@ -19,7 +19,7 @@ func TestCatalogueAcrossInstances(t *testing.T) {
 	agent, admin := env.F.Actor("ag1a"), env.F.Actor("admin")
 	it := env.F.ItemTownship
 	here := env.Svc
-	there := service.New(env.Store, service.Options{Now: env.Clock.Now})
+	there := service.New(env.Store.Stores(), service.Options{Now: env.Clock.Now})
 	register := func() error {
 		_, _, err := here.Register(ctx, agent, service.RegisterInput{ItemCode: it.Code, Materials: it.Materials, Channel: service.ChannelWalkIn,
 			Applicant: service.Applicant{Name: "王五", IDNumber: apitest.ValidID, Phone: "13912345678"}}, nil)

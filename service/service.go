@@ -16,13 +16,14 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// Store persists the domain. Not-found errors are ErrNotFound, unique
-// violations are Duplicate errors, a lost idempotency race is ErrIdemTaken.
-type Store interface {
-	CreateOrg(ctx context.Context, o Org) error
-	Org(ctx context.Context, id string) (Org, error)
-	Orgs(ctx context.Context, f OrgFilter) ([]Org, error)
+// The service persists its aggregates through four stores, each a small
+// interface kept here beside its user. Not-found errors are ErrNotFound,
+// unique violations are Duplicate errors, a lost idempotency race is
+// ErrIdemTaken, a transition over a moved row is VersionConflict.
 
+// AccountStore keeps users, their sessions and the failure counters of the
+// sign-in and lookup throttles.
+type AccountStore interface {
 	CreateUser(ctx context.Context, u User) error
 	User(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
@@ -33,6 +34,15 @@ type Store interface {
 	Failures(ctx context.Context, kind ThrottleKind, key string) (n int, windowStart time.Time, err error)
 	RecordFailure(ctx context.Context, kind ThrottleKind, key string, now, since time.Time) error
 	ClearFailures(ctx context.Context, kind ThrottleKind, key string) error
+}
+
+// DirectoryStore keeps the organisation tree, the catalogue and the
+// working-day calendar, with the version counters that let every instance
+// cache the last two.
+type DirectoryStore interface {
+	CreateOrg(ctx context.Context, o Org) error
+	Org(ctx context.Context, id string) (Org, error)
+	Orgs(ctx context.Context, f OrgFilter) ([]Org, error)
 
 	CreateCategory(ctx context.Context, c Category) error
 	Categories(ctx context.Context) ([]Category, error)
@@ -45,7 +55,10 @@ type Store interface {
 	CalendarYears(ctx context.Context) ([]CalendarYear, error)
 	CalendarYear(ctx context.Context, year int) (CalendarYear, error)
 	PutCalendarYear(ctx context.Context, y CalendarYear) error
+}
 
+// ErrandStore keeps errands with their event ledger and idempotency keys.
+type ErrandStore interface {
 	ReserveReceiptBlock(ctx context.Context, n int64) (first int64, err error)
 	CreateErrand(ctx context.Context, e Errand, ev Event, idem *IdemKey) error
 	// UpdateErrand loads the errand in a transaction, lets fn change it and
@@ -58,13 +71,22 @@ type Store interface {
 	Events(ctx context.Context, errandID string) ([]Event, error)
 	Idempotent(ctx context.Context, key string) (IdemRecord, error)
 	DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64, error)
-
+	Ledger(ctx context.Context, orgPath string, from, to Date) ([]Errand, error)
 	VerifyLedger(ctx context.Context, fn func(e Errand, events []Event) error) (checked int, err error)
+}
 
+// StatsStore sums the statistics of section 3 of the design.
+type StatsStore interface {
 	Stats(ctx context.Context, q StatsQuery) ([]StatsRow, error)
-	StatsDirect(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 	OverdueOpen(ctx context.Context, q StatsQuery) ([]StatsRow, error)
-	Ledger(ctx context.Context, orgID string, from, to Date) ([]Errand, error)
+}
+
+// Stores are what a Service persists through; one store may serve all four.
+type Stores struct {
+	Accounts  AccountStore
+	Directory DirectoryStore
+	Errands   ErrandStore
+	Stats     StatsStore
 }
 
 // ThrottleKind names a failure counter kept in the database.
@@ -77,7 +99,7 @@ const (
 
 // throttled is when key's window lifts, if max failures fell in it; zero otherwise.
 func (s *Service) throttled(ctx context.Context, kind ThrottleKind, key string, max int, window time.Duration, now time.Time) (time.Time, error) {
-	n, start, err := s.store.Failures(ctx, kind, key)
+	n, start, err := s.accounts.Failures(ctx, kind, key)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -112,7 +134,10 @@ type Options struct {
 
 // Service carries out the domain's operations for an actor.
 type Service struct {
-	store        Store
+	accounts     AccountStore
+	directory    DirectoryStore
+	errands      ErrandStore
+	stats        StatsStore
 	clock        func() time.Time
 	passwordCost int
 	sessionTTL   time.Duration
@@ -131,8 +156,8 @@ type Service struct {
 	dummyHash func() []byte
 }
 
-// New returns a Service over store.
-func New(store Store, o Options) *Service {
+// New returns a Service over st.
+func New(st Stores, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -149,8 +174,9 @@ func New(store Store, o Options) *Service {
 		o.Reports = runtime.NumCPU()
 	}
 	s := &Service{
-		store: store, clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
-		receipts: &receiptAllocator{store: store, block: o.ReceiptBlock},
+		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats,
+		clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
+		receipts: &receiptAllocator{store: st.Errands, block: o.ReceiptBlock},
 		reports:  semaphore.NewWeighted(int64(o.Reports)),
 	}
 	s.dummyHash = sync.OnceValue(func() []byte {
@@ -172,7 +198,7 @@ func (s *Service) newID() string { return uuid.Must(uuid.NewV7()).String() }
 // in the database, so instances never share a number and a registration
 // does not queue on one counter row. A crash leaves a gap, never a repeat.
 type receiptAllocator struct {
-	store Store
+	store ErrandStore
 	block int64
 
 	mu  sync.Mutex

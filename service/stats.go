@@ -167,29 +167,15 @@ func (s *Service) Stats(ctx context.Context, a Actor, r StatsRequest) (StatsRepo
 		}
 		defer s.reports.Release(1)
 	}
-	rows, err := s.store.Stats(ctx, q)
+	rows, err := s.stats.Stats(ctx, q)
 	if err != nil {
 		return StatsReport{}, err
 	}
-	overdue, err := s.store.OverdueOpen(ctx, q)
+	overdue, err := s.stats.OverdueOpen(ctx, q)
 	if err != nil {
 		return StatsReport{}, err
 	}
 	return buildReport(q, org, rows, overdue), nil
-}
-
-// StatsDirect is Stats recomputed straight from the errands, without the
-// rollups: the reference the fast path is checked against.
-func (s *Service) StatsDirect(ctx context.Context, a Actor, r StatsRequest) (StatsReport, error) {
-	q, org, err := s.statsQuery(ctx, a, r)
-	if err != nil {
-		return StatsReport{}, err
-	}
-	rows, err := s.store.StatsDirect(ctx, q)
-	if err != nil {
-		return StatsReport{}, err
-	}
-	return buildReport(q, org, rows, nil), nil
 }
 
 func (s *Service) statsQuery(ctx context.Context, a Actor, r StatsRequest) (StatsQuery, Org, error) {

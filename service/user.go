@@ -159,7 +159,7 @@ func (s *Service) createUser(ctx context.Context, in UserInput) (User, error) {
 		ID: s.newID(), Username: in.Username, DisplayName: in.DisplayName, Phone: in.Phone,
 		Role: in.Role, OrgID: org.ID, PasswordHash: hash, Active: true, CreatedAt: s.now(),
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	if err := s.accounts.CreateUser(ctx, u); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -171,7 +171,7 @@ func (s *Service) Users(ctx context.Context, a Actor, f UserFilter) ([]User, err
 		return nil, ErrForbidden
 	}
 	f.Limit = clampLimit(f.Limit)
-	return s.store.Users(ctx, f)
+	return s.accounts.Users(ctx, f)
 }
 
 // Login throttling: after loginMaxFailures wrong passwords for one username
@@ -202,7 +202,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	} else if !until.IsZero() {
 		return "", Session{}, User{}, TooMany("too_many_attempts", "too many failed sign-ins; try again later", until.Sub(now))
 	}
-	u, err = s.store.UserByUsername(ctx, username)
+	u, err = s.accounts.UserByUsername(ctx, username)
 	if err != nil && !isNotFound(err) {
 		return "", Session{}, User{}, err
 	}
@@ -211,12 +211,12 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		hash = u.PasswordHash
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil || !u.Active {
-		if err := s.store.RecordFailure(ctx, ThrottleLogin, key, now, now.Add(-loginWindow)); err != nil {
+		if err := s.accounts.RecordFailure(ctx, ThrottleLogin, key, now, now.Add(-loginWindow)); err != nil {
 			return "", Session{}, User{}, err
 		}
 		return "", Session{}, User{}, &Error{Kind: KindUnauthenticated, Code: "bad_credentials", Detail: "wrong username or password"}
 	}
-	if err := s.store.ClearFailures(ctx, ThrottleLogin, key); err != nil {
+	if err := s.accounts.ClearFailures(ctx, ThrottleLogin, key); err != nil {
 		return "", Session{}, User{}, err
 	}
 	org, err := s.org(ctx, u.OrgID)
@@ -224,7 +224,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		return "", Session{}, User{}, err
 	}
 	token, sess = s.newSession(ActorOf(u, org), now)
-	if err := s.store.CreateSession(ctx, sess); err != nil {
+	if err := s.accounts.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, User{}, err
 	}
 	return token, sess, u, nil
@@ -256,7 +256,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error)
 	if token == "" || len(token) > 100 {
 		return Actor{}, ErrUnauthenticated
 	}
-	a, err := s.store.ActorBySession(ctx, HashToken(token), s.now())
+	a, err := s.accounts.ActorBySession(ctx, HashToken(token), s.now())
 	if err != nil {
 		if isNotFound(err) {
 			return Actor{}, &Error{Kind: KindUnauthenticated, Code: "invalid_token", Detail: "the token is unknown, expired or revoked; sign in again"}
@@ -268,5 +268,5 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error)
 
 // Logout revokes a token.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	return s.store.DeleteSession(ctx, HashToken(token))
+	return s.accounts.DeleteSession(ctx, HashToken(token))
 }

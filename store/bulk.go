@@ -3,12 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
 	"daiban/service"
@@ -95,29 +95,30 @@ func (s *Store) BulkLoad(ctx context.Context, fn func() error) error {
 // events) in one transaction and adds them to the statistics rollups. It
 // prepares multi-row inserts once and runs them on one connection, which is
 // what makes a million-errand demo take a minute rather than ten.
-func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, events [][]service.Event) error {
+func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, events [][]service.Event) (err error) {
 	// Rows and their arguments are made on every core; only the inserts run
 	// on the one connection.
-	er, es := s.rowSQLOf(&errandRow{}), s.rowSQLOf(&eventRow{})
 	errandArgs := make([][]any, len(errands))
 	eventArgs := make([][][]any, len(errands))
-	var wg sync.WaitGroup
+	var g errgroup.Group
 	parts := runtime.GOMAXPROCS(0)
 	for p := 0; p < parts; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			for i := p; i < len(errands); i += parts {
 				row := s.fromErrand(errands[i])
-				row.Timeline = timelineOf(events[i])
-				errandArgs[i] = er.values(ctx, &row, false)
+				var err error
+				if row.Timeline, err = timelineOf(events[i]); err != nil {
+					return err
+				}
+				errandArgs[i] = row.values()
 				eventArgs[i] = make([][]any, len(events[i]))
 				for j, ev := range events[i] {
 					evRow := fromEvent(ev)
-					eventArgs[i][j] = es.values(ctx, &evRow, false)
+					eventArgs[i][j] = evRow.values()
 				}
 			}
-		}()
+			return nil
+		})
 	}
 	cells := map[statKey]*service.Counts{}
 	for _, e := range errands {
@@ -129,7 +130,9 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 			cells[k].Add(c)
 		}
 	}
-	wg.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	var evArgs [][]any
 	for _, a := range eventArgs {
 		evArgs = append(evArgs, a...)
@@ -146,22 +149,25 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 	if !s.postgres {
 		// A large page cache, and no sync per chunk: a bulk load fills an
 		// empty database and is repeated whole if the machine fails under it.
-		// The connection is discarded afterwards, so the server keeps
-		// neither setting.
+		// The connection goes back to the pool with SQLite's defaults and
+		// the full sync of the DSN.
 		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144; PRAGMA synchronous = OFF"); err != nil {
 			return err
 		}
-		defer conn.Raw(func(any) error { return driver.ErrBadConn })
+		defer func() {
+			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000; PRAGMA synchronous = FULL")
+			err = errors.Join(err, rerr)
+		}()
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	if err := s.bulkInsert(ctx, tx, er, errandArgs, 100); err != nil {
+	if err := s.bulkInsert(ctx, tx, "errands", errandColumns, errandArgs, 100); err != nil {
 		return translate(err, "errand")
 	}
-	if err := s.bulkInsert(ctx, tx, es, evArgs, 200); err != nil {
+	if err := s.bulkInsert(ctx, tx, "events", eventColumns, evArgs, 200); err != nil {
 		return translate(err, "event")
 	}
 	bump, err := tx.PrepareContext(ctx, s.rebind(upsertCellsSQL(1)))
@@ -179,14 +185,14 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 	return tx.Commit()
 }
 
-// bulkInsert inserts rows of arguments (in the order of r's columns), per
-// rows a statement.
-func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, r *rowSQL, rows [][]any, per int) error {
+// bulkInsert inserts rows of arguments (in the order of columns), per rows
+// a statement.
+func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, table, columns string, rows [][]any, per int) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	head, _, _ := strings.Cut(r.insert, " VALUES ")
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(r.fields)), ", ") + ")"
+	head := "INSERT INTO " + table + " (" + columns + ")"
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
 	stmtFor := func(n int) (*sql.Stmt, error) {
 		return tx.PrepareContext(ctx, s.rebind(head+" VALUES "+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")))
 	}
@@ -195,7 +201,7 @@ func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, r *rowSQL, rows [][]
 		return err
 	}
 	defer full.Close()
-	args := make([]any, 0, per*len(r.fields))
+	args := make([]any, 0, per*len(rows[0]))
 	for lo := 0; lo < len(rows); lo += per {
 		hi := min(lo+per, len(rows))
 		args = args[:0]
@@ -210,7 +216,7 @@ func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, r *rowSQL, rows [][]
 			defer stmt.Close()
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("insert into %s: %w", r.table, err)
+			return fmt.Errorf("insert into %s: %w", table, err)
 		}
 	}
 	return nil

@@ -59,11 +59,10 @@ func (s *Store) CreateItem(ctx context.Context, it service.Item) error {
 // Item reads an item by code.
 func (s *Store) Item(ctx context.Context, code string) (service.Item, error) {
 	var r itemRow
-	rs := s.rowSQLOf(&r)
-	if err := s.queryRow(ctx, "SELECT "+rs.selectList("")+" FROM items WHERE code = ?", []any{code}, rs.targets(ctx, &r)...); err != nil {
+	if err := s.read(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
 		return service.Item{}, translate(err, "item")
 	}
-	return toItem(r), nil
+	return toItem(r)
 }
 
 // Items lists the catalogue in code order.
@@ -84,7 +83,11 @@ func (s *Store) Items(ctx context.Context, f service.ItemFilter) ([]service.Item
 	}
 	out := make([]service.Item, len(rows))
 	for i, r := range rows {
-		out[i] = toItem(r)
+		it, err := toItem(r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = it
 	}
 	return out, nil
 }
@@ -108,7 +111,7 @@ func (s *Store) SetItemActive(ctx context.Context, code string, active bool) (se
 	if err != nil {
 		return service.Item{}, translate(err, "item")
 	}
-	return toItem(r), nil
+	return toItem(r)
 }
 
 type calendarYearRow struct {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -50,56 +51,52 @@ func (idemRow) TableName() string { return "idempotency_keys" }
 // claimKey inserts the idempotency row first thing in a transaction, so a
 // concurrent twin waits on it and then fails instead of doing the work twice.
 // version is the errand's version the request leaves if already known (a
-// registration's, 1); a transition sets it with its snapshot. A key already
-// taken is refused without writing anything, so a retry costs its batch
-// nothing.
-func (s *Store) claimKey(ctx context.Context, tx *gorm.DB, idem *service.IdemKey, errandID string, version int) error {
-	res, err := s.exec(ctx, tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)
-		ON CONFLICT (key) DO NOTHING`, idem.Key, idem.Hash, errandID, version, utc(time.Now()))
-	if err != nil {
-		return err
+// registration's, 1); a transition sets it with its snapshot.
+func claimKey(tx *gorm.DB, idem *service.IdemKey, errandID string, version int) error {
+	res := tx.Exec(`INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)
+		ON CONFLICT (key) DO NOTHING`, idem.Key, idem.Hash, errandID, version, utc(idem.At))
+	if res.Error != nil {
+		return res.Error
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return errors.Join(errUnwritten, service.ErrIdemTaken)
+	if res.RowsAffected == 0 {
+		return service.ErrIdemTaken
 	}
 	return nil
 }
 
-// insertRow writes a whole row through the prepared insert of its type.
-func (s *Store) insertRow(ctx context.Context, tx *gorm.DB, row any) error {
-	r := s.rowSQLOf(row)
-	_, err := s.exec(ctx, tx, r.insert, r.values(ctx, row, false)...)
-	return err
-}
+const (
+	errandInsertSQL = `INSERT INTO errands (` + errandColumns + `) VALUES (?` + repeatedArgs + `)`
+	eventInsertSQL  = `INSERT INTO events (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	repeatedArgs    = `, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+)
 
 // CreateErrand inserts a new errand with its first event and counts it in
 // the statistics, all in one transaction.
 func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.Event, idem *service.IdemKey) error {
 	row := s.fromErrand(e)
-	row.Timeline = appendStep("", ev)
+	timeline, err := appendStep("", ev)
+	if err != nil {
+		return err
+	}
+	row.Timeline = timeline
 	evRow := fromEvent(ev)
-	// Everything that can be prepared is, before the write joins the single
-	// writer: it only runs the statements.
-	rs, es := s.rowSQLOf(&row), s.rowSQLOf(&evRow)
-	rowArgs, evArgs := rs.values(ctx, &row, false), es.values(ctx, &evRow, false)
-	bump := bumpArgs(e, service.Contribution(e))
-	err := s.write(ctx, func(tx *gorm.DB) error {
+	// The arguments are made before the write joins the single writer: it
+	// only runs the statements.
+	rowArgs, evArgs, bump := row.values(), evRow.values(), bumpArgs(e, service.Contribution(e))
+	err = s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
 			// No snapshot: a replay rebuilds the errand as registered (Idempotent).
-			if err := s.claimKey(ctx, tx, idem, e.ID, e.Version); err != nil {
+			if err := claimKey(tx, idem, e.ID, e.Version); err != nil {
 				return err
 			}
 		}
-		if _, err := s.exec(ctx, tx, rs.insert, rowArgs...); err != nil {
+		if err := tx.Exec(errandInsertSQL, rowArgs...).Error; err != nil {
 			return err
 		}
-		if _, err := s.exec(ctx, tx, es.insert, evArgs...); err != nil {
+		if err := tx.Exec(eventInsertSQL, evArgs...).Error; err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, tx, bumpSQL, bump...)
-		return err
+		return tx.Exec(bumpSQL, bump...).Error
 	})
 	if errors.Is(err, service.ErrIdemTaken) {
 		return err
@@ -113,13 +110,12 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, error), idem *service.IdemKey) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
-			if err := s.claimKey(ctx, tx, idem, id, 0); err != nil {
+			if err := claimKey(tx, idem, id, 0); err != nil {
 				return err
 			}
 		}
 		var r errandRow
-		rs := s.rowSQLOf(&r)
-		if err := s.txRow(ctx, tx, `SELECT `+rs.selectList("")+` FROM errands WHERE id = ?`, []any{id}, rs.targets(ctx, &r)...); err != nil {
+		if err := scanRow(tx, `SELECT `+errandColumns+` FROM errands WHERE id = ?`, []any{id}, r.targets()...); err != nil {
 			return translate(err, "errand")
 		}
 		before, err := s.toErrand(r)
@@ -133,27 +129,26 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 		}
 		after := s.fromErrand(cur)
 		after.ApplicantIDEnc = r.ApplicantIDEnc // unchanged; keep the stored ciphertext
-		after.Timeline = appendStep(r.Timeline, ev)
-		query, args := s.rowSQLOf(&after).changes(ctx, &r, &after)
-		res, err := s.exec(ctx, tx, query, append(args, id, before.Version)...)
-		if err != nil {
+		if after.Timeline, err = appendStep(r.Timeline, ev); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		res := tx.Exec(errandTransitionSQL, append(after.transitionArgs(), id, before.Version)...)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
 			var v int
 			if err := tx.Model(&errandRow{}).Where("id = ?", id).Select("version").Scan(&v).Error; err != nil {
 				return err
 			}
-			return &service.Error{Kind: service.KindConflict, Code: "version_conflict", Version: v, Detail: "the errand was changed by someone else; reload it and try again"}
+			return service.VersionConflict(v)
 		}
 		evRow := fromEvent(ev)
-		if err := s.insertRow(ctx, tx, &evRow); err != nil {
+		if err := tx.Exec(eventInsertSQL, evRow.values()...).Error; err != nil {
 			return err
 		}
 		if d := service.Contribution(cur).Sub(service.Contribution(before)); !d.IsZero() {
-			if err := s.bumpStats(ctx, tx, cur, d); err != nil {
+			if err := tx.Exec(bumpSQL, bumpArgs(cur, d)...).Error; err != nil {
 				return err
 			}
 		}
@@ -162,8 +157,7 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			if err != nil {
 				return err
 			}
-			_, err = s.exec(ctx, tx, `UPDATE idempotency_keys SET snapshot = ?, version = ? WHERE key = ?`, string(snap), cur.Version, idem.Key)
-			return err
+			return tx.Exec(`UPDATE idempotency_keys SET snapshot = ?, version = ? WHERE key = ?`, string(snap), cur.Version, idem.Key).Error
 		}
 		return nil
 	})
@@ -219,15 +213,24 @@ func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.Re
 
 func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (errandView, error) {
 	var v errandView
-	rs := s.rowSQLOf(&v.Row)
-	dest := append(rs.targets(ctx, &v.Row), &v.IntakeName, &v.HolderName, &v.AgentName, &v.AgentPhone)
-	err := s.queryRow(ctx, `SELECT `+rs.selectList("e.")+`, io.name, ho.name, u.display_name, u.phone
+	dest := append(v.Row.targets(), &v.IntakeName, &v.HolderName, &v.AgentName, &v.AgentPhone)
+	err := s.queryRow(ctx, `SELECT `+errandColumnsE+`, io.name, ho.name, u.display_name, u.phone
 		FROM errands e
 		JOIN orgs io ON io.id = e.intake_org_id
 		JOIN orgs ho ON ho.id = e.holder_org_id
 		JOIN users u ON u.id = e.agent_id
 		WHERE `+cond, []any{arg}, dest...)
 	return v, translate(err, "errand")
+}
+
+var (
+	errandColumnsE = prefixed("e.", errandColumns)
+	eventColumnsEv = prefixed("ev.", eventColumns)
+)
+
+// prefixed qualifies each column of a list with alias.
+func prefixed(alias, columns string) string {
+	return alias + strings.ReplaceAll(strings.Join(strings.Fields(columns), " "), ", ", ", "+alias)
 }
 
 const openStatuses = `e.status IN ('registered','forwarded','processing','correction')`
@@ -324,24 +327,26 @@ func (s *Store) toErrands(views []errandView) ([]service.Errand, error) {
 
 // Events reads an errand's timeline, oldest first, with organisation names.
 func (s *Store) Events(ctx context.Context, errandID string) ([]service.Event, error) {
-	var r eventRow
-	rs := s.rowSQLOf(&r)
-	rows, err := s.queryRows(ctx, `SELECT `+rs.selectList("ev.")+`, COALESCE(o.name, ''), COALESCE(t.name, '')
+	rows, err := s.read(ctx).Raw(`SELECT `+eventColumnsEv+`, COALESCE(o.name, ''), COALESCE(t.name, '')
 		FROM events ev LEFT JOIN orgs o ON o.id = ev.org_id LEFT JOIN orgs t ON t.id = ev.to_org_id
-		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID)
+		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID).Rows()
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []service.Event
+	var r eventRow
 	var orgName, toOrgName string
-	dest := append(rs.targets(ctx, &r), &orgName, &toOrgName)
+	dest := append(r.targets(), &orgName, &toOrgName)
 	for rows.Next() {
 		r = eventRow{}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		ev := toEvent(r)
+		ev, err := toEvent(r)
+		if err != nil {
+			return nil, err
+		}
 		ev.OrgName, ev.ToOrgName = orgName, toOrgName
 		out = append(out, ev)
 	}
@@ -387,11 +392,14 @@ func (s *Store) registered(ctx context.Context, id string) (service.Errand, erro
 		return service.Errand{}, err
 	}
 	var first eventRow
-	rs := s.rowSQLOf(&first)
-	if err := s.queryRow(ctx, `SELECT `+rs.selectList("")+` FROM events WHERE errand_id = ? AND seq = 1`, []any{id}, rs.targets(ctx, &first)...); err != nil {
+	if err := s.queryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE errand_id = ? AND seq = 1`, []any{id}, first.targets()...); err != nil {
 		return service.Errand{}, translate(err, "errand")
 	}
-	return service.AsRegistered(e, toEvent(first)), nil
+	ev, err := toEvent(first)
+	if err != nil {
+		return service.Errand{}, err
+	}
+	return service.AsRegistered(e, ev), nil
 }
 
 // DeleteIdempotentBefore forgets idempotency keys created before t.
@@ -440,8 +448,12 @@ func (s *Store) VerifyLedger(ctx context.Context, fn func(service.Errand, []serv
 			return n, err
 		}
 		byErrand := map[string][]service.Event{}
-		for _, ev := range evs {
-			byErrand[ev.ErrandID] = append(byErrand[ev.ErrandID], toEvent(ev))
+		for _, r := range evs {
+			ev, err := toEvent(r)
+			if err != nil {
+				return n, err
+			}
+			byErrand[ev.ErrandID] = append(byErrand[ev.ErrandID], ev)
 		}
 		for _, r := range rows {
 			e, err := s.toErrand(r)

@@ -51,7 +51,7 @@ func TestIdempotentRetryRacingItsTwin(t *testing.T) {
 	}
 	stale := &staleOnce{Store: env.Store}
 	stale.before.Store(&before)
-	racing := service.New(stale, service.Options{Now: env.Clock.Now})
+	racing := service.New(stale.Stores(), service.Options{Now: env.Clock.Now})
 	again, replayed, err := racing.Transition(ctx, agent, e.ID, service.ActionForward, 1, service.StepInput{}, key)
 	if err != nil || !replayed || again.Version != first.Version || again.Status != first.Status {
 		t.Fatalf("the retry got v%d %s replayed=%v, %v; want the twin's answer v%d %s", again.Version, again.Status, replayed, err, first.Version, first.Status)

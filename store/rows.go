@@ -2,9 +2,8 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
-
-	jsonv2 "github.com/go-json-experiment/json"
 
 	"daiban/service"
 )
@@ -104,9 +103,13 @@ type itemRow struct {
 
 func (itemRow) TableName() string { return "items" }
 
-func toItem(r itemRow) service.Item {
+func toItem(r itemRow) (service.Item, error) {
+	materials, err := decodeList(r.Materials)
+	if err != nil {
+		return service.Item{}, fmt.Errorf("item %s: materials: %w", r.Code, err)
+	}
 	return service.Item{ID: r.ID, Code: r.Code, Name: r.Name, Category: r.CategoryCode, Level: service.Level(r.Level),
-		Materials: decodeList(r.Materials), FeeCents: r.FeeCents, TimeLimitDays: r.TimeLimitDays, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}
+		Materials: materials, FeeCents: r.FeeCents, TimeLimitDays: r.TimeLimitDays, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}, nil
 }
 
 func fromItem(it service.Item) itemRow {
@@ -163,35 +166,85 @@ type errandRow struct {
 
 func (errandRow) TableName() string { return "errands" }
 
+// The errands table's columns in the order of errandRow's fields, written
+// out once for the statements on every registration and transition.
+const errandColumns = `id, receipt_no, verify_code, item_id, item_code, item_name, category, item_level,
+	time_limit_days, applicant_name, applicant_id_enc, applicant_id_index, applicant_phone, applicant_address, materials, channel,
+	note, intake_org_id, org_path, agent_id, holder_org_id, holder_level, status, outcome,
+	outcome_reason, returned_by_org_id, returned_by_level, missing_materials, paused_at, paused_days, extensions, registered_at,
+	reg_day, due_at, completed_at, delivered_at, withdrawn_at, working_days, on_time, receipt_recovered,
+	satisfaction, version, last_hash, timeline`
+
+// values are r's columns in the order of errandColumns.
+func (r *errandRow) values() []any {
+	return []any{r.ID, r.ReceiptNo, r.VerifyCode, r.ItemID, r.ItemCode, r.ItemName,
+		r.Category, r.ItemLevel, r.TimeLimitDays, r.ApplicantName, r.ApplicantIDEnc, r.ApplicantIDIndex,
+		r.ApplicantPhone, r.ApplicantAddress, r.Materials, r.Channel, r.Note, r.IntakeOrgID,
+		r.OrgPath, r.AgentID, r.HolderOrgID, r.HolderLevel, r.Status, r.Outcome,
+		r.OutcomeReason, r.ReturnedByOrgID, r.ReturnedByLevel, r.MissingMaterials, r.PausedAt, r.PausedDays,
+		r.Extensions, r.RegisteredAt, r.RegDay, r.DueAt, r.CompletedAt, r.DeliveredAt,
+		r.WithdrawnAt, r.WorkingDays, r.OnTime, r.ReceiptRecovered, r.Satisfaction, r.Version,
+		r.LastHash, r.Timeline}
+}
+
+// targets are pointers to r's fields in the order of errandColumns, for Scan.
+func (r *errandRow) targets() []any {
+	return []any{&r.ID, &r.ReceiptNo, &r.VerifyCode, &r.ItemID, &r.ItemCode, &r.ItemName,
+		&r.Category, &r.ItemLevel, &r.TimeLimitDays, &r.ApplicantName, &r.ApplicantIDEnc, &r.ApplicantIDIndex,
+		&r.ApplicantPhone, &r.ApplicantAddress, &r.Materials, &r.Channel, &r.Note, &r.IntakeOrgID,
+		&r.OrgPath, &r.AgentID, &r.HolderOrgID, &r.HolderLevel, &r.Status, &r.Outcome,
+		&r.OutcomeReason, &r.ReturnedByOrgID, &r.ReturnedByLevel, &r.MissingMaterials, &r.PausedAt, &r.PausedDays,
+		&r.Extensions, &r.RegisteredAt, &r.RegDay, &r.DueAt, &r.CompletedAt, &r.DeliveredAt,
+		&r.WithdrawnAt, &r.WorkingDays, &r.OnTime, &r.ReceiptRecovered, &r.Satisfaction, &r.Version,
+		&r.LastHash, &r.Timeline}
+}
+
+// errandTransitionSQL writes what a transition may change; the caller adds
+// the id and the version read, so a row that moved meanwhile is left alone.
+const errandTransitionSQL = `UPDATE errands SET holder_org_id = ?, holder_level = ?, status = ?, outcome = ?, outcome_reason = ?, returned_by_org_id = ?,
+	returned_by_level = ?, missing_materials = ?, paused_at = ?, paused_days = ?, extensions = ?, due_at = ?,
+	completed_at = ?, delivered_at = ?, withdrawn_at = ?, working_days = ?, on_time = ?, receipt_recovered = ?,
+	satisfaction = ?, version = ?, last_hash = ?, timeline = ?
+	WHERE id = ? AND version = ?`
+
+// transitionArgs are the arguments of errandTransitionSQL before the id and version.
+func (r *errandRow) transitionArgs() []any {
+	return []any{r.HolderOrgID, r.HolderLevel, r.Status, r.Outcome, r.OutcomeReason, r.ReturnedByOrgID,
+		r.ReturnedByLevel, r.MissingMaterials, r.PausedAt, r.PausedDays, r.Extensions, r.DueAt,
+		r.CompletedAt, r.DeliveredAt, r.WithdrawnAt, r.WorkingDays, r.OnTime, r.ReceiptRecovered,
+		r.Satisfaction, r.Version, r.LastHash, r.Timeline}
+}
+
 func (s *Store) toErrand(r errandRow) (service.Errand, error) {
 	id, err := s.crypt.open(r.ApplicantIDEnc)
 	if err != nil {
 		return service.Errand{}, err
 	}
-	e := s.toErrandSealed(r)
-	e.Applicant.IDNumber = id
-	return e, nil
-}
-
-// toErrandSealed maps a row without decrypting the applicant's ID number.
-func (s *Store) toErrandSealed(r errandRow) service.Errand {
+	materials, err := decodeList(r.Materials)
+	if err != nil {
+		return service.Errand{}, fmt.Errorf("errand %s: materials: %w", r.ID, err)
+	}
+	missing, err := decodeList(r.MissingMaterials)
+	if err != nil {
+		return service.Errand{}, fmt.Errorf("errand %s: missing materials: %w", r.ID, err)
+	}
 	return service.Errand{
 		ID: r.ID, ReceiptNo: r.ReceiptNo, VerifyCode: r.VerifyCode,
 		ItemID: r.ItemID, ItemCode: r.ItemCode, ItemName: r.ItemName, Category: r.Category,
 		ItemLevel: service.Level(r.ItemLevel), TimeLimitDays: r.TimeLimitDays,
-		Applicant: service.Applicant{Name: r.ApplicantName, Phone: r.ApplicantPhone, Address: r.ApplicantAddress},
-		Materials: decodeList(r.Materials), Channel: service.Channel(r.Channel), Note: r.Note,
+		Applicant: service.Applicant{Name: r.ApplicantName, IDNumber: id, Phone: r.ApplicantPhone, Address: r.ApplicantAddress},
+		Materials: materials, Channel: service.Channel(r.Channel), Note: r.Note,
 		IntakeOrgID: r.IntakeOrgID, OrgPath: r.OrgPath, AgentID: r.AgentID,
 		HolderOrgID: r.HolderOrgID, HolderLevel: service.Level(r.HolderLevel), Status: service.Status(r.Status),
 		Outcome: service.Outcome(r.Outcome), OutcomeReason: r.OutcomeReason,
 		ReturnedByOrgID: r.ReturnedByOrgID, ReturnedByLevel: service.Level(r.ReturnedByLevel),
-		MissingMaterials: decodeList(r.MissingMaterials), PausedAt: unptime(r.PausedAt),
+		MissingMaterials: missing, PausedAt: unptime(r.PausedAt),
 		PausedDays: r.PausedDays, Extensions: r.Extensions,
 		RegisteredAt: r.RegisteredAt.UTC(), DueAt: r.DueAt.UTC(),
 		CompletedAt: unptime(r.CompletedAt), DeliveredAt: unptime(r.DeliveredAt), WithdrawnAt: unptime(r.WithdrawnAt),
 		WorkingDays: r.WorkingDays, OnTime: r.OnTime, ReceiptRecovered: r.ReceiptRecovered, Satisfaction: r.Satisfaction,
 		Version: r.Version, LastHash: r.LastHash,
-	}
+	}, nil
 }
 
 func (s *Store) fromErrand(e service.Errand) errandRow {
@@ -216,8 +269,8 @@ func (s *Store) fromErrand(e service.Errand) errandRow {
 	}
 }
 
-// publicStep is the part of an event a resident may see, kept on the errand
-// row as well so a public lookup is one read.
+// publicStep is an event as service.PublicEvent leaves it, kept on the
+// errand row as well so a public lookup is one read.
 type publicStep struct {
 	At      time.Time  `json:"at"`
 	Action  string     `json:"action"`
@@ -229,16 +282,18 @@ type publicStep struct {
 }
 
 // appendStep adds ev to a stored timeline.
-func appendStep(timeline string, ev service.Event) string {
+func appendStep(timeline string, ev service.Event) (string, error) {
 	var steps []publicStep
 	if timeline != "" {
-		_ = json.Unmarshal([]byte(timeline), &steps) // written only here
+		if err := json.Unmarshal([]byte(timeline), &steps); err != nil {
+			return "", fmt.Errorf("errand %s: stored timeline: %w", ev.ErrandID, err)
+		}
 	}
 	return encodeSteps(append(steps, stepOf(ev)))
 }
 
 // timelineOf is the stored timeline of a whole history.
-func timelineOf(events []service.Event) string {
+func timelineOf(events []service.Event) (string, error) {
 	steps := make([]publicStep, len(events))
 	for i, ev := range events {
 		steps[i] = stepOf(ev)
@@ -247,22 +302,21 @@ func timelineOf(events []service.Event) string {
 }
 
 func stepOf(ev service.Event) publicStep {
-	return publicStep{At: utc(ev.At), Action: string(ev.Action), To: string(ev.To), OrgID: ev.OrgID,
-		Missing: ev.MissingMaterials, Reason: ev.Reason, DueAt: ptime(ev.DueAt)}
+	p := service.PublicEvent(ev)
+	return publicStep{At: utc(p.At), Action: string(p.Action), To: string(p.To), OrgID: p.OrgID,
+		Missing: p.MissingMaterials, Reason: p.Reason, DueAt: ptime(p.DueAt)}
 }
 
-func encodeSteps(steps []publicStep) string {
-	b, _ := json.Marshal(steps)
-	return string(b)
+func encodeSteps(steps []publicStep) (string, error) {
+	b, err := json.Marshal(steps)
+	return string(b), err
 }
 
-// timelineEvents reads a stored timeline back as events with only the
-// public fields set. Every public lookup does this; JSON v2 decodes it in
-// a third of encoding/json's time.
+// timelineEvents reads a stored timeline back as the public events it holds.
 func timelineEvents(timeline string) ([]service.Event, error) {
 	var steps []publicStep
-	if err := jsonv2.Unmarshal([]byte(timeline), &steps); err != nil {
-		return nil, err
+	if err := json.Unmarshal([]byte(timeline), &steps); err != nil {
+		return nil, fmt.Errorf("stored timeline: %w", err)
 	}
 	out := make([]service.Event, len(steps))
 	for i, st := range steps {
@@ -297,15 +351,40 @@ type eventRow struct {
 
 func (eventRow) TableName() string { return "events" }
 
-func toEvent(r eventRow) service.Event {
+// The events table's columns in the order of eventRow's fields.
+const eventColumns = `errand_id, seq, action, from_status, to_status, actor_id, actor_name, actor_role,
+	org_id, at, note, to_org_id, missing_materials, outcome, reason, due_at,
+	receipt_recovered, satisfaction, prev_hash, hash`
+
+// values are r's columns in the order of eventColumns.
+func (r *eventRow) values() []any {
+	return []any{r.ErrandID, r.Seq, r.Action, r.FromStatus, r.ToStatus, r.ActorID,
+		r.ActorName, r.ActorRole, r.OrgID, r.At, r.Note, r.ToOrgID,
+		r.MissingMaterials, r.Outcome, r.Reason, r.DueAt, r.ReceiptRecovered, r.Satisfaction,
+		r.PrevHash, r.Hash}
+}
+
+// targets are pointers to r's fields in the order of eventColumns, for Scan.
+func (r *eventRow) targets() []any {
+	return []any{&r.ErrandID, &r.Seq, &r.Action, &r.FromStatus, &r.ToStatus, &r.ActorID,
+		&r.ActorName, &r.ActorRole, &r.OrgID, &r.At, &r.Note, &r.ToOrgID,
+		&r.MissingMaterials, &r.Outcome, &r.Reason, &r.DueAt, &r.ReceiptRecovered, &r.Satisfaction,
+		&r.PrevHash, &r.Hash}
+}
+
+func toEvent(r eventRow) (service.Event, error) {
+	missing, err := decodeList(r.MissingMaterials)
+	if err != nil {
+		return service.Event{}, fmt.Errorf("event %s/%d: missing materials: %w", r.ErrandID, r.Seq, err)
+	}
 	return service.Event{
 		ErrandID: r.ErrandID, Seq: r.Seq, Action: service.Action(r.Action),
 		From: service.Status(r.FromStatus), To: service.Status(r.ToStatus),
 		ActorID: r.ActorID, ActorName: r.ActorName, ActorRole: service.Role(r.ActorRole), OrgID: r.OrgID,
-		At: r.At.UTC(), Note: r.Note, ToOrgID: r.ToOrgID, MissingMaterials: decodeList(r.MissingMaterials),
+		At: r.At.UTC(), Note: r.Note, ToOrgID: r.ToOrgID, MissingMaterials: missing,
 		Outcome: service.Outcome(r.Outcome), Reason: r.Reason, DueAt: unptime(r.DueAt),
 		ReceiptRecovered: r.ReceiptRecovered, Satisfaction: r.Satisfaction, PrevHash: r.PrevHash, Hash: r.Hash,
-	}
+	}, nil
 }
 
 func fromEvent(ev service.Event) eventRow {
@@ -328,13 +407,15 @@ func encodeList(l []string) string {
 	return string(b)
 }
 
-func decodeList(s string) []string {
-	var l []string
+func decodeList(s string) ([]string, error) {
+	l := []string{}
 	if s != "" {
-		_ = json.Unmarshal([]byte(s), &l) // written only by encodeList
+		if err := json.Unmarshal([]byte(s), &l); err != nil {
+			return nil, err
+		}
 	}
-	if l == nil {
+	if l == nil { // a stored JSON null
 		l = []string{}
 	}
-	return l
+	return l, nil
 }

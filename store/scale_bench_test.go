@@ -44,7 +44,7 @@ func BenchmarkStatsAtScale(b *testing.B) {
 	}
 	townships, _ := st.Orgs(ctx, service.OrgFilter{Level: service.LevelTownship, Limit: 1})
 	super := service.Actor{Role: service.RoleSupervisor, OrgID: cities[0].ID, OrgPath: cities[0].Path}
-	svc := service.New(st, service.Options{})
+	svc := service.New(st.Stores(), service.Options{})
 	twoYears := service.StatsRequest{From: service.DateOf(now.AddDate(-2, 0, 0)).String(), To: service.DateOf(now).String()}
 	month := service.StatsRequest{From: service.DateOf(now.AddDate(0, -1, 0)).String(), To: service.DateOf(now).String()}
 	for _, c := range []struct {

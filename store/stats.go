@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
 
 	"daiban/service"
 )
@@ -27,10 +26,9 @@ const (
 	grainMonth = 2 // period YYYYMM00
 )
 
-// Path lengths follow from the fixed code lengths: "/CCCCCC/TTTTTTTTT/VVVVVVVVVVVV/".
-const (
-	townshipPathLen = 1 + 6 + 1 + 9 + 1
-	villagePathLen  = townshipPathLen + 12 + 1
+var (
+	townshipPathLen = service.PathLen(service.LevelTownship)
+	villagePathLen  = service.PathLen(service.LevelVillage)
 )
 
 const statColumns = "accepted, completed, refused, on_time, working_days, delivered, recovered, sat1, sat2, sat3, sat4, sat5"
@@ -49,12 +47,6 @@ func upsertCellsSQL(n int) string {
 }
 
 var bumpSQL = upsertCellsSQL(cellsPerErrand)
-
-// bumpStats adds d to every cell the errand counts in.
-func (s *Store) bumpStats(ctx context.Context, tx *gorm.DB, e service.Errand, d service.Counts) error {
-	_, err := s.exec(ctx, tx, bumpSQL, bumpArgs(e, d)...)
-	return err
-}
 
 // bumpArgs are the arguments of bumpSQL for adding d to e's cells.
 func bumpArgs(e service.Errand, d service.Counts) []any {
@@ -103,7 +95,7 @@ func (r statsRow) counts() service.Counts {
 // its errands, which are few; everything wider reads the cells.
 func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
 	if len(q.Under) >= villagePathLen {
-		return s.direct(ctx, q)
+		return s.Recompute(ctx, q)
 	}
 	dim := dimTownship
 	switch q.GroupBy {
@@ -143,13 +135,10 @@ func (s *Store) Stats(ctx context.Context, q service.StatsQuery) ([]service.Stat
 	return s.named(ctx, q.GroupBy, out)
 }
 
-// StatsDirect recomputes q from the errands themselves, by the same
-// definitions written out in SQL; it is the reference for the rollups.
-func (s *Store) StatsDirect(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
-	return s.direct(ctx, q)
-}
-
-func (s *Store) direct(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
+// Recompute sums q straight from the errands, by the same definitions
+// written out in SQL, overdue errands included. It serves a village's own
+// figures, which are few; tests check the rollups against it.
+func (s *Store) Recompute(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
 	key := s.groupKey(q.GroupBy, "e.", "e.reg_day")
 	counted := "e.status <> 'withdrawn'"
 	done := counted + " AND e.completed_at IS NOT NULL"

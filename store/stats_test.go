@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"daiban/internal/apitest"
+	"daiban/internal/testdb"
 	"daiban/service"
 )
 
@@ -82,7 +83,7 @@ func TestStatsMatchRecomputation(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					slow, err := env.Svc.StatsDirect(ctx, f.Actor(who), req)
+					slow, err := testdb.Reference(env.Store, env.Clock.Now).Stats(ctx, f.Actor(who), req)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -100,7 +101,7 @@ func TestStatsMatchRecomputation(t *testing.T) {
 				}
 			}
 		}
-		total, _ := env.Svc.StatsDirect(ctx, f.Actor("super"), service.StatsRequest{From: start.String(), To: end.String()})
+		total, _ := testdb.Reference(env.Store, env.Clock.Now).Stats(ctx, f.Actor("super"), service.StatsRequest{From: start.String(), To: end.String()})
 		if total.Totals.Completed == 0 || total.Totals.Accepted < 40 {
 			t.Fatalf("seed %d: a thin history: %+v", seed, total.Totals.Counts)
 		}
@@ -111,7 +112,7 @@ func TestStatsMatchRecomputation(t *testing.T) {
 // heldStats is the real store with its statistics query held at a gate, to
 // see how many reports the service computes at once.
 type heldStats struct {
-	service.Store
+	service.StatsStore
 	entered chan struct{}
 	release chan struct{}
 }
@@ -119,7 +120,7 @@ type heldStats struct {
 func (h heldStats) Stats(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
 	h.entered <- struct{}{}
 	<-h.release
-	return h.Store.Stats(ctx, q)
+	return h.StatsStore.Stats(ctx, q)
 }
 
 // TestReportsComputedAtOnce checks that no more many-cell reports than
@@ -128,8 +129,10 @@ func (h heldStats) Stats(ctx context.Context, q service.StatsQuery) ([]service.S
 // context's error, and that a report by township does not wait.
 func TestReportsComputedAtOnce(t *testing.T) {
 	env := apitest.New(t)
-	h := heldStats{Store: env.Store, entered: make(chan struct{}, 8), release: make(chan struct{})}
-	svc := service.New(h, service.Options{Now: env.Clock.Now, Reports: 2})
+	h := heldStats{StatsStore: env.Store, entered: make(chan struct{}, 8), release: make(chan struct{})}
+	stores := env.Store.Stores()
+	stores.Stats = h
+	svc := service.New(stores, service.Options{Now: env.Clock.Now, Reports: 2})
 	super := env.F.Actor("super")
 	req := service.StatsRequest{From: "2026-03-01", To: "2026-03-31", GroupBy: "agent"}
 	errs := make(chan error, 6)

@@ -5,7 +5,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -30,31 +28,25 @@ type Options struct {
 	// index; at least 32 bytes.
 	SecretKey []byte
 	// MaxOpenConns sizes the connection pool (PostgreSQL: 20 by default;
-	// SQLite: 8 readers by default, writes go through one connection).
+	// SQLite: 8 readers by default, writes go through one connection of their own).
 	MaxOpenConns int
 	// BatchMax bounds how many SQLite writes share one commit (128 by default).
 	BatchMax int
 	Logger   *slog.Logger
 }
 
-// Store implements service.Store.
+// Store persists the service's aggregates (see the interfaces in service).
 type Store struct {
-	db           *gorm.DB
-	sqlDB        *sql.DB
-	postgres     bool
-	writer       *writer       // SQLite only: group commit
-	checkpointer *checkpointer // SQLite only: WAL checkpoints off the write path
-	writerConn   *sql.Conn     // SQLite only: the writer's own connection
-	writerDirect *directConn   // SQLite only: the writer's connection, for its hot statements
-	readers      *directPool   // SQLite only: connections for the hot reads
-	stmts        sync.Map      // query → *sql.Stmt, prepared on the pool
-	crypt        *crypt
-	log          *slog.Logger
-	closeOnce    sync.Once
-	closeErr     error
-}
+	db       *gorm.DB // the pool: reads, and on PostgreSQL writes too
+	wdb      *gorm.DB // SQLite: the one connection that writes; PostgreSQL: db
+	postgres bool
+	writer   *writer // SQLite only: group commit on wdb
+	crypt    *crypt
+	log      *slog.Logger
 
-var _ service.Store = (*Store)(nil)
+	closeOnce sync.Once
+	closeErr  error
+}
 
 // IsPostgres reports whether dsn selects PostgreSQL.
 func IsPostgres(dsn string) bool {
@@ -64,22 +56,11 @@ func IsPostgres(dsn string) bool {
 // busyTimeoutMS is how long a SQLite connection waits for a lock.
 const busyTimeoutMS = 5000
 
-// directReaders is how many SQLite connections serve the hot reads: enough
-// to keep both cores of a small server busy, each with its own page cache.
-const directReaders = 4
-
-// writerConnKey marks the context of the writer's transactions.
-type writerConnKey struct{}
-
 // SQLiteDSN is the connection string for a database file: WAL, foreign keys,
-// a busy timeout, immediate write transactions, a full sync on commit so
-// nothing acknowledged is lost, and the VFS that writes each transaction's
-// WAL frames at once (walbuf.c). No per-connection mutex: database/sql, the
-// writer and the direct readers' pool each lend a connection to one
-// goroutine at a time, and SQLite otherwise locks it around every call,
-// several hundred times a registration.
+// a busy timeout, immediate write transactions, and a full sync on commit so
+// nothing acknowledged is lost.
 func SQLiteDSN(path string) string {
-	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=" + strconv.Itoa(busyTimeoutMS) + "&_foreign_keys=on&_txlock=immediate&_synchronous=FULL&_mutex=no&vfs=" + walbufVFS
+	return "file:" + path + "?_journal_mode=WAL&_busy_timeout=" + strconv.Itoa(busyTimeoutMS) + "&_foreign_keys=on&_txlock=immediate&_synchronous=FULL"
 }
 
 // Open connects to dsn (a SQLite file path or a postgres:// URL) without
@@ -92,94 +73,69 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &gorm.Config{
+	s := &Store{crypt: c, log: o.Logger, postgres: IsPostgres(dsn)}
+	conns := o.MaxOpenConns
+	if s.postgres {
+		if conns == 0 {
+			conns = 20
+		}
+		if s.db, err = openGorm(ctx, postgres.Open(withTimezone(dsn)), conns); err != nil {
+			return nil, err
+		}
+		s.wdb = s.db
+		return s, nil
+	}
+	if conns == 0 {
+		conns = 8
+	}
+	if s.db, err = openGorm(ctx, sqlite.Open(SQLiteDSN(dsn)), conns); err != nil {
+		return nil, err
+	}
+	// Writes go through a connection of their own: SQLite has one writer at
+	// a time, and the group commit (writer.go) keeps it busy.
+	if s.wdb, err = openGorm(ctx, sqlite.Open(SQLiteDSN(dsn)), 1); err != nil {
+		return nil, errors.Join(err, closeGorm(s.db))
+	}
+	max := o.BatchMax
+	if max == 0 {
+		max = 128
+	}
+	s.writer = newWriter(func(ctx context.Context) *gorm.DB { return s.wdb.WithContext(ctx).Begin() }, max)
+	return s, nil
+}
+
+// openGorm opens a pool of conns connections with GORM's statement cache:
+// each statement is prepared once per connection.
+func openGorm(ctx context.Context, d gorm.Dialector, conns int) (*gorm.DB, error) {
+	db, err := gorm.Open(d, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            true,
 		Logger:                 logger.Discard,
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-	}
-	s := &Store{crypt: c, log: o.Logger, postgres: IsPostgres(dsn)}
-	if s.postgres {
-		s.db, err = gorm.Open(postgres.Open(withTimezone(dsn)), cfg)
-	} else {
-		s.db, err = gorm.Open(sqlite.Dialector{DriverName: sqliteDriver, DSN: SQLiteDSN(dsn)}, cfg)
-	}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	sqlDB, err := s.db.DB()
+	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
-	}
-	s.sqlDB = sqlDB
-	conns := o.MaxOpenConns
-	if conns == 0 {
-		conns = 20
-		if !s.postgres {
-			conns = 8
-		}
 	}
 	sqlDB.SetMaxOpenConns(conns)
 	sqlDB.SetMaxIdleConns(conns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.PingContext(ctx); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("reach database: %w", err)
+		return nil, errors.Join(fmt.Errorf("reach database: %w", err), sqlDB.Close())
 	}
-	if !s.postgres {
-		max := o.BatchMax
-		if max == 0 {
-			max = 128
-		}
-		// The writer keeps one connection for itself: its statements are
-		// prepared there once, and its pages stay in that connection's cache.
-		wconn, err := sqlDB.Conn(ctx)
-		if err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
-		s.writerConn = wconn
-		if err := wconn.Raw(func(dc any) error {
-			s.writerDirect = newDirectConn(dc.(*sqlite3.SQLiteConn), false)
-			return nil
-		}); err != nil {
-			sqlDB.Close()
-			return nil, err
-		}
-		if s.readers, err = openDirectPool(SQLiteDSN(dsn), directReaders); err != nil {
-			sqlDB.Close()
-			return nil, fmt.Errorf("open database: %w", err)
-		}
-		s.writer = newWriter(func(ctx context.Context) (*sql.Tx, *gorm.DB, error) {
-			raw, err := wconn.BeginTx(ctx, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			// The transaction's statements run on wconn, so the hot ones
-			// may go straight to its handle (see exec).
-			return raw, s.bind(context.WithValue(ctx, writerConnKey{}, s.writerDirect), raw), nil
-		}, s.stmt, max)
-		if err := <-s.writer.priority; err != nil {
-			o.Logger.Info("the SQLite writer runs at normal priority: raising it needs root or CAP_SYS_NICE", "err", err)
-		}
-		s.checkpointer = newCheckpointer(sqlDB, s.writer, o.Logger, dsn+"-wal", walLimits{})
-	}
-	return s, nil
+	return db, nil
 }
 
-// sqliteDriver is mattn's driver with the connection settings its DSN
-// cannot carry. Commits leave checkpoints to the checkpointer (see
-// checkpoint.go); the automatic one is only a bound for a WAL that a
-// long-lived reader keeps from starting over.
-const sqliteDriver = "sqlite3_daiban"
-
-var sqliteDrv = &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-	_, err := c.Exec("PRAGMA wal_autocheckpoint = 262144", nil)
-	return err
-}}
-
-func init() { sql.Register(sqliteDriver, sqliteDrv) }
+func closeGorm(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
 
 // withTimezone pins the session zone to UTC so timestamps read back the same
 // on every server.
@@ -197,20 +153,20 @@ func withTimezone(dsn string) string {
 }
 
 // Close stops the writer after its queued writes and closes the database;
-// closing again does nothing.
+// closing again does nothing. On SQLite it folds the WAL back into the main
+// file, so that file alone is a whole copy.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		var errs []error
 		if s.writer != nil {
-			s.checkpointer.close() // before the writer: its rounds pause the writer
 			s.writer.close()
-			s.writerDirect.close()
-			s.writerConn.Close()
-			s.readers.close()
-			s.db.Exec("PRAGMA optimize")
-			// Fold the WAL back into the main file so a copy of it alone is whole.
-			s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			errs = append(errs,
+				s.wdb.Exec("PRAGMA optimize").Error,
+				s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error,
+				closeGorm(s.wdb))
 		}
-		s.closeErr = s.sqlDB.Close()
+		errs = append(errs, closeGorm(s.db))
+		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
 }
@@ -259,7 +215,7 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 	if s.postgres {
 		return errors.New("back up PostgreSQL with pg_dump (see README)")
 	}
-	return s.read(ctx).Exec("VACUUM INTO ?", path).Error
+	return s.db.WithContext(ctx).Exec("VACUUM INTO ?", path).Error
 }
 
 // Optimize refreshes the query planner's statistics where they have gone
@@ -268,7 +224,7 @@ func (s *Store) Optimize(ctx context.Context) error {
 	if s.postgres {
 		return nil
 	}
-	return s.read(ctx).Exec("PRAGMA optimize").Error
+	return s.wdb.WithContext(ctx).Exec("PRAGMA optimize").Error
 }
 
 // Ping checks that the database answers.
@@ -283,47 +239,47 @@ func (s *Store) Ping(ctx context.Context) error {
 // Postgres reports the engine.
 func (s *Store) Postgres() bool { return s.postgres }
 
-// DB exposes the connection for tests and tools that inspect the raw rows.
+// DB exposes the connection pool for tests and tools that inspect the raw rows.
 func (s *Store) DB() *gorm.DB { return s.db }
 
 // write runs fn in a write transaction. On SQLite it joins the group commit:
 // concurrent writes share one transaction and one sync, and one failure
-// never fails the others (see writer).
+// never fails the others (see writer). On PostgreSQL, which commits
+// concurrent transactions side by side, each write has its own.
 func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.writer != nil {
 		return s.writer.do(ctx, fn)
 	}
-	raw, tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	if err := call(fn, tx); err != nil {
-		raw.Rollback()
-		return err
-	}
-	return raw.Commit()
-}
-
-// begin opens a transaction and a GORM handle bound to it. The raw
-// transaction also runs the hot statements, which are prepared once per
-// connection (see stmt) rather than once per transaction.
-func (s *Store) begin(ctx context.Context) (*sql.Tx, *gorm.DB, error) {
-	raw, err := s.sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return raw, s.bind(ctx, raw), nil
-}
-
-// bind is a GORM handle that runs its statements in raw.
-func (s *Store) bind(ctx context.Context, raw *sql.Tx) *gorm.DB {
-	tx := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
-	tx.Statement.ConnPool = raw
-	return tx
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return call(fn, tx) })
 }
 
 // read returns a handle for reads bound to ctx.
 func (s *Store) read(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// queryRow runs query for one row and scans it into dest; no row is
+// gorm.ErrRecordNotFound, which translate maps to not found.
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
+	return scanRow(s.read(ctx), query, args, dest...)
+}
+
+// scanRow runs query on db (the pool or a transaction) for one row.
+func scanRow(db *gorm.DB, query string, args []any, dest ...any) error {
+	rows, err := db.Raw(query, args...).Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return gorm.ErrRecordNotFound
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
 
 // translate turns driver errors into the domain's.
 func translate(err error, what string) error {
@@ -356,4 +312,9 @@ func unptime(t *time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC()
+}
+
+// Stores hands the store to the service as its four aggregates.
+func (s *Store) Stores() service.Stores {
+	return service.Stores{Accounts: s, Directory: s, Errands: s, Stats: s}
 }

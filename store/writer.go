@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,19 +12,25 @@ import (
 )
 
 // writer is SQLite's group commit. SQLite has one writer at a time and every
-// durable commit costs a disk sync, so writes queue here and whatever queued
-// while the previous commit synced goes into the next transaction together.
-// A write is acknowledged only after its commit.
+// durable commit costs a disk sync, so writes queue here, and whatever queued
+// while one commit synced goes into the next transaction together.
+//
+// Its invariants, which TestGroupCommit and TestWriterRerun check:
+//   - a write is acknowledged (its call returns nil) only after the COMMIT
+//     that made it durable, and then it is in the database;
+//   - a write that fails (an error, a panic, a version conflict, a lost
+//     idempotency race) leaves nothing behind and fails only itself: the
+//     others of its batch commit without it.
 //
 // A batch first runs plainly, one write after another. If a write fails, the
 // transaction is rolled back and the batch runs again with each write in its
-// own savepoint, so one failure never fails the others; the batches after it
-// keep the savepoints until one passes without a failure. Savepoints make
-// SQLite copy every page a write touches into a sub-journal, which costs a
-// fifth of the writer's time when every write succeeds, as nearly all do.
+// own savepoint, which undoes a failure alone. Savepoints make SQLite copy
+// every page a write touches into a sub-journal, and nearly every batch has
+// no failure, so it runs without them first. A write must therefore give
+// the same verdict when it runs again on the same data, as a transaction's
+// body does anyway.
 type writer struct {
-	begin func(context.Context) (*sql.Tx, *gorm.DB, error)
-	stmt  func(context.Context, string) (*sql.Stmt, error)
+	begin func(context.Context) *gorm.DB
 	max   int
 	jobs  chan *job
 
@@ -34,12 +38,6 @@ type writer struct {
 	closed bool
 	done   chan struct{}
 
-	careful bool // the last batch had a failing write: use savepoints
-
-	thread   atomic.Int64 // the writer's OS thread id
-	priority chan error   // whether raising the thread's priority worked, once
-
-	lastBatch  atomic.Int64 // when the last batch began, Unix nanoseconds
 	largest    atomic.Int64 // the most jobs one commit has carried
 	reruns     atomic.Int64 // batches run again in savepoints after a failure
 	batches    atomic.Int64 // batches committed or rolled back
@@ -51,36 +49,23 @@ type writer struct {
 }
 
 type job struct {
-	ctx  context.Context
-	fn   func(tx *gorm.DB) error
-	bare func() error // instead of fn: run between transactions, none open
-	err  chan error
+	ctx context.Context
+	fn  func(tx *gorm.DB) error
+	err chan error
 }
 
 // errClosed answers writes that arrive after shutdown began.
 var errClosed = errors.New("store is closing")
 
-// errUnwritten marks the failure of a write that changed nothing (it was
-// refused by its first statement, which wrote no row): its batch goes on
-// without it, with nothing to roll back or run again.
-var errUnwritten = errors.New("refused before writing")
-
-func newWriter(begin func(context.Context) (*sql.Tx, *gorm.DB, error), stmt func(context.Context, string) (*sql.Stmt, error), max int) *writer {
-	w := &writer{begin: begin, stmt: stmt, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{}), priority: make(chan error, 1)}
+func newWriter(begin func(context.Context) *gorm.DB, max int) *writer {
+	w := &writer{begin: begin, max: max, jobs: make(chan *job, 4*max), done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
+// do queues fn and waits for its verdict.
 func (w *writer) do(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return w.send(&job{ctx: ctx, fn: fn, err: make(chan error, 1)})
-}
-
-// paused runs fn while the writer waits between two transactions.
-func (w *writer) paused(ctx context.Context, fn func() error) error {
-	return w.send(&job{ctx: ctx, bare: fn, err: make(chan error, 1)})
-}
-
-func (w *writer) send(j *job) error {
+	j := &job{ctx: ctx, fn: fn, err: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -88,9 +73,9 @@ func (w *writer) send(j *job) error {
 	}
 	select {
 	case w.jobs <- j:
-	case <-j.ctx.Done():
+	case <-ctx.Done():
 		w.mu.RUnlock()
-		return j.ctx.Err()
+		return ctx.Err()
 	}
 	w.mu.RUnlock()
 	// Once queued, wait for the verdict: the write may commit even if the
@@ -98,6 +83,7 @@ func (w *writer) send(j *job) error {
 	return <-j.err
 }
 
+// close lets the queued writes finish and stops the writer.
 func (w *writer) close() {
 	w.mu.Lock()
 	if !w.closed {
@@ -109,22 +95,9 @@ func (w *writer) close() {
 }
 
 func (w *writer) run() {
-	// One thread runs every statement of the writer: it measured 5–30%
-	// faster than letting the goroutine move between threads, and it can
-	// be given a higher priority than the request handlers (11–15% more
-	// registrations under load, see priority_linux.go).
-	runtime.LockOSThread()
-	tid, err := raisePriority()
-	w.thread.Store(int64(tid))
-	w.priority <- err
 	defer close(w.done)
 	batch := make([]*job, 0, w.max)
-	var bare *job
 	for j := range w.jobs {
-		if j.bare != nil {
-			j.err <- j.bare()
-			continue
-		}
 		batch = append(batch[:0], j)
 	fill:
 		for len(batch) < w.max {
@@ -133,17 +106,12 @@ func (w *writer) run() {
 				if !ok {
 					break fill
 				}
-				if j.bare != nil {
-					bare = j
-					break fill
-				}
 				batch = append(batch, j)
 			default:
 				break fill
 			}
 		}
 		began := time.Now()
-		w.lastBatch.Store(began.UnixNano())
 		if n := int64(len(batch)); n > w.largest.Load() {
 			w.largest.Store(n)
 		}
@@ -151,37 +119,29 @@ func (w *writer) run() {
 		w.batches.Add(1)
 		w.writes.Add(int64(len(batch)))
 		w.busy.Add(int64(time.Since(began)))
-		if bare != nil {
-			bare.err <- bare.bare()
-			bare = nil
-		}
 	}
 }
 
+// commit runs one batch and answers each of its writes.
 func (w *writer) commit(batch []*job) {
 	results := make([]error, len(batch))
-	defer func() {
-		for i, j := range batch {
-			j.err <- results[i]
-		}
-	}()
-	if !w.careful || len(batch) == 1 {
-		if w.plain(batch, results) {
-			return
-		}
+	if !w.plain(batch, results) {
 		w.reruns.Add(1)
 		clear(results)
+		w.inSavepoints(batch, results)
 	}
-	w.careful = !w.inSavepoints(batch, results)
+	for i, j := range batch {
+		j.err <- results[i]
+	}
 }
 
 // plain runs the batch without savepoints and commits it. It reports false,
 // having rolled everything back, when a write failed and the batch must run
-// again in savepoints; a single write needs no second run.
+// again in savepoints; a batch of one needs no second run.
 func (w *writer) plain(batch []*job, results []error) bool {
-	raw, tx, err := w.begin(context.Background())
-	if err != nil {
-		fill(results, err)
+	tx := w.begin(context.Background())
+	if tx.Error != nil {
+		fill(results, tx.Error)
 		return true
 	}
 	ok := 0
@@ -191,61 +151,82 @@ func (w *writer) plain(batch []*job, results []error) bool {
 			continue
 		}
 		if results[i] = call(j.fn, tx); results[i] != nil {
-			if errors.Is(results[i], errUnwritten) {
-				continue
+			if err := tx.Rollback().Error; err != nil {
+				fill(results, fmt.Errorf("roll back: %w", err))
+				return true
 			}
-			raw.Rollback()
 			return len(batch) == 1
 		}
 		ok++
 	}
-	w.finish(raw, ok, results)
+	w.finish(tx, ok, results)
 	return true
 }
 
 // inSavepoints runs each write of the batch in its own savepoint and commits
-// those that succeeded. It reports whether every write that ran succeeded.
-func (w *writer) inSavepoints(batch []*job, results []error) bool {
-	raw, tx, err := w.begin(context.Background())
-	if err != nil {
-		fill(results, err)
-		return true
+// those that succeeded.
+func (w *writer) inSavepoints(batch []*job, results []error) {
+	tx := w.begin(context.Background())
+	if tx.Error != nil {
+		fill(results, tx.Error)
+		return
 	}
-	ok, failed := 0, false
+	ok := 0
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if results[i] = w.inSavepoint(raw, tx, j.fn); results[i] != nil {
-			failed = true
+		if err := tx.Exec("SAVEPOINT w").Error; err != nil {
+			results[i] = err
+			continue
+		}
+		results[i] = call(j.fn, tx)
+		if results[i] != nil {
+			if err := tx.Exec("ROLLBACK TO w").Error; err != nil {
+				// The write's changes could not be undone alone: nothing of
+				// the batch may commit.
+				tx.Rollback()
+				fill(results, errors.Join(results[i], err))
+				return
+			}
 		} else {
 			ok++
 		}
+		if err := tx.Exec("RELEASE w").Error; err != nil {
+			tx.Rollback()
+			fill(results, err)
+			return
+		}
 	}
-	w.finish(raw, ok, results)
-	return !failed
+	w.finish(tx, ok, results)
 }
 
-// finish commits the transaction if any write in it succeeded.
-func (w *writer) finish(raw *sql.Tx, ok int, results []error) {
+// finish commits the transaction if any write in it succeeded, and fails
+// those writes if the commit does.
+func (w *writer) finish(tx *gorm.DB, ok int, results []error) {
 	if ok == 0 {
-		raw.Rollback()
+		if err := tx.Rollback().Error; err != nil {
+			for i := range results {
+				results[i] = errors.Join(results[i], fmt.Errorf("roll back: %w", err))
+			}
+		}
 		return
 	}
 	began := time.Now()
-	err := raw.Commit()
+	err := tx.Commit().Error
 	took := time.Since(began)
 	w.committing.Add(int64(took))
-	if f := w.observe.Load(); f != nil && err == nil {
-		(*f)(took, ok)
-	}
 	if err != nil {
 		for i := range results {
 			if results[i] == nil {
 				results[i] = fmt.Errorf("commit: %w", err)
 			}
 		}
+		return
+	}
+	if f := w.observe.Load(); f != nil {
+		(*f)(took, ok)
 	}
 }
 
@@ -253,32 +234,6 @@ func fill(results []error, err error) {
 	for i := range results {
 		results[i] = err
 	}
-}
-
-func (w *writer) inSavepoint(raw *sql.Tx, tx *gorm.DB, fn func(*gorm.DB) error) error {
-	if err := w.run1(raw, "SAVEPOINT w"); err != nil {
-		return err
-	}
-	err := call(fn, tx)
-	if err != nil {
-		if rerr := w.run1(raw, "ROLLBACK TO w"); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-	}
-	if rerr := w.run1(raw, "RELEASE w"); rerr != nil {
-		return errors.Join(err, rerr)
-	}
-	return err
-}
-
-// run1 runs one of the savepoint statements, prepared once per connection.
-func (w *writer) run1(raw *sql.Tx, query string) error {
-	st, err := w.stmt(context.Background(), query)
-	if err != nil {
-		return err
-	}
-	_, err = raw.Stmt(st).Exec()
-	return err
 }
 
 // call runs fn, turning a panic into that job's error so its batch survives.
@@ -300,7 +255,6 @@ type WriterStats struct {
 	Reruns          int64 // batches run again in savepoints after a failure
 	Busy            time.Duration
 	Committing      time.Duration // of Busy, in COMMIT and its sync
-	WALRestarts     int64         // checkpoints that made the writer wait to start the WAL over
 }
 
 // ObserveCommits has fn called with the time of every successful COMMIT of
@@ -324,6 +278,5 @@ func (s *Store) WriterStats() (st WriterStats, ok bool) {
 	return WriterStats{
 		Batches: w.batches.Load(), Writes: w.writes.Load(), Largest: w.largest.Load(), Reruns: w.reruns.Load(),
 		Busy: time.Duration(w.busy.Load()), Committing: time.Duration(w.committing.Load()),
-		WALRestarts: s.checkpointer.restarts.Load(),
 	}, true
 }

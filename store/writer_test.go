@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"daiban/service"
 )
 
 // TestGroupCommit sends many concurrent writes through SQLite's group
@@ -106,15 +108,14 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestWriterRerun drives the writer's batches one by one: a batch runs
-// plainly; a failure rolls it back and runs it again in savepoints, where
-// the others' writes are kept once and the failing one leaves nothing; the
-// next batch keeps the savepoints, and after it passes cleanly the writer
-// runs plainly again.
+// plainly; a failure (its own error, or a version conflict that wrote
+// nothing) rolls it back and runs it again in savepoints, where the others'
+// writes are kept once and the failing one leaves nothing.
 func TestWriterRerun(t *testing.T) {
 	ctx := context.Background()
-	s, _ := openScratch(t, "rerun.db", `CREATE TABLE gc (v TEXT NOT NULL UNIQUE)`)
+	s, _ := openScratch(t, "rerun.db", `CREATE TABLE gc (v TEXT NOT NULL UNIQUE, version INTEGER NOT NULL DEFAULT 1)`)
 	// Not started: the test runs its batches itself.
-	w := &writer{begin: s.begin, stmt: s.stmt, max: 8}
+	w := &writer{begin: func(ctx context.Context) *gorm.DB { return s.wdb.WithContext(ctx).Begin() }, max: 8}
 	errOwn := errors.New("refused by its own rule")
 	calls := map[string]int{}
 	insert := func(v string, fail bool) *job {
@@ -129,6 +130,21 @@ func TestWriterRerun(t *testing.T) {
 			return nil
 		}}
 	}
+	// bump moves a row from version 1 to 2, as a transition does; a second
+	// bump at version 1 is a conflict.
+	bump := func(v string) *job {
+		return &job{ctx: ctx, err: make(chan error, 1), fn: func(tx *gorm.DB) error {
+			calls["bump "+v]++
+			res := tx.Exec(`UPDATE gc SET version = 2 WHERE v = ? AND version = 1`, v)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return service.VersionConflict(2)
+			}
+			return nil
+		}}
+	}
 	run := func(jobs ...*job) []error {
 		w.commit(jobs)
 		out := make([]error, len(jobs))
@@ -137,38 +153,33 @@ func TestWriterRerun(t *testing.T) {
 		}
 		return out
 	}
-	check := func(step string, errs []error, want []error, reruns int64, careful bool) {
+	check := func(step string, errs []error, want []error, reruns int64) {
 		t.Helper()
 		for i := range want {
 			if !errors.Is(errs[i], want[i]) || (want[i] == nil) != (errs[i] == nil) {
 				t.Errorf("%s: write %d: %v, want %v", step, i, errs[i], want[i])
 			}
 		}
-		if w.reruns.Load() != reruns || w.careful != careful {
-			t.Errorf("%s: %d reruns, careful %v; want %d, %v", step, w.reruns.Load(), w.careful, reruns, careful)
+		if w.reruns.Load() != reruns {
+			t.Errorf("%s: %d reruns; want %d", step, w.reruns.Load(), reruns)
 		}
 	}
 
-	check("clean batch", run(insert("a", false), insert("b", false), insert("c", false)), []error{nil, nil, nil}, 0, false)
-	check("failing batch", run(insert("d", false), insert("e", true), insert("f", false)), []error{nil, errOwn, nil}, 1, true)
-	check("careful batch", run(insert("g", false), insert("h", false)), []error{nil, nil}, 1, false)
-	// A write refused before it wrote anything costs its batch nothing.
-	refuse := &job{ctx: ctx, err: make(chan error, 1), fn: func(*gorm.DB) error {
-		calls["refused"]++
-		return errors.Join(errUnwritten, errOwn)
-	}}
-	check("refused before writing", run(insert("ga", false), refuse, insert("gb", false)), []error{nil, errOwn, nil}, 1, false)
-	check("plain again", run(insert("i", false), insert("j", true)), []error{nil, errOwn}, 2, true)
-	check("single write", run(insert("k", true)), []error{errOwn}, 2, true)
+	check("clean batch", run(insert("a", false), insert("b", false), insert("c", false)), []error{nil, nil, nil}, 0)
+	check("failing batch", run(insert("d", false), insert("e", true), insert("f", false)), []error{nil, errOwn, nil}, 1)
+	check("clean again", run(insert("g", false), insert("h", false)), []error{nil, nil}, 1)
+	check("rival transitions", run(insert("i", false), bump("a"), bump("a"), insert("j", false)),
+		[]error{nil, nil, service.ErrVersionConflict, nil}, 2)
+	check("single write", run(insert("k", true)), []error{errOwn}, 2)
 
 	var stored []string
-	if err := s.db.Raw(`SELECT v FROM gc ORDER BY v`).Scan(&stored).Error; err != nil {
+	if err := s.db.Raw(`SELECT v || version FROM gc ORDER BY v`).Scan(&stored).Error; err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(stored, ""), "abcdfggagbhi"; got != want {
+	if got, want := strings.Join(stored, " "), "a2 b1 c1 d1 f1 g1 h1 i1 j1"; got != want {
 		t.Errorf("stored %q, want %q", got, want)
 	}
-	for v, want := range map[string]int{"a": 1, "d": 2, "e": 2, "g": 1, "ga": 1, "refused": 1, "gb": 1, "i": 2, "k": 1} {
+	for v, want := range map[string]int{"a": 1, "d": 2, "e": 2, "g": 1, "i": 2, "bump a": 4, "k": 1} {
 		if calls[v] != want {
 			t.Errorf("write %s ran %d times, want %d", v, calls[v], want)
 		}

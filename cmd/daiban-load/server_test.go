@@ -25,7 +25,7 @@ func TestScenariosAgainstAServer(t *testing.T) {
 	if _, _, err := demo.Load(ctx, st, demo.Options{Errands: 300, Seed: 3, PasswordCost: bcrypt.MinCost}); err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(st, service.Options{PasswordCost: bcrypt.MinCost})
+	svc := service.New(st.Stores(), service.Options{PasswordCost: bcrypt.MinCost})
 	srv := daibanapi.New(svc, daibanapi.Options{Logger: slog.New(slog.DiscardHandler), PublicRate: 1e6, PublicBurst: 1e6})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()

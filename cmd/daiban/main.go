@@ -251,7 +251,7 @@ func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, 
 			return err
 		}
 	}
-	return fn(st, service.New(st, service.Options{}))
+	return fn(st, service.New(st.Stores(), service.Options{}))
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {

@@ -147,7 +147,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Errorf("%s: %d rows live, %d restored", table, a, b)
 		}
 	}
-	check, err := service.New(restored, service.Options{}).Verify(ctx)
+	check, err := service.New(restored.Stores(), service.Options{}).Verify(ctx)
 	if err != nil || check.Broken != nil || check.Errands != 201 {
 		t.Errorf("the restored ledger: %+v %v", check, err)
 	}

@@ -45,8 +45,6 @@ func writerMetrics(reg prometheus.Registerer, st *store.Store) {
 			func(s store.WriterStats) float64 { return s.Busy.Seconds() }),
 		counter("commit_seconds_total", "Of the busy time, the time in COMMIT and its sync.",
 			func(s store.WriterStats) float64 { return s.Committing.Seconds() }),
-		counter("wal_restarts_total", "Checkpoints that made the writer wait so the WAL could start over.",
-			func(s store.WriterStats) float64 { return float64(s.WALRestarts) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "daiban", Subsystem: "writer", Name: "largest_batch",
 			Help: "The most writes one SQLite batch has carried since the start."}, read(func(s store.WriterStats) float64 { return float64(s.Largest) })),
 	)

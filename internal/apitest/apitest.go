@@ -139,7 +139,7 @@ func New(t testing.TB, opts ...Options) *Env {
 		st = testdb.Open(t)
 	}
 	clock := &Clock{t: o.Start}
-	svc := service.New(st, service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
+	svc := service.New(st.Stores(), service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	srv := api.New(svc, api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate), CORSOrigins: o.CORS})

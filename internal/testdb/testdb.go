@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the admin connection that makes schemas
 
+	"daiban/service"
 	"daiban/store"
 )
 
@@ -89,3 +90,23 @@ func Engine() string {
 
 // IsPostgres reports whether dsn is a PostgreSQL URL.
 func IsPostgres(dsn string) bool { return strings.HasPrefix(dsn, "postgres") }
+
+// Reference is a service over st whose statistics are recomputed straight
+// from the errands (store.Recompute) instead of read from the rollups: the
+// reference the rollups are checked against.
+func Reference(st *store.Store, now func() time.Time) *service.Service {
+	stores := st.Stores()
+	stores.Stats = recomputed{st}
+	return service.New(stores, service.Options{Now: now})
+}
+
+type recomputed struct{ st *store.Store }
+
+func (r recomputed) Stats(ctx context.Context, q service.StatsQuery) ([]service.StatsRow, error) {
+	return r.st.Recompute(ctx, q)
+}
+
+// OverdueOpen is none: Recompute counts the overdue errands with the rest.
+func (recomputed) OverdueOpen(context.Context, service.StatsQuery) ([]service.StatsRow, error) {
+	return nil, nil
+}
