@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-
 	"daiban/service"
 )
 
