@@ -132,32 +132,35 @@ func firstLine(s string) string {
 	return line
 }
 
-// TestServeProcs reads the Go processors of the real binary from /metrics:
-// twice the usable CPUs by default, what --procs says, and what GOMAXPROCS
-// says when it is set.
-func TestServeProcs(t *testing.T) {
+// TestServeRuntimeDefaults reads the real binary's /metrics: it runs with
+// the Go runtime's own processors and no soft memory limit unless the
+// operator sets GOMAXPROCS or GOMEMLIMIT.
+func TestServeRuntimeDefaults(t *testing.T) {
 	dir := t.TempDir()
 	for i, c := range []struct {
-		env  []string
-		args []string
-		want int
+		env   []string
+		procs int
+		limit string
 	}{
-		{nil, nil, 2 * runtime.GOMAXPROCS(0)},
-		{nil, []string{"--procs", "3"}, 3},
-		{[]string{"GOMAXPROCS=1"}, nil, 1},
+		{nil, runtime.NumCPU(), "9.223372036854776e+18"},
+		{[]string{"GOMAXPROCS=1", "GOMEMLIMIT=200MiB"}, 1, "2.097152e+08"},
 	} {
-		env := environ(filepath.Join(dir, fmt.Sprintf("procs-%d.db", i)), append(c.env, "DAIBAN_ADMIN_PASSWORD="+adminPassword)...)
-		s := start(t, env, append([]string{"--demo", "--demo-errands", "0"}, c.args...)...)
+		env := environ(filepath.Join(dir, fmt.Sprintf("rt-%d.db", i)), append(c.env, "DAIBAN_ADMIN_PASSWORD="+adminPassword)...)
+		s := start(t, env, "--demo", "--demo-errands", "0")
 		r, err := newClient(s.URL).do("GET", "/metrics", nil, nil)
 		if err != nil || r.status != http.StatusOK {
 			t.Fatalf("/metrics: %v %d", err, r.status)
 		}
-		m := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(r.body)
-		if m == nil {
-			t.Fatalf("/metrics has no go_sched_gomaxprocs_threads:\n%.2000s", r.body)
+		procs := regexp.MustCompile(`(?m)^go_sched_gomaxprocs_threads (\d+)$`).FindSubmatch(r.body)
+		limit := regexp.MustCompile(`(?m)^go_gc_gomemlimit_bytes (\S+)$`).FindSubmatch(r.body)
+		if procs == nil || limit == nil {
+			t.Fatalf("/metrics lacks go_sched_gomaxprocs_threads or go_gc_gomemlimit_bytes:\n%.2000s", r.body)
 		}
-		if got, _ := strconv.Atoi(string(m[1])); got != c.want {
-			t.Errorf("env %v, args %v: %d processors, want %d", c.env, c.args, got, c.want)
+		if got, _ := strconv.Atoi(string(procs[1])); got != c.procs {
+			t.Errorf("env %v: %d processors, want %d", c.env, got, c.procs)
+		}
+		if got := string(limit[1]); got != c.limit {
+			t.Errorf("env %v: memory limit %s, want %s", c.env, got, c.limit)
 		}
 		s.stop()
 	}

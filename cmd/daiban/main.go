@@ -18,8 +18,6 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,13 +64,6 @@ type config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
-	// The collector's settings while serving; -1 leaves the runtime's own
-	// (what GOGC and GOMEMLIMIT say).
-	GCPercent      int
-	MemoryLimitMiB int
-	// Procs is how many goroutines run Go code at once while serving;
-	// 0 leaves the runtime's own (what GOMAXPROCS says).
-	Procs int
 }
 
 // devSecretKey encrypts the demo's ID numbers; anything real needs its own key.
@@ -105,10 +96,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&cfg.DemoErrands, "demo-errands", 75620, "accepted errands the demo generates")
 	fs.Uint64Var(&cfg.DemoSeed, "demo-seed", 1, "random seed of the demo")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("DAIBAN_PUBLIC_URL", ""), "base URL printed on receipts (DAIBAN_PUBLIC_URL)")
-	rateDefault, _ := strconv.ParseFloat(env("DAIBAN_PUBLIC_RATE", "5"), 64)
+	// Settings from the environment are checked like flags: a malformed one
+	// stops the start with its name rather than falling back silently.
+	var bad []string
+	rateDefault, err := strconv.ParseFloat(env("DAIBAN_PUBLIC_RATE", "5"), 64)
+	if err != nil || rateDefault <= 0 {
+		bad = append(bad, fmt.Sprintf("DAIBAN_PUBLIC_RATE=%q is not a positive number of lookups per second", getenv("DAIBAN_PUBLIC_RATE")))
+	}
 	fs.Float64Var(&cfg.PublicRate, "public-rate", rateDefault, "public lookups per second per client (DAIBAN_PUBLIC_RATE)")
 	fs.IntVar(&cfg.PublicBurst, "public-burst", 20, "burst of public lookups per client")
-	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", env("DAIBAN_TRUST_PROXY", "") == "true", "take client addresses from X-Forwarded-For (DAIBAN_TRUST_PROXY)")
+	trustDefault, err := strconv.ParseBool(env("DAIBAN_TRUST_PROXY", "false"))
+	if err != nil {
+		bad = append(bad, fmt.Sprintf("DAIBAN_TRUST_PROXY=%q is neither true nor false", getenv("DAIBAN_TRUST_PROXY")))
+	}
+	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", trustDefault, "take client addresses from X-Forwarded-For (DAIBAN_TRUST_PROXY)")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", env("DAIBAN_CORS_ORIGINS", ""), "comma-separated origins allowed to call the API from a browser; none by default (DAIBAN_CORS_ORIGINS)")
 	fs.StringVar(&cfg.LogFormat, "log-format", env("DAIBAN_LOG_FORMAT", ""), "json or text; text on a terminal by default (DAIBAN_LOG_FORMAT)")
 	fs.StringVar(&cfg.CityCode, "city-code", env("DAIBAN_CITY_CODE", demo.CityCode), "division code of the city created in an empty database")
@@ -119,20 +120,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a whole request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 60*time.Second, "how long an answer may take to write")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
-	gcDefault, limitDefault := 400, 100
-	if getenv("GOGC") != "" {
-		gcDefault = -1
-	}
-	if getenv("GOMEMLIMIT") != "" {
-		limitDefault = -1
-	}
-	fs.IntVar(&cfg.GCPercent, "gc-percent", gcDefault, "serving: collect garbage when the heap grows by this percentage (-1: GOGC's)")
-	fs.IntVar(&cfg.MemoryLimitMiB, "memory-limit", limitDefault, "serving: soft limit of the Go heap in MiB, which makes the collector work harder near it (-1: GOMEMLIMIT's)")
-	procsDefault := 2 * runtime.GOMAXPROCS(0)
-	if getenv("GOMAXPROCS") != "" {
-		procsDefault = 0
-	}
-	fs.IntVar(&cfg.Procs, "procs", procsDefault, "serving: goroutines running Go code at once, twice the usable CPUs by default (0: GOMAXPROCS's)")
 	var username, role, orgCode, displayName, phone string
 	if cmd == "user add" {
 		fs.StringVar(&username, "username", "", "login name")
@@ -144,8 +131,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if cfg.GCPercent < -1 || cfg.MemoryLimitMiB < -1 || (cfg.MemoryLimitMiB >= 0 && cfg.MemoryLimitMiB < 32) || cfg.Procs < 0 {
-		fmt.Fprintln(stderr, "--gc-percent must be -1 or more, --memory-limit -1 or at least 32 (MiB), --procs 0 or more")
+	if cfg.PublicRate <= 0 || cfg.PublicBurst < 1 {
+		bad = append(bad, "--public-rate must be more than 0 and --public-burst at least 1")
+	}
+	if f := cfg.LogFormat; f != "" && f != "json" && f != "text" {
+		bad = append(bad, fmt.Sprintf("--log-format (DAIBAN_LOG_FORMAT) %q is neither json nor text", f))
+	}
+	if len(bad) > 0 {
+		for _, b := range bad {
+			fmt.Fprintln(stderr, "daiban: "+b)
+		}
 		return 2
 	}
 	cfg.SecretKey = getenv("DAIBAN_SECRET_KEY")
@@ -153,13 +148,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.SecretKey == "" && (cfg.Demo || cmd == "demo") {
 		cfg.SecretKey = devSecretKey
 	}
-	logOut := newLogBuffer(stderr)
-	defer logOut.Close()
-	log := newLogger(cfg.LogFormat, stderr, logOut)
+	log := newLogger(cfg.LogFormat, stderr)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var err error
 	switch cmd {
 	case "serve":
 		err = serve(ctx, cfg, log, stdout)
@@ -213,9 +205,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-// newLogger logs to out; the format follows the terminal that stderr is.
-func newLogger(format string, stderr, out io.Writer) *slog.Logger {
-	w := out
+// newLogger logs to stderr; the format follows the terminal that it is.
+func newLogger(format string, stderr io.Writer) *slog.Logger {
+	w := stderr
 	if format == "" {
 		format = "json"
 		if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
@@ -266,13 +258,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		if err := prepare(ctx, cfg, st, svc, log, stdout); err != nil {
 			return err
 		}
-		tuneGC(cfg.GCPercent, cfg.MemoryLimitMiB)
-		if cfg.Procs > 0 {
-			// Each SQLite call holds its processor until the runtime hands it
-			// over, so twice as many as the CPUs keep the handlers running
-			// while the writer commits (6-15% more requests measured).
-			runtime.GOMAXPROCS(cfg.Procs)
-		}
 		// /metrics carries the runtime's and the process's own figures (heap,
 		// collections, goroutines, processors, CPU, memory) and the SQLite
 		// writer's beside the HTTP ones.
@@ -318,19 +303,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		log.Info("stopped cleanly")
 		return nil
 	})
-}
-
-// tuneGC sets the collector for serving, after any demo has loaded. A request
-// leaves 15–25 KB of garbage and the live heap is small, so collecting at 5×
-// the live heap instead of 2× gives the collector's share of the CPU back to
-// requests; the soft limit keeps the heap bounded when the live part grows.
-func tuneGC(percent, limitMiB int) {
-	if percent >= 0 {
-		debug.SetGCPercent(percent)
-	}
-	if limitMiB >= 0 {
-		debug.SetMemoryLimit(int64(limitMiB) << 20)
-	}
 }
 
 // servePprof serves the runtime profiles on their own listener, never on the

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"maps"
+	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -95,36 +97,35 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// TestBackupRestore backs up a live SQLite file (on every run: PostgreSQL is
-// backed up with pg_dump, see README) and finds everything in the copy.
-func TestTuneGC(t *testing.T) {
-	before, beforeLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetGCPercent(before); debug.SetMemoryLimit(beforeLimit) })
-
-	tuneGC(400, 100)
-	if got := debug.SetGCPercent(100); got != 400 {
-		t.Errorf("GC percent %d, want 400", got)
-	}
-	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
-		t.Errorf("memory limit %d, want %d", got, 100<<20)
-	}
-	// -1 leaves what GOGC and GOMEMLIMIT gave the runtime.
-	debug.SetGCPercent(77)
-	tuneGC(-1, -1)
-	if got := debug.SetGCPercent(100); got != 77 {
-		t.Errorf("GC percent %d, want the runtime's 77", got)
-	}
-	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
-		t.Errorf("memory limit %d, want it untouched", got)
-	}
-
-	for _, bad := range [][]string{{"--memory-limit", "8"}, {"--memory-limit", "0"}, {"--gc-percent", "-5"}} {
-		if code, out := cli(t, nil, append([]string{"serve"}, bad...)...); code != 2 || !strings.Contains(out, "--memory-limit") {
-			t.Errorf("serve %v: %d %s", bad, code, out)
+// TestBadSettingsStopTheStart: a malformed setting, from a flag or the
+// environment, stops the command with a message naming it, before any
+// database is opened.
+func TestBadSettingsStopTheStart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "never.db")
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		name string
+	}{
+		{map[string]string{"DAIBAN_PUBLIC_RATE": "5/s"}, nil, "DAIBAN_PUBLIC_RATE"},
+		{map[string]string{"DAIBAN_PUBLIC_RATE": "0"}, nil, "DAIBAN_PUBLIC_RATE"},
+		{map[string]string{"DAIBAN_TRUST_PROXY": "yes please"}, nil, "DAIBAN_TRUST_PROXY"},
+		{map[string]string{"DAIBAN_LOG_FORMAT": "xml"}, nil, "DAIBAN_LOG_FORMAT"},
+		{nil, []string{"--public-burst", "0"}, "--public-burst"},
+	} {
+		env := map[string]string{"DAIBAN_DB": db}
+		maps.Copy(env, c.env)
+		if code, out := cli(t, env, append([]string{"serve", "--demo"}, c.args...)...); code != 2 || !strings.Contains(out, c.name) {
+			t.Errorf("env %v, args %v: exit %d, %q; want 2 and a message naming %s", c.env, c.args, code, out, c.name)
 		}
+	}
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start left a database behind: %v", err)
 	}
 }
 
+// TestBackupRestore backs up a live SQLite file (on every run: PostgreSQL is
+// backed up with pg_dump, see README) and finds everything in the copy.
 func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
 	db, copyPath := filepath.Join(dir, "live.db"), filepath.Join(dir, "copy.db")
