@@ -413,12 +413,18 @@ func checkStats(t testing.TB, st *store.Store, svc *service.Service) service.Cou
 }
 
 // checkIntegrity checks what must hold of any database after any crash:
-// every errand whole (events 1..version, the last one its head hash), no
-// receipt number twice, every remembered idempotent answer pointing at an
-// errand that exists.
+// SQLite's integrity_check ok, every errand whole (events 1..version, the
+// last one its head hash), no receipt number twice, every remembered
+// idempotent answer pointing at an errand that exists.
 func checkIntegrity(t testing.TB, st *store.Store) (errands, events int64) {
 	t.Helper()
 	db := st.DB()
+	if !st.Postgres() {
+		var ok []string
+		if err := db.Raw(`PRAGMA integrity_check`).Scan(&ok).Error; err != nil || len(ok) != 1 || ok[0] != "ok" {
+			t.Fatalf("SQLite integrity_check: %v %v", ok, err)
+		}
+	}
 	db.Table("errands").Count(&errands)
 	db.Table("events").Count(&events)
 	var dups []struct {
