@@ -196,29 +196,59 @@ func (s *Service) newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // receiptAllocator hands out receipt sequence numbers from blocks reserved
 // in the database, so instances never share a number and a registration
-// does not queue on one counter row. A crash leaves a gap, never a repeat.
+// does not queue on one counter row. The next block is reserved while half
+// of the current one is left, so registrations rarely wait for it. A crash
+// leaves a gap, never a repeat.
 type receiptAllocator struct {
 	store ErrandStore
 	block int64
 
-	mu  sync.Mutex
-	cur int64
-	end int64
+	mu    sync.Mutex
+	cur   int64
+	end   int64
+	ahead chan reservedBlock // the next block, on its way
+}
+
+type reservedBlock struct {
+	first int64
+	err   error
 }
 
 func (r *receiptAllocator) next(ctx context.Context) (int64, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cur == r.end {
-		first, err := r.store.ReserveReceiptBlock(ctx, r.block)
-		if err != nil {
-			return 0, err
+		if r.ahead == nil {
+			r.ahead = r.reserve()
 		}
-		r.cur, r.end = first, first+r.block
+		var b reservedBlock
+		select {
+		case b = <-r.ahead:
+		case <-ctx.Done():
+			return 0, ctx.Err() // the reservation goes on for the next caller
+		}
+		r.ahead = nil
+		if b.err != nil {
+			return 0, b.err
+		}
+		r.cur, r.end = b.first, b.first+r.block
 	}
 	n := r.cur
 	r.cur++
+	if r.ahead == nil && r.end-r.cur <= r.block/2 {
+		r.ahead = r.reserve()
+	}
 	return n, nil
+}
+
+// reserve asks the database for a block in the background.
+func (r *receiptAllocator) reserve() chan reservedBlock {
+	ch := make(chan reservedBlock, 1)
+	go func() {
+		first, err := r.store.ReserveReceiptBlock(context.Background(), r.block)
+		ch <- reservedBlock{first, err}
+	}()
+	return ch
 }
 
 const (

@@ -170,7 +170,7 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 	if err := s.bulkInsert(ctx, tx, "events", eventColumns, evArgs, 200); err != nil {
 		return translate(err, "event")
 	}
-	bump, err := tx.PrepareContext(ctx, s.rebind(upsertCellsSQL(1)))
+	bump, err := tx.PrepareContext(ctx, s.rebound(upsertCellsSQL(1)))
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, table, columns strin
 	head := "INSERT INTO " + table + " (" + columns + ")"
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
 	stmtFor := func(n int) (*sql.Stmt, error) {
-		return tx.PrepareContext(ctx, s.rebind(head+" VALUES "+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")))
+		return tx.PrepareContext(ctx, s.rebound(head+" VALUES "+strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")))
 	}
 	full, err := stmtFor(per)
 	if err != nil {
@@ -222,22 +222,12 @@ func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, table, columns strin
 	return nil
 }
 
-// rebind turns ? placeholders into PostgreSQL's $n for raw statements.
-func (s *Store) rebind(q string) string {
-	if !s.postgres {
-		return q
+// rebound is q with PostgreSQL's placeholders when the store is on it.
+func (s *Store) rebound(q string) string {
+	if s.postgres {
+		return rebind(q)
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return q
 }
 
 type statKey struct {

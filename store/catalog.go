@@ -59,7 +59,9 @@ func (s *Store) CreateItem(ctx context.Context, it service.Item) error {
 // Item reads an item by code.
 func (s *Store) Item(ctx context.Context, code string) (service.Item, error) {
 	var r itemRow
-	if err := s.read(ctx).Where("code = ?", code).Take(&r).Error; err != nil {
+	if err := s.queryRow(ctx, `SELECT id, code, name, category_code, level, materials, fee_cents, time_limit_days, active, created_at
+		FROM items WHERE code = ?`, []any{code},
+		&r.ID, &r.Code, &r.Name, &r.CategoryCode, &r.Level, &r.Materials, &r.FeeCents, &r.TimeLimitDays, &r.Active, &r.CreatedAt); err != nil {
 		return service.Item{}, translate(err, "item")
 	}
 	return toItem(r)

@@ -52,13 +52,15 @@ func (idemRow) TableName() string { return "idempotency_keys" }
 // concurrent twin waits on it and then fails instead of doing the work twice.
 // version is the errand's version the request leaves if already known (a
 // registration's, 1); a transition sets it with its snapshot.
-func claimKey(tx *gorm.DB, idem *service.IdemKey, errandID string, version int) error {
-	res := tx.Exec(`INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)
+func (s *Store) claimKey(tx *gorm.DB, idem *service.IdemKey, errandID string, version int) error {
+	res, err := s.exec(tx, `INSERT INTO idempotency_keys (key, request_hash, errand_id, snapshot, version, created_at) VALUES (?, ?, ?, '', ?, ?)
 		ON CONFLICT (key) DO NOTHING`, idem.Key, idem.Hash, errandID, version, utc(idem.At))
-	if res.Error != nil {
-		return res.Error
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return service.ErrIdemTaken
 	}
 	return nil
@@ -86,17 +88,18 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 	err = s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
 			// No snapshot: a replay rebuilds the errand as registered (Idempotent).
-			if err := claimKey(tx, idem, e.ID, e.Version); err != nil {
+			if err := s.claimKey(tx, idem, e.ID, e.Version); err != nil {
 				return err
 			}
 		}
-		if err := tx.Exec(errandInsertSQL, rowArgs...).Error; err != nil {
+		if _, err := s.exec(tx, errandInsertSQL, rowArgs...); err != nil {
 			return err
 		}
-		if err := tx.Exec(eventInsertSQL, evArgs...).Error; err != nil {
+		if _, err := s.exec(tx, eventInsertSQL, evArgs...); err != nil {
 			return err
 		}
-		return tx.Exec(bumpSQL, bump...).Error
+		_, err := s.exec(tx, bumpSQL, bump...)
+		return err
 	})
 	if errors.Is(err, service.ErrIdemTaken) {
 		return err
@@ -110,12 +113,12 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, error), idem *service.IdemKey) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
-			if err := claimKey(tx, idem, id, 0); err != nil {
+			if err := s.claimKey(tx, idem, id, 0); err != nil {
 				return err
 			}
 		}
 		var r errandRow
-		if err := scanRow(tx, `SELECT `+errandColumns+` FROM errands WHERE id = ?`, []any{id}, r.targets()...); err != nil {
+		if err := s.txRow(tx, `SELECT `+errandColumns+` FROM errands WHERE id = ?`, []any{id}, r.targets()...); err != nil {
 			return translate(err, "errand")
 		}
 		before, err := s.toErrand(r)
@@ -132,11 +135,13 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 		if after.Timeline, err = appendStep(r.Timeline, ev); err != nil {
 			return err
 		}
-		res := tx.Exec(errandTransitionSQL, append(after.transitionArgs(), id, before.Version)...)
-		if res.Error != nil {
-			return res.Error
+		res, err := s.exec(tx, errandTransitionSQL, append(after.transitionArgs(), id, before.Version)...)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
 			var v int
 			if err := tx.Model(&errandRow{}).Where("id = ?", id).Select("version").Scan(&v).Error; err != nil {
 				return err
@@ -144,11 +149,11 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			return service.VersionConflict(v)
 		}
 		evRow := fromEvent(ev)
-		if err := tx.Exec(eventInsertSQL, evRow.values()...).Error; err != nil {
+		if _, err := s.exec(tx, eventInsertSQL, evRow.values()...); err != nil {
 			return err
 		}
 		if d := service.Contribution(cur).Sub(service.Contribution(before)); !d.IsZero() {
-			if err := tx.Exec(bumpSQL, bumpArgs(cur, d)...).Error; err != nil {
+			if _, err := s.exec(tx, bumpSQL, bumpArgs(cur, d)...); err != nil {
 				return err
 			}
 		}
@@ -157,7 +162,8 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			if err != nil {
 				return err
 			}
-			return tx.Exec(`UPDATE idempotency_keys SET snapshot = ?, version = ? WHERE key = ?`, string(snap), cur.Version, idem.Key).Error
+			_, err = s.exec(tx, `UPDATE idempotency_keys SET snapshot = ?, version = ? WHERE key = ?`, string(snap), cur.Version, idem.Key)
+			return err
 		}
 		return nil
 	})
@@ -327,9 +333,9 @@ func (s *Store) toErrands(views []errandView) ([]service.Errand, error) {
 
 // Events reads an errand's timeline, oldest first, with organisation names.
 func (s *Store) Events(ctx context.Context, errandID string) ([]service.Event, error) {
-	rows, err := s.read(ctx).Raw(`SELECT `+eventColumnsEv+`, COALESCE(o.name, ''), COALESCE(t.name, '')
+	rows, err := s.queryRows(ctx, `SELECT `+eventColumnsEv+`, COALESCE(o.name, ''), COALESCE(t.name, '')
 		FROM events ev LEFT JOIN orgs o ON o.id = ev.org_id LEFT JOIN orgs t ON t.id = ev.to_org_id
-		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID).Rows()
+		WHERE ev.errand_id = ? ORDER BY ev.seq`, errandID)
 	if err != nil {
 		return nil, err
 	}
