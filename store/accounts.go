@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"daiban/service"
 )
@@ -153,8 +152,8 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64
 	return n, err
 }
 
-// Throttles count failures per key in a fixed window that opens at the
-// first failure; they live in the database so every instance agrees.
+// Throttles count attempts per key in a fixed window that opens at the
+// first one; they live in the database so every instance agrees.
 type throttleRow struct {
 	Key         string
 	WindowStart time.Time
@@ -177,25 +176,43 @@ func (s *Store) Failures(ctx context.Context, kind service.ThrottleKind, key str
 	return n, start.UTC(), err
 }
 
-// RecordFailure counts one failure for key; a window that opened before
-// since restarts at now.
-func (s *Store) RecordFailure(ctx context.Context, kind service.ThrottleKind, key string, now, since time.Time) error {
+// ClaimAttempt counts one attempt for key before it is checked, unless max
+// already fell in the window that opened after since: then it reports false
+// and when that window opened. One statement decides, so concurrent claims
+// on any number of instances never pass max.
+func (s *Store) ClaimAttempt(ctx context.Context, kind service.ThrottleKind, key string, max int, now, since time.Time) (bool, time.Time, error) {
 	t := throttleTables[kind]
-	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Table(t).Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "key"}},
-			DoUpdates: clause.Assignments(map[string]any{
-				"failures":     gorm.Expr("CASE WHEN "+t+".window_start > ? THEN "+t+".failures + 1 ELSE 1 END", utc(since)),
-				"window_start": gorm.Expr("CASE WHEN "+t+".window_start > ? THEN "+t+".window_start ELSE ? END", utc(since), utc(now)),
-			}),
-		}).Create(&throttleRow{Key: key, WindowStart: utc(now), Failures: 1}).Error
+	var claimed bool
+	var start time.Time
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO `+t+` (key, window_start, failures) VALUES (?, ?, 1)
+			ON CONFLICT (key) DO UPDATE SET
+				failures = CASE WHEN `+t+`.window_start > ? THEN `+t+`.failures + 1 ELSE 1 END,
+				window_start = CASE WHEN `+t+`.window_start > ? THEN `+t+`.window_start ELSE ? END
+			WHERE `+t+`.window_start <= ? OR `+t+`.failures < ?`,
+			key, utc(now), utc(since), utc(since), utc(now), utc(since), max)
+		if res.Error != nil {
+			return res.Error
+		}
+		if claimed = res.RowsAffected > 0; claimed {
+			return nil
+		}
+		var r throttleRow
+		if err := tx.Table(t).Where("key = ?", key).Take(&r).Error; err != nil {
+			return err
+		}
+		start = r.WindowStart.UTC()
+		return nil
 	})
+	return claimed, start, err
 }
 
-// ClearFailures forgets key's failures.
-func (s *Store) ClearFailures(ctx context.Context, kind service.ThrottleKind, key string) error {
+// ReleaseAttempt gives back one claimed attempt for key: the attempt was
+// good, so it does not count against the key.
+func (s *Store) ReleaseAttempt(ctx context.Context, kind service.ThrottleKind, key string) error {
 	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Table(throttleTables[kind]).Where("key = ?", key).Delete(&throttleRow{}).Error
+		return tx.Table(throttleTables[kind]).Where("key = ? AND failures > 0", key).
+			Update("failures", gorm.Expr("failures - 1")).Error
 	})
 }
 

@@ -1,0 +1,145 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"daiban/internal/apitest"
+	"daiban/service"
+)
+
+// The attacker's checks of issue 17, kept so they stay fixed.
+
+// from sends r as the client at addr (the test server trusts X-Forwarded-For).
+func from(env *apitest.Env, addr string, r apitest.Req) *apitest.Response {
+	env.T.Helper()
+	if r.Header == nil {
+		r.Header = map[string]string{}
+	}
+	r.Header["X-Forwarded-For"] = addr
+	return env.Do(r)
+}
+
+func signIn(env *apitest.Env, addr, username, password string) *apitest.Response {
+	env.T.Helper()
+	return from(env, addr, apitest.Req{Method: http.MethodPost, Path: "/api/v1/auth/login",
+		Body: map[string]string{"username": username, "password": password}})
+}
+
+// TestSignInBurst: 199 wrong passwords for one account sent at once from one
+// client to two instances on one database, then the right one. At most five
+// reach the password check; everything else, the right password too, is
+// refused with 429 and Retry-After. Once the window has passed the holder
+// signs in.
+func TestSignInBurst(t *testing.T) {
+	env := apitest.New(t)
+	twin := env.Twin()
+	const n = 200
+	got := map[int]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := []*apitest.Env{env, twin}[i%2].Post("/api/v1/auth/login", "", map[string]string{"username": "ag1b", "password": fmt.Sprintf("guess-%03d", i)})
+			if r.Status == http.StatusTooManyRequests && (r.Header.Get("Retry-After") == "" || r.Problem(t).Code != "too_many_attempts") {
+				t.Errorf("a 429 without Retry-After or code: %s", r.Body)
+			}
+			mu.Lock()
+			got[r.Status]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	right := env.Post("/api/v1/auth/login", "", map[string]string{"username": "ag1b", "password": apitest.Password})
+	got[right.Status]++
+	t.Logf("%d sign-ins for one account from one client over two instances: answers by status %v", n, got)
+	if got[http.StatusUnauthorized] > 5 || got[http.StatusOK] != 0 || got[http.StatusTooManyRequests] != n-got[http.StatusUnauthorized] {
+		t.Errorf("answers by status %v; want at most 5 checked (401), none signed in, the rest 429", got)
+	}
+	env.Clock.Advance(16 * time.Minute)
+	apitest.Expect(t, env.Post("/api/v1/auth/login", "", map[string]string{"username": "ag1b", "password": apitest.Password}), http.StatusOK)
+}
+
+// TestPasswordSpray: one client tries a wrong password on 60 usernames. The
+// first 20 are checked, the other 40 refused; a client at another address
+// signs in meanwhile, and an IPv6 client shares its /64's budget.
+func TestPasswordSpray(t *testing.T) {
+	env := apitest.New(t, apitest.Options{TrustProxy: true})
+	got := map[int]int{}
+	for i := range 60 {
+		name := fmt.Sprintf("user%02d", i)
+		if i%3 == 0 {
+			name = []string{"ag1a", "ag1b", "tw1", "super", "admin"}[i/3%5]
+		}
+		r := signIn(env, "198.51.100.7", name, "Winter2026!")
+		if i < 20 && r.Status != http.StatusUnauthorized || i >= 20 && r.Status != http.StatusTooManyRequests {
+			t.Fatalf("attempt %d (%s): %d %s", i, name, r.Status, r.Body)
+		}
+		got[r.Status]++
+	}
+	t.Logf("60 usernames from one client: answers by status %v", got)
+	apitest.Expect(t, signIn(env, "198.51.100.8", "ag1a", apitest.Password), http.StatusOK)
+	apitest.Expect(t, signIn(env, "198.51.100.7", "ag1a", apitest.Password), http.StatusTooManyRequests)
+
+	for i := range 20 {
+		apitest.Expect(t, signIn(env, fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("v6user%02d", i), "Winter2026!"), http.StatusUnauthorized)
+	}
+	apitest.Expect(t, signIn(env, "2001:db8:1:2:ffff::1", "v6user99", "Winter2026!"), http.StatusTooManyRequests)
+	apitest.Expect(t, signIn(env, "2001:db8:1:3::1", "v6user99", "Winter2026!"), http.StatusUnauthorized)
+}
+
+// TestLookupStrangerCannotLockHolder: a stranger sends 50 wrong codes for a
+// receipt. Five are checked, the rest refused, the right code too; the
+// holder, at another address, reads the receipt at once, even after a typo
+// of their own.
+func TestLookupStrangerCannotLockHolder(t *testing.T) {
+	env := apitest.New(t, apitest.Options{TrustProxy: true})
+	e := register(t, env, env.Login("ag1a"), env.F.ItemTownship)
+	code := *e.VerifyCode
+	lookup := func(addr, code string) *apitest.Response {
+		return from(env, addr, apitest.Req{Method: http.MethodGet, Path: "/api/v1/public/receipts/" + e.ReceiptNo + "?code=" + code})
+	}
+	got := map[int]int{}
+	for i := range 50 {
+		guess := fmt.Sprintf("%06d", (i*7919+13)%1_000_000)
+		if guess == code {
+			continue
+		}
+		r := lookup("203.0.113.9", guess)
+		if i < 5 && r.Status != http.StatusNotFound || i >= 5 && (r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "") {
+			t.Fatalf("stranger's guess %d: %d %s", i, r.Status, r.Body)
+		}
+		got[r.Status]++
+	}
+	apitest.Expect(t, lookup("203.0.113.9", code), http.StatusTooManyRequests)
+	apitest.Expect(t, lookup("198.51.100.20", code), http.StatusOK)
+	apitest.Expect(t, lookup("198.51.100.21", "000000"), http.StatusNotFound)
+	apitest.Expect(t, lookup("198.51.100.21", code), http.StatusOK)
+	t.Logf("a stranger's 50 wrong codes: answers by status %v; the holder was answered at once", got)
+}
+
+// TestLookupBudgetAcrossInstances: one client guesses codes of 200 receipt
+// numbers, alternating between two instances on one database. Twenty
+// guesses are checked in all, not twenty per instance.
+func TestLookupBudgetAcrossInstances(t *testing.T) {
+	env := apitest.New(t)
+	twin := env.Twin()
+	got := map[int]int{}
+	for i := range 200 {
+		no := service.FormatReceiptNo(env.Clock.Now(), int64(1000+i))
+		r := []*apitest.Env{env, twin}[i%2].Get(fmt.Sprintf("/api/v1/public/receipts/%s?code=%06d", no, i), "")
+		got[r.Status]++
+	}
+	t.Logf("200 guesses over two instances: answers by status %v", got)
+	if got[http.StatusNotFound] != 20 || got[http.StatusTooManyRequests] != 180 {
+		t.Errorf("answers by status %v; want 20 checked (404) and 180 refused (429)", got)
+	}
+}
