@@ -143,3 +143,54 @@ func TestLookupBudgetAcrossInstances(t *testing.T) {
 		t.Errorf("answers by status %v; want 20 checked (404) and 180 refused (429)", got)
 	}
 }
+
+// TestBadTextEverywhere: text that is not UTF-8, or holds NUL, in a path,
+// query, header or form is a 400 naming the parameter (a NUL path is a
+// 404) on every engine, before it reaches the database; nothing is written.
+func TestBadTextEverywhere(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	for _, c := range []struct {
+		method, path, token string
+		header              map[string]string
+		body                string
+		want                int
+		field               string
+	}{
+		{method: "GET", path: "/api/v1/catalog/items/%FF", want: 400, field: "code"},
+		{method: "GET", path: "/api/v1/catalog/items/%C3%28", want: 400, field: "code"},
+		{method: "GET", path: "/api/v1/catalog/items/%00", want: 404},
+		{method: "GET", path: "/api/v1/catalog/items?category=%FF", want: 400, field: "category"},
+		{method: "GET", path: "/api/v1/catalog/items?category=%00", want: 400, field: "category"},
+		{method: "GET", path: "/api/v1/catalog/items?%FF=1", want: 400, field: "?"},
+		{method: "GET", path: "/api/v1/public/receipts/%FF?code=123456", want: 400, field: "receipt_no"},
+		{method: "GET", path: "/api/v1/public/receipts/ABC?code=%FF", want: 400, field: "code"},
+		{method: "GET", path: "/api/v1/errands/%FF", token: agent, want: 400, field: "id"},
+		{method: "GET", path: "/api/v1/errands?item=%FF", token: agent, want: 400, field: "item"},
+		{method: "GET", path: "/api/v1/orgs?parent_id=%E0%80%80", token: agent, want: 400, field: "parent_id"},
+		{method: "GET", path: "/api/v1/catalog/items", header: map[string]string{"X-Note": "\xff"}, want: 400, field: "X-Note"},
+		{method: "GET", path: "/api/v1/auth/me", token: agent, header: map[string]string{"Accept-Language": "zh\xfe"}, want: 400, field: "Accept-Language"},
+		{method: "POST", path: "/api/v1/errands", token: agent, header: map[string]string{"Idempotency-Key": "k\xff"}, body: `{}`, want: 400, field: "Idempotency-Key"},
+		{method: "POST", path: "/api/v1/auth/login", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "username=%FF&password=x", want: 400, field: "username"},
+		{method: "POST", path: "/api/v1/auth/login", body: "{\"username\":\"\xff\",\"password\":\"x\"}", want: 400},
+	} {
+		before := rowCounts(t, env, tableNames(t, env))
+		req := apitest.Req{Method: c.method, Path: c.path, Token: c.token, Header: c.header, Raw: true}
+		if c.body != "" {
+			req.Body = c.body
+		}
+		r := env.Do(req)
+		if r.Status != c.want {
+			t.Errorf("%s %s %v: %d, want %d: %s", c.method, c.path, c.header, r.Status, c.want, r.Body)
+			continue
+		}
+		if c.field != "" {
+			if p := r.Problem(t); len(p.Errors) != 1 || p.Errors[0].Field != c.field || p.Code != "invalid_parameter" {
+				t.Errorf("%s %s: %s, want invalid_parameter naming %q", c.method, c.path, r.Body, c.field)
+			}
+		}
+		if after := rowCounts(t, env, tableNames(t, env)); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("%s %s changed the database: %v → %v", c.method, c.path, before, after)
+		}
+	}
+}

@@ -6,9 +6,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -115,7 +118,7 @@ func (s *Server) routes() {
 		},
 	}))
 	e.Use(middleware.BodyLimit(s.opts.BodyLimit))
-	e.Use(refuseNUL)
+	e.Use(checkText)
 	if len(s.opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  s.opts.CORSOrigins,
@@ -183,20 +186,66 @@ func (s *Server) routes() {
 	a.GET("/admin/ledger-check", s.ledgerCheck)
 }
 
-// refuseNUL stops a NUL character (%00) in the address before it reaches
-// the database, which refuses NUL in text (PostgreSQL) with an error: in
-// the path nothing has such a name (404), in the query it is a bad parameter.
-func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+// checkText refuses, before any handler or the database sees them, text
+// that is not UTF-8 or holds a NUL character, wherever the request carries
+// it: path, query, headers, form. PostgreSQL refuses such text with an
+// error, and no name, code or parameter of ours can hold it. A NUL in the
+// path names nothing (404); anything else is a 400 naming the parameter.
+// JSON bodies are checked as they are bound (bindJSON).
+func checkText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		u := c.Request().URL
-		if strings.IndexByte(u.Path, 0) >= 0 {
-			return &httpError{status: http.StatusNotFound, code: "not_found", detail: "nothing has this address"}
+		r := c.Request()
+		if strings.IndexByte(r.URL.Path, 0) >= 0 {
+			return service.NotFound("page")
 		}
-		if strings.Contains(strings.ToLower(u.RawQuery), "%00") {
-			return badRequest("nul_character", "a query parameter holds a NUL character (%00)")
+		for i, name := range c.ParamNames() {
+			if i < len(c.ParamValues()) && !goodText(c.ParamValues()[i]) {
+				return badText(name, "path parameter")
+			}
+		}
+		if !goodText(r.URL.Path) {
+			return badText("path", "path")
+		}
+		if err := checkValues(r.URL.Query(), "query parameter"); err != nil {
+			return err
+		}
+		for name, values := range r.Header {
+			for _, v := range values {
+				if !goodText(v) {
+					return badText(name, "header")
+				}
+			}
+		}
+		if ct := r.Header.Get(echo.HeaderContentType); strings.HasPrefix(ct, echo.MIMEApplicationForm) {
+			if err := r.ParseForm(); err != nil {
+				return service.BadParam("body", "the form cannot be read")
+			}
+			if err := checkValues(r.PostForm, "form field"); err != nil {
+				return err
+			}
 		}
 		return next(c)
 	}
+}
+
+func checkValues(vs url.Values, what string) error {
+	for k, values := range vs {
+		if !goodText(k) {
+			return badText(strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?"), what+" name")
+		}
+		for _, v := range values {
+			if !goodText(v) {
+				return badText(k, what)
+			}
+		}
+	}
+	return nil
+}
+
+func goodText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+func badText(field, what string) error {
+	return service.BadParam(field, "the "+what+" "+strconv.Quote(field)+" must be UTF-8 text without NUL characters")
 }
 
 // logRequests writes one structured line per request: never the query
