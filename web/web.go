@@ -97,9 +97,14 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 		})
 	}
 	csrfPlain, csrfTLS := csrfWith(o.Secure), csrfWith(true)
+	// Once signed in, the token is bound to the session (see sessionCSRF);
+	// before, on the sign-in page, it is Echo's double-submit cookie.
 	csrf := func(next echo.HandlerFunc) echo.HandlerFunc {
 		plain, tls := csrfPlain(next), csrfTLS(next)
 		return func(c echo.Context) error {
+			if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" && c.Path() != "/login" {
+				return sessionCSRF(c, ck.Value, next)
+			}
 			if c.IsTLS() {
 				return tls(c)
 			}
