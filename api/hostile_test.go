@@ -1,8 +1,13 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,5 +197,108 @@ func TestBadTextEverywhere(t *testing.T) {
 		if after := rowCounts(t, env, tableNames(t, env)); fmt.Sprint(after) != fmt.Sprint(before) {
 			t.Errorf("%s %s changed the database: %v → %v", c.method, c.path, before, after)
 		}
+	}
+}
+
+// TestCSVFormulaCells: names an admin typed that a spreadsheet would run as
+// formulas reach the ledger and statistics CSV with a leading apostrophe.
+func TestCSVFormulaCells(t *testing.T) {
+	env := apitest.New(t)
+	admin := service.Actor{Role: service.RoleAdmin}
+	evil := []string{`=HYPERLINK("http://evil.example","点我")`, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)"}
+	for i, name := range evil {
+		it, err := env.Svc.CreateItem(t.Context(), admin, service.ItemInput{Code: fmt.Sprintf("EV%d", i), Name: name, Category: "shehui",
+			Level: service.LevelTownship, Materials: apitest.TownshipMaterials, TimeLimitDays: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		register(t, env, env.Login("ag1a"), it)
+	}
+	tw1, super := env.Login("tw1"), env.Login("super")
+	for _, path := range []string{
+		"/api/v1/orgs/" + env.F.V1a.ID + "/ledger?month=2026-03&format=csv",
+		"/api/v1/stats/completion?from=2026-03-01&to=2026-03-31&group_by=item&format=csv",
+	} {
+		token := tw1
+		if strings.Contains(path, "stats") {
+			token = super
+		}
+		r := env.Get(path, token)
+		apitest.Expect(t, r, http.StatusOK)
+		rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\ufeff")))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for _, row := range rows {
+			for _, cell := range row {
+				if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+					if _, err := strconv.ParseFloat(cell, 64); err != nil {
+						t.Errorf("%s: a cell a spreadsheet runs: %q", path, cell)
+					}
+				}
+				for _, name := range evil {
+					if cell == "'"+name {
+						seen++
+					}
+				}
+			}
+		}
+		if seen < len(evil) {
+			t.Errorf("%s: %d of %d names found neutralised:\n%s", path, seen, len(evil), r.Body)
+		}
+	}
+}
+
+// TestStatusLinkIgnoresHost: without a configured public URL, the printed
+// status link and its QR code name the address the connection reached,
+// never a Host header the client made up.
+func TestStatusLinkIgnoresHost(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	e := register(t, env, agent, env.F.ItemTownship)
+	req, _ := http.NewRequest(http.MethodGet, env.Server.URL+"/api/v1/errands/"+e.ID+"/form", nil)
+	req.Host = "evil.example"
+	req.Header.Set("Authorization", "Bearer "+agent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), "evil.example") || !strings.Contains(string(body), env.Server.URL+"/q/"+e.ReceiptNo) {
+		t.Errorf("form with Host evil.example: %d, names evil.example: %v, names %s/q/…: %v", resp.StatusCode,
+			strings.Contains(string(body), "evil.example"), env.Server.URL, strings.Contains(string(body), env.Server.URL+"/q/"+e.ReceiptNo))
+	}
+}
+
+// TestInvisibleCharactersRefused: names, addresses, notes and reasons that
+// hold right-to-left overrides, zero-width characters or byte-order marks
+// are refused with 422 naming the field; nothing is stored.
+func TestInvisibleCharactersRefused(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	for _, bad := range []string{"张\u202e三", "张\u200b三", "\ufeff张三", "张\u200d三", "张\u2066三\u2069", "张\u00ad三", "张\u2028三"} {
+		for _, field := range []string{"name", "address", "note"} {
+			body := apitest.Registration(env.F.ItemTownship)
+			if field == "note" {
+				body["note"] = bad
+			} else {
+				body["applicant"].(map[string]any)[field] = bad
+			}
+			r := env.Post("/api/v1/errands", agent, body)
+			want := field
+			if field != "note" {
+				want = "applicant." + field
+			}
+			if p := r.Problem(t); r.Status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != want {
+				t.Errorf("%s %+q: %d %s", field, bad, r.Status, r.Body)
+			}
+		}
+	}
+	e := register(t, env, agent, env.F.ItemTownship)
+	r := env.Post("/api/v1/errands/"+e.ID+"/withdraw", agent, map[string]any{"version": e.Version, "reason": "申请人\u202e撤回"})
+	if p := r.Problem(t); r.Status != http.StatusUnprocessableEntity || len(p.Errors) != 1 || p.Errors[0].Field != "reason" {
+		t.Errorf("reason with U+202E: %d %s", r.Status, r.Body)
 	}
 }
