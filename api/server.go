@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -26,6 +27,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready reports whether the database answers (for /readyz).
 	Ready func(ctx context.Context) error
+	// WriteProbe commits one small write, so /readyz is red while the
+	// database cannot write (a full disk answers service.ErrStorageFull).
+	WriteProbe func(ctx context.Context) error
+	// Translate turns the errors of the store that the store itself leaves
+	// as they are into the domain's (a full disk into ErrStorageFull).
+	Translate func(error) error
 	// OpenAPI is the contract served at /openapi.yaml.
 	OpenAPI []byte
 	// PublicURL is the base of links printed on receipts; by default the
@@ -66,6 +73,9 @@ func New(svc *service.Service, o Options) *Server {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Translate == nil {
+		o.Translate = func(err error) error { return err }
 	}
 	s := &Server{svc: svc, opts: o, log: o.Logger, echo: echo.New()}
 	e := s.echo
@@ -110,7 +120,7 @@ func (s *Server) routes() {
 		ReferrerPolicy: "same-origin", ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 	}))
 	e.Use(newHTTPMetrics(s.opts.Registry).middleware)
-	e.Use(renderErrors)
+	e.Use(s.renderErrors)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
@@ -277,12 +287,13 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// renderErrors writes a handler's error as its problem response right
-// away, so the metrics and the log see the status the client gets.
-func renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+// renderErrors writes a handler's error as its problem response (or the
+// console's page) right away, so the metrics and the log see the status the
+// client gets.
+func (s *Server) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if err := next(c); err != nil {
-			c.Error(err)
+			c.Error(s.opts.Translate(err))
 		}
 		return nil
 	}
@@ -299,6 +310,17 @@ func (s *Server) readyz(c echo.Context) error {
 		if err := s.opts.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
 			return &httpError{status: http.StatusServiceUnavailable, code: "database_unreachable", detail: "the database does not answer"}
+		}
+	}
+	if s.opts.WriteProbe != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Translate(s.opts.WriteProbe(ctx)); errors.Is(err, service.ErrStorageFull) {
+			s.log.Warn("not ready", "err", err)
+			return err
+		} else if err != nil {
+			s.log.Warn("not ready", "err", err)
+			return &httpError{status: http.StatusServiceUnavailable, code: "database_unwritable", detail: "the database does not take writes"}
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

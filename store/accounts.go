@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 
 	"daiban/service"
@@ -214,6 +218,35 @@ func (s *Store) ReleaseAttempt(ctx context.Context, kind service.ThrottleKind, k
 		return tx.Table(throttleTables[kind]).Where("key = ? AND failures > 0", key).
 			Update("failures", gorm.Expr("failures - 1")).Error
 	})
+}
+
+// ProbeWrite commits one small write, to tell readiness whether the
+// database can write at all (a full disk answers ErrStorageFull). Its row
+// sits among the throttles under a key no attempt uses and goes stale.
+func (s *Store) ProbeWrite(ctx context.Context, now time.Time) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO login_failures (key, window_start, failures) VALUES ('probe', ?, 0)
+			ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start`, utc(now)).Error
+	})
+	return Unavailable(err)
+}
+
+// Unavailable turns a driver's "disk full" into service.ErrStorageFull and
+// leaves any other error as it is: SQLite's SQLITE_FULL, PostgreSQL's
+// disk_full (53100) and out-of-space I/O errors.
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le sqlite3.Error
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &le) && le.Code == sqlite3.ErrFull,
+		errors.As(err, &pe) && (pe.Code == "53100" || pe.Code == "58030" && strings.Contains(pe.Message, "No space left")),
+		errors.Is(err, syscall.ENOSPC):
+		return service.ErrStorageFull
+	}
+	return err
 }
 
 // DeleteStaleThrottles drops windows that opened before since.

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -358,6 +359,9 @@ func (w *console) renderError(c echo.Context, err error) {
 			status, title, msg = http.StatusBadRequest, "请求有误", "请求的参数有误："+translate(se)
 		case service.KindConflict:
 			status, title, msg = http.StatusConflict, "无法办理", translate(se)
+		case service.KindUnavailable:
+			status, title, msg = http.StatusServiceUnavailable, "暂时无法保存", "系统存储空间已满，本次操作未被保存。请稍后再试；如问题持续，请联系管理员。"
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(se.RetryAfter.Seconds())))
 		}
 	case errors.As(err, &he):
 		switch he.Code {

@@ -163,7 +163,8 @@ func New(t testing.TB, opts ...Options) *Env {
 
 func apiOptions(o Options, log *slog.Logger, st *store.Store) api.Options {
 	return api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate),
-		CORSOrigins: o.CORS, TrustProxy: o.TrustProxy}
+		CORSOrigins: o.CORS, TrustProxy: o.TrustProxy, Translate: store.Unavailable,
+		WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, time.Now()) }}
 }
 
 // Twin starts a second instance on the same database, with its own store,
