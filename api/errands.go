@@ -313,7 +313,7 @@ type publicReceiptJSON struct {
 const publicTime = "2006-01-02 15:04"
 
 func (s *Server) publicReceipt(c echo.Context) error {
-	p, err := s.svc.LookupReceipt(c.Request().Context(), c.Param("receipt_no"), c.QueryParam("code"))
+	p, err := s.svc.LookupReceipt(c.Request().Context(), c.Param("receipt_no"), c.QueryParam("code"), c.RealIP())
 	if err != nil {
 		return err
 	}

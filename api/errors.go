@@ -46,6 +46,7 @@ var statusOf = map[service.Kind]int{
 	service.KindNotFound:        http.StatusNotFound,
 	service.KindConflict:        http.StatusConflict,
 	service.KindTooMany:         http.StatusTooManyRequests,
+	service.KindUnavailable:     http.StatusServiceUnavailable,
 }
 
 // httpError is an error the HTTP layer itself raises (binding, routing).

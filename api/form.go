@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"html/template"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,14 +39,19 @@ type formData struct {
 }
 
 // StatusURL is the public status page a receipt's QR code opens: under
-// base, or else under the scheme and host the request came to.
+// base, or else under the address the request's connection reached.
 func StatusURL(base string, r *http.Request, receiptNo string) string {
 	if base == "" {
-		scheme := "http"
+		// Never the Host header, which the client chooses: the address the
+		// connection reached, which it cannot.
+		scheme, host := "http", "localhost"
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		base = scheme + "://" + r.Host
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
+		base = scheme + "://" + host
 	}
 	return strings.TrimSuffix(base, "/") + "/q/" + receiptNo
 }

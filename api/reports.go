@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -177,11 +178,27 @@ func cells(r []any) []string {
 			out[i] = x.String()
 		case int64:
 			out[i] = strconv.FormatInt(x, 10)
+		case string:
+			out[i] = csvText(x)
 		default:
-			out[i] = fmt.Sprint(v)
+			out[i] = csvText(fmt.Sprint(v))
 		}
 	}
 	return out
+}
+
+// csvText keeps a text cell from being read as a formula by a spreadsheet,
+// as OWASP's CSV injection advice says: a cell that starts with =, +, -, @,
+// a tab or a carriage return gets a leading apostrophe. Numbers are left
+// alone (a negative number is no formula).
+func csvText(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }
 
 func derefRow(r []any) []any {

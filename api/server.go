@@ -4,11 +4,15 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -23,6 +27,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready reports whether the database answers (for /readyz).
 	Ready func(ctx context.Context) error
+	// WriteProbe commits one small write, so /readyz is red while the
+	// database cannot write (a full disk answers service.ErrStorageFull).
+	WriteProbe func(ctx context.Context) error
+	// Translate turns the errors of the store that the store itself leaves
+	// as they are into the domain's (a full disk into ErrStorageFull).
+	Translate func(error) error
 	// OpenAPI is the contract served at /openapi.yaml.
 	OpenAPI []byte
 	// PublicURL is the base of links printed on receipts; by default the
@@ -63,6 +73,9 @@ func New(svc *service.Service, o Options) *Server {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Translate == nil {
+		o.Translate = func(err error) error { return err }
 	}
 	s := &Server{svc: svc, opts: o, log: o.Logger, echo: echo.New()}
 	e := s.echo
@@ -107,7 +120,7 @@ func (s *Server) routes() {
 		ReferrerPolicy: "same-origin", ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
 	}))
 	e.Use(newHTTPMetrics(s.opts.Registry).middleware)
-	e.Use(renderErrors)
+	e.Use(s.renderErrors)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.log.Error("panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err, "stack", string(stack))
@@ -115,7 +128,7 @@ func (s *Server) routes() {
 		},
 	}))
 	e.Use(middleware.BodyLimit(s.opts.BodyLimit))
-	e.Use(refuseNUL)
+	e.Use(checkText)
 	if len(s.opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:  s.opts.CORSOrigins,
@@ -183,20 +196,66 @@ func (s *Server) routes() {
 	a.GET("/admin/ledger-check", s.ledgerCheck)
 }
 
-// refuseNUL stops a NUL character (%00) in the address before it reaches
-// the database, which refuses NUL in text (PostgreSQL) with an error: in
-// the path nothing has such a name (404), in the query it is a bad parameter.
-func refuseNUL(next echo.HandlerFunc) echo.HandlerFunc {
+// checkText refuses, before any handler or the database sees them, text
+// that is not UTF-8 or holds a NUL character, wherever the request carries
+// it: path, query, headers, form. PostgreSQL refuses such text with an
+// error, and no name, code or parameter of ours can hold it. A NUL in the
+// path names nothing (404); anything else is a 400 naming the parameter.
+// JSON bodies are checked as they are bound (bindJSON).
+func checkText(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		u := c.Request().URL
-		if strings.IndexByte(u.Path, 0) >= 0 {
-			return &httpError{status: http.StatusNotFound, code: "not_found", detail: "nothing has this address"}
+		r := c.Request()
+		if strings.IndexByte(r.URL.Path, 0) >= 0 {
+			return service.NotFound("page")
 		}
-		if strings.Contains(strings.ToLower(u.RawQuery), "%00") {
-			return badRequest("nul_character", "a query parameter holds a NUL character (%00)")
+		for i, name := range c.ParamNames() {
+			if i < len(c.ParamValues()) && !goodText(c.ParamValues()[i]) {
+				return badText(name, "path parameter")
+			}
+		}
+		if !goodText(r.URL.Path) {
+			return badText("path", "path")
+		}
+		if err := checkValues(r.URL.Query(), "query parameter"); err != nil {
+			return err
+		}
+		for name, values := range r.Header {
+			for _, v := range values {
+				if !goodText(v) {
+					return badText(name, "header")
+				}
+			}
+		}
+		if ct := r.Header.Get(echo.HeaderContentType); strings.HasPrefix(ct, echo.MIMEApplicationForm) {
+			if err := r.ParseForm(); err != nil {
+				return service.BadParam("body", "the form cannot be read")
+			}
+			if err := checkValues(r.PostForm, "form field"); err != nil {
+				return err
+			}
 		}
 		return next(c)
 	}
+}
+
+func checkValues(vs url.Values, what string) error {
+	for k, values := range vs {
+		if !goodText(k) {
+			return badText(strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?"), what+" name")
+		}
+		for _, v := range values {
+			if !goodText(v) {
+				return badText(k, what)
+			}
+		}
+	}
+	return nil
+}
+
+func goodText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+func badText(field, what string) error {
+	return service.BadParam(field, "the "+what+" "+strconv.Quote(field)+" must be UTF-8 text without NUL characters")
 }
 
 // logRequests writes one structured line per request: never the query
@@ -228,12 +287,13 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// renderErrors writes a handler's error as its problem response right
-// away, so the metrics and the log see the status the client gets.
-func renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+// renderErrors writes a handler's error as its problem response (or the
+// console's page) right away, so the metrics and the log see the status the
+// client gets.
+func (s *Server) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if err := next(c); err != nil {
-			c.Error(err)
+			c.Error(s.opts.Translate(err))
 		}
 		return nil
 	}
@@ -250,6 +310,17 @@ func (s *Server) readyz(c echo.Context) error {
 		if err := s.opts.Ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
 			return &httpError{status: http.StatusServiceUnavailable, code: "database_unreachable", detail: "the database does not answer"}
+		}
+	}
+	if s.opts.WriteProbe != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Translate(s.opts.WriteProbe(ctx)); errors.Is(err, service.ErrStorageFull) {
+			s.log.Warn("not ready", "err", err)
+			return err
+		} else if err != nil {
+			s.log.Warn("not ready", "err", err)
+			return &httpError{status: http.StatusServiceUnavailable, code: "database_unwritable", detail: "the database does not take writes"}
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

@@ -287,7 +287,7 @@ func BenchmarkLookupReceipt(b *testing.B) {
 	for b.Loop() {
 		r := f.receipts[i%len(f.receipts)]
 		i++
-		if _, err := f.svc.LookupReceipt(ctx, r[0], r[1]); err != nil {
+		if _, err := f.svc.LookupReceipt(ctx, r[0], r[1], "192.0.2.1"); err != nil {
 			b.Fatal(err)
 		}
 	}

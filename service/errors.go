@@ -18,6 +18,7 @@ const (
 	KindNotFound                        // absent, or none of the caller's business (404)
 	KindConflict                        // the current state forbids it (409)
 	KindTooMany                         // throttled (429)
+	KindUnavailable                     // the database cannot do it now; retry later (503)
 )
 
 // FieldError names one offending field of a request.
@@ -55,6 +56,9 @@ var (
 	ErrVersionConflict = &Error{Kind: KindConflict, Code: "version_conflict", Detail: "the errand was changed by someone else; reload it"}
 	ErrUnauthenticated = &Error{Kind: KindUnauthenticated, Code: "unauthenticated", Detail: "sign in first"}
 	ErrForbidden       = &Error{Kind: KindForbidden, Code: "forbidden", Detail: "your role may not do this"}
+	// ErrStorageFull: the database cannot write because its disk is full;
+	// nothing was changed, and it writes again by itself once space returns.
+	ErrStorageFull = &Error{Kind: KindUnavailable, Code: "storage_full", Detail: "the database cannot write now (its disk is full); nothing was changed, try again later", RetryAfter: 10 * time.Second}
 )
 
 // Is matches errors of the same kind and code, so callers can test against

@@ -59,6 +59,12 @@ func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error
 	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
 		return LedgerCheck{}, ErrForbidden
 	}
+	// A check reads every event (seconds on a large ledger): one at a time,
+	// so a few at once cannot take the CPU and the database from the rest.
+	if !s.checks.TryAcquire(1) {
+		return LedgerCheck{}, TooMany("ledger_check_running", "a ledger check is already running; it checks everything, so wait for it and try again", 10*time.Second)
+	}
+	defer s.checks.Release(1)
 	return s.Verify(ctx)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -209,7 +210,22 @@ func checkText(f *fields, field, v string, min, max int) {
 		f.add(field, "at most "+itoa(max)+" characters")
 	case hasControl(v):
 		f.add(field, "must not contain control characters")
+	case hasInvisible(v):
+		f.add(field, "must not contain invisible or direction-changing characters (such as U+200B, U+202E or U+FEFF)")
 	}
+}
+
+// hasInvisible reports format characters (zero-width spaces and joiners,
+// direction marks, overrides and isolates, byte-order marks, soft hyphens)
+// and line or paragraph separators: they show nothing, or turn what is
+// shown around, so a name could read as another.
+func hasInvisible(v string) bool {
+	for _, r := range v {
+		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasControl(v string) bool {

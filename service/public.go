@@ -46,33 +46,37 @@ type PublicReceipt struct {
 	Timeline      []PublicStep
 }
 
-// Public lookups: after lookupMaxFailures wrong codes for one receipt number
-// within lookupWindow, that number answers "too many" until the window ends.
-// Failures count by number whether or not it exists, so the lockout tells
-// nothing either.
-const (
-	lookupMaxFailures = 10
-	lookupWindow      = time.Hour
+// Public lookup budgets. A wrong code never locks a receipt for everybody:
+// it counts against the client that sent it, for that receipt and across
+// all receipts. The holder, from any other address, is always answered;
+// a guesser gets lookupReceipt.max codes per receipt and lookupClient.max
+// across receipts per window from one address, on every instance. A
+// budget is read before the code is compared, and a wrong code is claimed
+// against it in one statement that never passes its max; a right code
+// writes nothing. Guesses sent at the same moment are all compared before
+// any is counted, so a burst can test a few more codes once: as many as
+// the per-process rate limit lets through at once (--public-burst).
+var (
+	lookupReceipt = budget{max: 5, window: 15 * time.Minute}
+	lookupClient  = budget{max: 20, window: time.Hour}
 )
 
 // ReceiptLookup is what a public lookup reads in one go: the errand, if the
-// number exists, and the number's wrong-code count in its current window.
+// number exists.
 // The errand carries only what a resident may see (status, item, dates,
 // outcome, the applicant's name to mask, the intake village and agent ids);
 // its private fields are not even read.
 type ReceiptLookup struct {
-	Errand      Errand
-	Timeline    []Event // only time, action, new status, organisation, missing materials, reason and due time
-	Found       bool
-	Failures    int
-	WindowStart time.Time
+	Errand   Errand
+	Timeline []Event // only time, action, new status, organisation, missing materials, reason and due time
+	Found    bool
 }
 
 // errNoReceipt is the one answer for an unknown number and a wrong code.
 var errNoReceipt = &Error{Kind: KindNotFound, Code: "receipt_not_found", Detail: "no receipt with this number and code; check both against the paper receipt"}
 
-// LookupReceipt answers a resident's status query.
-func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (PublicReceipt, error) {
+// LookupReceipt answers a resident's status query from the client address.
+func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client string) (PublicReceipt, error) {
 	no, err := ParseReceiptNo(receiptNo)
 	if err != nil {
 		return PublicReceipt{}, err
@@ -81,12 +85,17 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		return PublicReceipt{}, BadParam("code", "the verification code has 6 digits")
 	}
 	now := s.now()
+	byClient, byReceipt := "client "+clientKey(client), no+" "+clientKey(client)
+	const tooMany = "too_many_lookups"
+	if err := s.spent(ctx, ThrottleLookup, byClient, lookupClient, now, tooMany, "too many wrong codes from this address; try again later"); err != nil {
+		return PublicReceipt{}, err
+	}
+	if err := s.spent(ctx, ThrottleLookup, byReceipt, lookupReceipt, now, tooMany, "too many wrong codes for this receipt from this address; try again later"); err != nil {
+		return PublicReceipt{}, err
+	}
 	look, err := s.errands.LookupReceipt(ctx, no)
 	if err != nil {
 		return PublicReceipt{}, err
-	}
-	if until := blockedUntil(look.Failures, look.WindowStart, lookupMaxFailures, lookupWindow, now); !until.IsZero() {
-		return PublicReceipt{}, TooMany("too_many_lookups", "too many wrong codes for this receipt; try again later", until.Sub(now))
 	}
 	e := look.Errand
 	// Compare even when the number is unknown so both paths take the same time.
@@ -95,7 +104,10 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code string) (Pu
 		want = "------"
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !look.Found {
-		if err := s.accounts.RecordFailure(ctx, ThrottleLookup, no, now, now.Add(-lookupWindow)); err != nil {
+		if err := s.claim(ctx, ThrottleLookup, byClient, lookupClient, now, tooMany, "too many wrong codes from this address; try again later"); err != nil {
+			return PublicReceipt{}, err
+		}
+		if err := s.claim(ctx, ThrottleLookup, byReceipt, lookupReceipt, now, tooMany, "too many wrong codes for this receipt from this address; try again later"); err != nil {
 			return PublicReceipt{}, err
 		}
 		return PublicReceipt{}, errNoReceipt

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"sync"
@@ -31,9 +32,14 @@ type AccountStore interface {
 	CreateSession(ctx context.Context, s Session) error
 	ActorBySession(ctx context.Context, tokenHash []byte, now time.Time) (Actor, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// ClaimAttempt counts one attempt for key unless max already fell in
+	// the window that opened after since; refused, it reports when that
+	// window opened. Concurrent claims on any instance never pass max.
+	ClaimAttempt(ctx context.Context, kind ThrottleKind, key string, max int, now, since time.Time) (claimed bool, windowStart time.Time, err error)
+	// ReleaseAttempt gives back one claimed attempt that proved good.
+	ReleaseAttempt(ctx context.Context, kind ThrottleKind, key string) error
+	// Failures reads key's count and when its window opened.
 	Failures(ctx context.Context, kind ThrottleKind, key string) (n int, windowStart time.Time, err error)
-	RecordFailure(ctx context.Context, kind ThrottleKind, key string, now, since time.Time) error
-	ClearFailures(ctx context.Context, kind ThrottleKind, key string) error
 }
 
 // DirectoryStore keeps the organisation tree, the catalogue and the
@@ -89,30 +95,58 @@ type Stores struct {
 	Stats     StatsStore
 }
 
-// ThrottleKind names a failure counter kept in the database.
+// ThrottleKind names a table of attempt counters kept in the database.
 type ThrottleKind string
 
 const (
-	ThrottleLogin  ThrottleKind = "login"  // wrong passwords per username and client
-	ThrottleLookup ThrottleKind = "lookup" // wrong codes per receipt number
+	ThrottleLogin  ThrottleKind = "login"  // sign-in attempts per account and per client
+	ThrottleLookup ThrottleKind = "lookup" // wrong codes per receipt and client, and per client
 )
 
-// throttled is when key's window lifts, if max failures fell in it; zero otherwise.
-func (s *Service) throttled(ctx context.Context, kind ThrottleKind, key string, max int, window time.Duration, now time.Time) (time.Time, error) {
-	n, start, err := s.accounts.Failures(ctx, kind, key)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return blockedUntil(n, start, max, window, now), nil
+// budget is at most max attempts per window, counted in the database.
+type budget struct {
+	max    int
+	window time.Duration
 }
 
-// blockedUntil is when a window that opened at start with n failures lifts,
-// if it holds max of them and has not lifted by now; zero otherwise.
-func blockedUntil(n int, start time.Time, max int, window time.Duration, now time.Time) time.Time {
-	if until := start.Add(window); n >= max && until.After(now) {
-		return until
+// claim takes one attempt from key's budget before the attempt is checked,
+// or refuses it with code until the window ends.
+func (s *Service) claim(ctx context.Context, kind ThrottleKind, key string, b budget, now time.Time, code, detail string) error {
+	ok, start, err := s.accounts.ClaimAttempt(ctx, kind, key, b.max, now, now.Add(-b.window))
+	if err != nil {
+		return err
 	}
-	return time.Time{}
+	if !ok {
+		return TooMany(code, detail, max(start.Add(b.window).Sub(now), time.Second))
+	}
+	return nil
+}
+
+// spent refuses with code, without writing anything, if key has used up
+// its budget in the current window.
+func (s *Service) spent(ctx context.Context, kind ThrottleKind, key string, b budget, now time.Time, code, detail string) error {
+	n, start, err := s.accounts.Failures(ctx, kind, key)
+	if err != nil {
+		return err
+	}
+	if until := start.Add(b.window); n >= b.max && until.After(now) {
+		return TooMany(code, detail, max(until.Sub(now), time.Second))
+	}
+	return nil
+}
+
+// clientKey is the address a client's budget is kept under: an IPv6 client
+// by its /64, which one subscriber usually holds whole.
+func clientKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if a = a.Unmap(); a.Is6() {
+		p, _ := a.WithZone("").Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // ErrIdemTaken reports that a concurrent request stored the same
@@ -130,6 +164,7 @@ type Options struct {
 	SessionTTL   time.Duration    // bearer token lifetime; 12 h by default
 	ReceiptBlock int64            // receipt numbers reserved per trip to the database
 	Reports      int              // reports by village, agent, item or category computed at once; the CPU count by default
+	Logins       int              // password checks run at once; half the CPUs (at least one) by default
 }
 
 // Service carries out the domain's operations for an actor.
@@ -152,6 +187,8 @@ type Service struct {
 	items      itemCache // the catalogue as read at one version
 
 	reports *semaphore.Weighted // turns for the many-cell reports
+	logins  *semaphore.Weighted // turns for bcrypt, so a flood of sign-ins leaves CPU for the rest
+	checks  *semaphore.Weighted // one ledger check at a time
 
 	dummyHash func() []byte
 }
@@ -173,11 +210,16 @@ func New(st Stores, o Options) *Service {
 	if o.Reports == 0 {
 		o.Reports = runtime.NumCPU()
 	}
+	if o.Logins == 0 {
+		o.Logins = max(1, runtime.NumCPU()/2)
+	}
 	s := &Service{
 		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats,
 		clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
 		receipts: &receiptAllocator{store: st.Errands, block: o.ReceiptBlock},
 		reports:  semaphore.NewWeighted(int64(o.Reports)),
+		logins:   semaphore.NewWeighted(int64(o.Logins)),
+		checks:   semaphore.NewWeighted(1),
 	}
 	s.dummyHash = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("daiban-no-such-user"), s.passwordCost)

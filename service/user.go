@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -174,11 +175,16 @@ func (s *Service) Users(ctx context.Context, a Actor, f UserFilter) ([]User, err
 	return s.accounts.Users(ctx, f)
 }
 
-// Login throttling: after loginMaxFailures wrong passwords for one username
-// from one client within loginWindow, further attempts wait for the window.
-const (
-	loginMaxFailures = 5
-	loginWindow      = 15 * time.Minute
+// Sign-in budgets. Every attempt is claimed before its password is
+// checked and given back only if the password was right, so at most
+// loginAccount.max wrong passwords per account reach bcrypt in a window,
+// however many arrive at once on however many instances; and one client
+// address tries at most loginClient.max wrong passwords across all
+// usernames. A stranger can hold an account's sign-in for a window this
+// way; that is the price of a bound that address rotation cannot lift.
+var (
+	loginAccount = budget{max: 5, window: 15 * time.Minute}
+	loginClient  = budget{max: 20, window: 15 * time.Minute}
 )
 
 // Login checks a password and opens a session. The error for a wrong
@@ -188,6 +194,8 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	var f fields
 	if username == "" {
 		f.add("username", "required")
+	} else if !utf8.ValidString(username) || hasControl(username) {
+		f.add("username", "must be valid UTF-8 without control characters")
 	}
 	if password == "" {
 		f.add("password", "required")
@@ -195,12 +203,13 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	if err := f.err(); err != nil {
 		return "", Session{}, User{}, err
 	}
-	key := username + "|" + client
 	now := s.now()
-	if until, err := s.throttled(ctx, ThrottleLogin, key, loginMaxFailures, loginWindow, now); err != nil {
+	byClient, byAccount := "client "+clientKey(client), "user "+username
+	if err := s.claim(ctx, ThrottleLogin, byClient, loginClient, now, "too_many_attempts", "too many failed sign-ins from this address; try again later"); err != nil {
 		return "", Session{}, User{}, err
-	} else if !until.IsZero() {
-		return "", Session{}, User{}, TooMany("too_many_attempts", "too many failed sign-ins; try again later", until.Sub(now))
+	}
+	if err := s.claim(ctx, ThrottleLogin, byAccount, loginAccount, now, "too_many_attempts", "too many failed sign-ins for this username; try again later"); err != nil {
+		return "", Session{}, User{}, err
 	}
 	u, err = s.accounts.UserByUsername(ctx, username)
 	if err != nil && !isNotFound(err) {
@@ -210,14 +219,18 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	if err == nil && u.Active {
 		hash = u.PasswordHash
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil || !u.Active {
-		if err := s.accounts.RecordFailure(ctx, ThrottleLogin, key, now, now.Add(-loginWindow)); err != nil {
-			return "", Session{}, User{}, err
-		}
+	if err := s.logins.Acquire(ctx, 1); err != nil {
+		return "", Session{}, User{}, err
+	}
+	wrong := bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil
+	s.logins.Release(1)
+	if wrong || err != nil || !u.Active {
 		return "", Session{}, User{}, &Error{Kind: KindUnauthenticated, Code: "bad_credentials", Detail: "wrong username or password"}
 	}
-	if err := s.accounts.ClearFailures(ctx, ThrottleLogin, key); err != nil {
-		return "", Session{}, User{}, err
+	for _, key := range []string{byAccount, byClient} {
+		if err := s.accounts.ReleaseAttempt(ctx, ThrottleLogin, key); err != nil {
+			return "", Session{}, User{}, err
+		}
 	}
 	org, err := s.org(ctx, u.OrgID)
 	if err != nil {

@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"daiban/service"
 )
@@ -153,8 +156,8 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64
 	return n, err
 }
 
-// Throttles count failures per key in a fixed window that opens at the
-// first failure; they live in the database so every instance agrees.
+// Throttles count attempts per key in a fixed window that opens at the
+// first one; they live in the database so every instance agrees.
 type throttleRow struct {
 	Key         string
 	WindowStart time.Time
@@ -177,26 +180,73 @@ func (s *Store) Failures(ctx context.Context, kind service.ThrottleKind, key str
 	return n, start.UTC(), err
 }
 
-// RecordFailure counts one failure for key; a window that opened before
-// since restarts at now.
-func (s *Store) RecordFailure(ctx context.Context, kind service.ThrottleKind, key string, now, since time.Time) error {
+// ClaimAttempt counts one attempt for key before it is checked, unless max
+// already fell in the window that opened after since: then it reports false
+// and when that window opened. One statement decides, so concurrent claims
+// on any number of instances never pass max.
+func (s *Store) ClaimAttempt(ctx context.Context, kind service.ThrottleKind, key string, max int, now, since time.Time) (bool, time.Time, error) {
 	t := throttleTables[kind]
+	var claimed bool
+	var start time.Time
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO `+t+` (key, window_start, failures) VALUES (?, ?, 1)
+			ON CONFLICT (key) DO UPDATE SET
+				failures = CASE WHEN `+t+`.window_start > ? THEN `+t+`.failures + 1 ELSE 1 END,
+				window_start = CASE WHEN `+t+`.window_start > ? THEN `+t+`.window_start ELSE ? END
+			WHERE `+t+`.window_start <= ? OR `+t+`.failures < ?`,
+			key, utc(now), utc(since), utc(since), utc(now), utc(since), max)
+		if res.Error != nil {
+			return res.Error
+		}
+		if claimed = res.RowsAffected > 0; claimed {
+			return nil
+		}
+		var r throttleRow
+		if err := tx.Table(t).Where("key = ?", key).Take(&r).Error; err != nil {
+			return err
+		}
+		start = r.WindowStart.UTC()
+		return nil
+	})
+	return claimed, start, err
+}
+
+// ReleaseAttempt gives back one claimed attempt for key: the attempt was
+// good, so it does not count against the key.
+func (s *Store) ReleaseAttempt(ctx context.Context, kind service.ThrottleKind, key string) error {
 	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Table(t).Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "key"}},
-			DoUpdates: clause.Assignments(map[string]any{
-				"failures":     gorm.Expr("CASE WHEN "+t+".window_start > ? THEN "+t+".failures + 1 ELSE 1 END", utc(since)),
-				"window_start": gorm.Expr("CASE WHEN "+t+".window_start > ? THEN "+t+".window_start ELSE ? END", utc(since), utc(now)),
-			}),
-		}).Create(&throttleRow{Key: key, WindowStart: utc(now), Failures: 1}).Error
+		return tx.Table(throttleTables[kind]).Where("key = ? AND failures > 0", key).
+			Update("failures", gorm.Expr("failures - 1")).Error
 	})
 }
 
-// ClearFailures forgets key's failures.
-func (s *Store) ClearFailures(ctx context.Context, kind service.ThrottleKind, key string) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Table(throttleTables[kind]).Where("key = ?", key).Delete(&throttleRow{}).Error
+// ProbeWrite commits one small write, to tell readiness whether the
+// database can write at all (a full disk answers ErrStorageFull). Its row
+// sits among the throttles under a key no attempt uses and goes stale.
+func (s *Store) ProbeWrite(ctx context.Context, now time.Time) error {
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO login_failures (key, window_start, failures) VALUES ('probe', ?, 0)
+			ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start`, utc(now)).Error
 	})
+	return Unavailable(err)
+}
+
+// Unavailable turns a driver's "disk full" into service.ErrStorageFull and
+// leaves any other error as it is: SQLite's SQLITE_FULL, PostgreSQL's
+// disk_full (53100) and out-of-space I/O errors.
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le sqlite3.Error
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &le) && le.Code == sqlite3.ErrFull,
+		errors.As(err, &pe) && (pe.Code == "53100" || pe.Code == "58030" && strings.Contains(pe.Message, "No space left")),
+		errors.Is(err, syscall.ENOSPC):
+		return service.ErrStorageFull
+	}
+	return err
 }
 
 // DeleteStaleThrottles drops windows that opened before since.

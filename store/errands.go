@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -185,24 +186,20 @@ func (s *Store) Errand(ctx context.Context, id string) (service.Errand, error) {
 
 // LookupReceipt reads what a public lookup needs in one query: the few
 // columns of the errand a resident may see with its public timeline (kept
-// on the row for this), and the number's wrong-code count. An unknown
-// number still has its count read.
+// on the row for this).
 func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.ReceiptLookup, error) {
 	var e service.Errand
 	var status, outcome, timeline string
-	var completed, delivered, paused, start sql.NullTime
-	var failures int
+	var completed, delivered, paused sql.NullTime
 	err := s.queryRow(ctx, `SELECT e.id, e.receipt_no, e.verify_code, e.status, e.item_name, e.applicant_name,
 		e.registered_at, e.due_at, e.completed_at, e.delivered_at, e.paused_at, e.outcome, e.outcome_reason, e.timeline,
-		e.intake_org_id, e.agent_id, COALESCE(f.failures, 0), f.window_start
-		FROM errands e LEFT JOIN lookup_failures f ON f.key = e.receipt_no
-		WHERE e.receipt_no = ?`, []any{receiptNo},
+		e.intake_org_id, e.agent_id
+		FROM errands e WHERE e.receipt_no = ?`, []any{receiptNo},
 		&e.ID, &e.ReceiptNo, &e.VerifyCode, &status, &e.ItemName, &e.Applicant.Name,
 		&e.RegisteredAt, &e.DueAt, &completed, &delivered, &paused, &outcome, &e.OutcomeReason, &timeline,
-		&e.IntakeOrgID, &e.AgentID, &failures, &start)
+		&e.IntakeOrgID, &e.AgentID)
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		n, at, err := s.Failures(ctx, service.ThrottleLookup, receiptNo)
-		return service.ReceiptLookup{Failures: n, WindowStart: at}, err
+		return service.ReceiptLookup{}, nil
 	}
 	if err != nil {
 		return service.ReceiptLookup{}, err
@@ -212,9 +209,9 @@ func (s *Store) LookupReceipt(ctx context.Context, receiptNo string) (service.Re
 	e.CompletedAt, e.DeliveredAt, e.PausedAt = completed.Time.UTC(), delivered.Time.UTC(), paused.Time.UTC()
 	steps, err := timelineEvents(timeline)
 	if err != nil {
-		return service.ReceiptLookup{}, err
+		return service.ReceiptLookup{}, fmt.Errorf("errand %s: %w", e.ID, err)
 	}
-	return service.ReceiptLookup{Errand: e, Timeline: steps, Found: true, Failures: failures, WindowStart: start.Time.UTC()}, nil
+	return service.ReceiptLookup{Errand: e, Timeline: steps, Found: true}, nil
 }
 
 func (s *Store) errandWhere(ctx context.Context, cond string, arg any) (errandView, error) {

@@ -92,12 +92,7 @@ func (b *browser) cookie(name string) string {
 func (b *browser) post(path string, form url.Values) page {
 	b.t.Helper()
 	if _, raw := form["_csrf"]; !raw {
-		tok := b.cookie("daiban_csrf")
-		if tok == "" {
-			b.get("/login") // any page hands out the token
-			tok = b.cookie("daiban_csrf")
-		}
-		form.Set("_csrf", tok)
+		form.Set("_csrf", b.csrf(path))
 	}
 	req, err := http.NewRequest(http.MethodPost, b.env.Server.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -105,6 +100,23 @@ func (b *browser) post(path string, form url.Values) page {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(req)
+}
+
+var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// csrf is the token a page's form would carry for a post to path: on the
+// sign-in page Echo's cookie token, once signed in the session's, read
+// from a page as a browser has it.
+func (b *browser) csrf(path string) string {
+	b.t.Helper()
+	from := "/"
+	if path == "/login" || b.cookie("daiban_session") == "" {
+		from = "/login"
+	}
+	if m := csrfRE.FindStringSubmatch(b.get(from).Body); m != nil {
+		return m[1]
+	}
+	return b.cookie("daiban_csrf")
 }
 
 func (b *browser) login(user string) {

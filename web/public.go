@@ -56,7 +56,7 @@ func (w *console) publicLookup(c echo.Context) error {
 		}
 		err = service.Invalid(fe...)
 	default:
-		r, err = w.svc.LookupReceipt(ctx(c), no, code)
+		r, err = w.svc.LookupReceipt(ctx(c), no, code, c.RealIP())
 	}
 	if err != nil {
 		status, ok := formError(err, p)

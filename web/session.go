@@ -1,11 +1,17 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,6 +21,31 @@ import (
 // The session is the API's bearer token kept in an HttpOnly cookie: the
 // server keeps nothing beyond the token's hashed row, and a revoked or
 // expired token is refused on the next request.
+
+// csrfToken is the anti-forgery token of a session: derived from its secret
+// token, so a page's token works for that session only and cannot be
+// planted from outside (a cookie set by a sibling site, say) or outlive a
+// sign-out.
+func csrfToken(session string) string {
+	m := hmac.New(sha256.New, []byte(session))
+	m.Write([]byte("daiban csrf"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// sessionCSRF hands the session's token to the page and refuses an unsafe
+// request that does not carry it, or that the browser names cross-site.
+func sessionCSRF(c echo.Context, session string, next echo.HandlerFunc) error {
+	tok := csrfToken(session)
+	c.Set("csrf", tok)
+	switch c.Request().Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return next(c)
+	}
+	if c.Request().Header.Get("Sec-Fetch-Site") == "cross-site" || subtle.ConstantTimeCompare([]byte(c.FormValue(csrfField)), []byte(tok)) != 1 {
+		return errCSRF
+	}
+	return next(c)
+}
 
 // setSessionCookie keeps the token until the browser closes: on a shared
 // office PC closing the browser signs out, and the server ends the session
@@ -80,9 +111,21 @@ func loginURL(c echo.Context, expired bool) string {
 	return "/login?" + q.Encode()
 }
 
-// safeNext keeps a redirect target on this site.
+// safeNext keeps a redirect target on this site: a path that starts with
+// one "/", with no control character, whitespace or backslash anywhere
+// (browsers drop tabs and newlines and read a backslash as "/", which turns
+// "/\t/evil.example" into "//evil.example"), and that parses as a path
+// with neither scheme nor host. Anything else goes home.
 func safeNext(s string) string {
-	if s == "" || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || len(s) > 2000 || !utf8.ValidString(s) {
+		return "/"
+	}
+	for _, r := range s {
+		if r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(s); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return s

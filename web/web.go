@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,9 +98,14 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 		})
 	}
 	csrfPlain, csrfTLS := csrfWith(o.Secure), csrfWith(true)
+	// Once signed in, the token is bound to the session (see sessionCSRF);
+	// before, on the sign-in page, it is Echo's double-submit cookie.
 	csrf := func(next echo.HandlerFunc) echo.HandlerFunc {
 		plain, tls := csrfPlain(next), csrfTLS(next)
 		return func(c echo.Context) error {
+			if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" && c.Path() != "/login" {
+				return sessionCSRF(c, ck.Value, next)
+			}
 			if c.IsTLS() {
 				return tls(c)
 			}
@@ -353,6 +359,9 @@ func (w *console) renderError(c echo.Context, err error) {
 			status, title, msg = http.StatusBadRequest, "请求有误", "请求的参数有误："+translate(se)
 		case service.KindConflict:
 			status, title, msg = http.StatusConflict, "无法办理", translate(se)
+		case service.KindUnavailable:
+			status, title, msg = http.StatusServiceUnavailable, "暂时无法保存", "系统存储空间已满，本次操作未被保存。请稍后再试；如问题持续，请联系管理员。"
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(se.RetryAfter.Seconds())))
 		}
 	case errors.As(err, &he):
 		switch he.Code {

@@ -266,6 +266,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		writerMetrics(metrics, st)
 		apiServer := api.New(svc, api.Options{
 			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
+			WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, time.Now()) }, Translate: store.Unavailable,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
 			CORSOrigins: splitList(cfg.CORSOrigins), Registry: metrics,
 		})

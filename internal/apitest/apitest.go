@@ -70,6 +70,7 @@ type Env struct {
 	Logs   *SyncBuffer // everything the server logged
 	F      Fixture
 	spec   routers.Router
+	opts   Options
 }
 
 // Options tune New.
@@ -78,6 +79,9 @@ type Options struct {
 	PublicRate float64   // per-client public lookups per second; high by default so tests are not throttled
 	DSN        string    // a database to reuse; fresh by default
 	CORS       []string  // origins allowed to call from a browser
+	// TrustProxy takes the client address from X-Forwarded-For, so a test
+	// can play several clients.
+	TrustProxy bool
 }
 
 // SessionTTL is the token lifetime under test: long, so journeys that move
@@ -132,20 +136,18 @@ func New(t testing.TB, opts ...Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st *store.Store
-	if o.DSN != "" {
-		st = testdb.OpenDSN(t, o.DSN)
-	} else {
-		st = testdb.Open(t)
+	if o.DSN == "" {
+		o.DSN = testdb.DSN(t)
 	}
+	st := testdb.OpenDSN(t, o.DSN)
 	clock := &Clock{t: o.Start}
 	svc := service.New(st.Stores(), service.Options{Now: clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	srv := api.New(svc, api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate), CORSOrigins: o.CORS})
+	srv := api.New(svc, apiOptions(o, log, st))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	env := &Env{T: t, Store: st, Svc: svc, API: srv, Server: hs, Clock: clock, Logs: logs, spec: spec}
+	env := &Env{T: t, Store: st, Svc: svc, API: srv, Server: hs, Clock: clock, Logs: logs, spec: spec, opts: o}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, line := range strings.Split(logs.String(), "\n") {
@@ -157,6 +159,27 @@ func New(t testing.TB, opts ...Options) *Env {
 	})
 	env.F = newFixture(t, svc)
 	return env
+}
+
+func apiOptions(o Options, log *slog.Logger, st *store.Store) api.Options {
+	return api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate),
+		CORSOrigins: o.CORS, TrustProxy: o.TrustProxy, Translate: store.Unavailable,
+		WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, time.Now()) }}
+}
+
+// Twin starts a second instance on the same database, with its own store,
+// service and HTTP server, as another process would be; requests to it go
+// through the same checks against openapi.yaml.
+func (e *Env) Twin() *Env {
+	e.T.Helper()
+	st := testdb.OpenDSN(e.T, e.opts.DSN)
+	svc := service.New(st.Stores(), service.Options{Now: e.Clock.Now, PasswordCost: bcrypt.MinCost, SessionTTL: SessionTTL})
+	srv := api.New(svc, apiOptions(e.opts, slog.New(slog.NewJSONHandler(e.Logs, nil)), st))
+	hs := httptest.NewServer(srv)
+	e.T.Cleanup(hs.Close)
+	twin := *e
+	twin.Store, twin.Svc, twin.API, twin.Server = st, svc, srv, hs
+	return &twin
 }
 
 // SyncBuffer collects a server's output, safe for concurrent writes.
