@@ -382,7 +382,7 @@ func ratios(rep Report) []Ratio {
 	return out
 }
 
-// The targets of issue 6.
+// The floors of the plain-store issue (16).
 const (
 	registerTarget = "register req/s ÷ raw SQLite commits/s"
 	p99Target      = "register p99 (ms)"
@@ -395,9 +395,9 @@ var targets = map[string]struct {
 	atMost bool
 	bound  float64
 }{
-	registerTarget: {"≥ 1.00", false, 1},
+	registerTarget: {"≥ 0.80", false, 0.8},
 	p99Target:      {"≤ 25", true, 25},
-	lookupTarget:   {"≥ 0.50", false, 0.5},
+	lookupTarget:   {"≥ 0.25", false, 0.25},
 	rssTarget:      {"≤ 150", true, 150},
 }
 
