@@ -110,11 +110,11 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 				if row.Timeline, err = timelineOf(events[i]); err != nil {
 					return err
 				}
-				errandArgs[i] = row.values()
+				errandArgs[i] = values(row.targets())
 				eventArgs[i] = make([][]any, len(events[i]))
 				for j, ev := range events[i] {
 					evRow := fromEvent(ev)
-					eventArgs[i][j] = evRow.values()
+					eventArgs[i][j] = values(evRow.targets())
 				}
 			}
 			return nil

@@ -85,7 +85,7 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 	evRow := fromEvent(ev)
 	// The arguments are made before the write joins the single writer: it
 	// only runs the statements.
-	rowArgs, evArgs, bump := row.values(), evRow.values(), bumpArgs(e, service.Contribution(e))
+	rowArgs, evArgs, bump := values(row.targets()), values(evRow.targets()), bumpArgs(e, service.Contribution(e))
 	err = s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
 			// No snapshot: a replay rebuilds the errand as registered (Idempotent).
@@ -150,7 +150,7 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			return service.VersionConflict(v)
 		}
 		evRow := fromEvent(ev)
-		if _, err := s.exec(tx, eventInsertSQL, evRow.values()...); err != nil {
+		if _, err := s.exec(tx, eventInsertSQL, values(evRow.targets())...); err != nil {
 			return err
 		}
 		if d := service.Contribution(cur).Sub(service.Contribution(before)); !d.IsZero() {

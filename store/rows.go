@@ -175,18 +175,6 @@ const errandColumns = `id, receipt_no, verify_code, item_id, item_code, item_nam
 	reg_day, due_at, completed_at, delivered_at, withdrawn_at, working_days, on_time, receipt_recovered,
 	satisfaction, version, last_hash, timeline`
 
-// values are r's columns in the order of errandColumns.
-func (r *errandRow) values() []any {
-	return []any{r.ID, r.ReceiptNo, r.VerifyCode, r.ItemID, r.ItemCode, r.ItemName,
-		r.Category, r.ItemLevel, r.TimeLimitDays, r.ApplicantName, r.ApplicantIDEnc, r.ApplicantIDIndex,
-		r.ApplicantPhone, r.ApplicantAddress, r.Materials, r.Channel, r.Note, r.IntakeOrgID,
-		r.OrgPath, r.AgentID, r.HolderOrgID, r.HolderLevel, r.Status, r.Outcome,
-		r.OutcomeReason, r.ReturnedByOrgID, r.ReturnedByLevel, r.MissingMaterials, r.PausedAt, r.PausedDays,
-		r.Extensions, r.RegisteredAt, r.RegDay, r.DueAt, r.CompletedAt, r.DeliveredAt,
-		r.WithdrawnAt, r.WorkingDays, r.OnTime, r.ReceiptRecovered, r.Satisfaction, r.Version,
-		r.LastHash, r.Timeline}
-}
-
 // targets are pointers to r's fields in the order of errandColumns, for Scan.
 func (r *errandRow) targets() []any {
 	return []any{&r.ID, &r.ReceiptNo, &r.VerifyCode, &r.ItemID, &r.ItemCode, &r.ItemName,
@@ -356,14 +344,6 @@ const eventColumns = `errand_id, seq, action, from_status, to_status, actor_id, 
 	org_id, at, note, to_org_id, missing_materials, outcome, reason, due_at,
 	receipt_recovered, satisfaction, prev_hash, hash`
 
-// values are r's columns in the order of eventColumns.
-func (r *eventRow) values() []any {
-	return []any{r.ErrandID, r.Seq, r.Action, r.FromStatus, r.ToStatus, r.ActorID,
-		r.ActorName, r.ActorRole, r.OrgID, r.At, r.Note, r.ToOrgID,
-		r.MissingMaterials, r.Outcome, r.Reason, r.DueAt, r.ReceiptRecovered, r.Satisfaction,
-		r.PrevHash, r.Hash}
-}
-
 // targets are pointers to r's fields in the order of eventColumns, for Scan.
 func (r *eventRow) targets() []any {
 	return []any{&r.ErrandID, &r.Seq, &r.Action, &r.FromStatus, &r.ToStatus, &r.ActorID,
@@ -396,6 +376,34 @@ func fromEvent(ev service.Event) eventRow {
 		Outcome: string(ev.Outcome), Reason: ev.Reason, DueAt: ptime(ev.DueAt),
 		ReceiptRecovered: ev.ReceiptRecovered, Satisfaction: ev.Satisfaction, PrevHash: ev.PrevHash, Hash: ev.Hash,
 	}
+}
+
+// values are the values behind a row's targets, for an INSERT of its columns.
+func values(targets []any) []any {
+	out := make([]any, len(targets))
+	for i, t := range targets {
+		switch p := t.(type) {
+		case *string:
+			out[i] = *p
+		case *int:
+			out[i] = *p
+		case *int64:
+			out[i] = *p
+		case *bool:
+			out[i] = *p
+		case *[]byte:
+			out[i] = *p
+		case *time.Time:
+			out[i] = *p
+		case **time.Time:
+			out[i] = *p
+		case **bool:
+			out[i] = *p
+		default:
+			panic(fmt.Sprintf("store: no value for a %T", t)) // a new field type: add it here
+		}
+	}
+	return out
 }
 
 // Lists are stored as JSON arrays; nil and empty both read back as empty.
