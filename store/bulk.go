@@ -60,13 +60,13 @@ func (s *Store) BulkLoad(ctx context.Context, fn func() error) error {
 		return err
 	}
 	for _, x := range idx {
-		if err := s.read(ctx).Exec("DROP INDEX " + x.Name).Error; err != nil {
+		if err := s.db.WithContext(ctx).Exec("DROP INDEX " + x.Name).Error; err != nil {
 			return err
 		}
 	}
 	err := fn()
 	for _, x := range idx {
-		if e := s.read(ctx).Exec(x.Def).Error; e != nil && err == nil {
+		if e := s.db.WithContext(ctx).Exec(x.Def).Error; e != nil && err == nil {
 			err = fmt.Errorf("rebuild index %s: %w", x.Name, e)
 		}
 	}
@@ -79,16 +79,16 @@ func (s *Store) BulkLoad(ctx context.Context, fn func() error) error {
 	// themselves) and a vacuum, so the open errands' index answers alone.
 	if s.postgres {
 		for _, q := range []string{"CLUSTER errand_stats USING errand_stats_pkey", "VACUUM ANALYZE"} {
-			if err := s.read(ctx).Exec(q).Error; err != nil {
+			if err := s.db.WithContext(ctx).Exec(q).Error; err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := s.read(ctx).Exec("PRAGMA analysis_limit = 2000").Error; err != nil {
+	if err := s.db.WithContext(ctx).Exec("PRAGMA analysis_limit = 2000").Error; err != nil {
 		return err
 	}
-	return s.read(ctx).Exec("ANALYZE").Error
+	return s.db.WithContext(ctx).Exec("ANALYZE").Error
 }
 
 // LoadErrands bulk-inserts finished histories (errands with all their

@@ -186,16 +186,14 @@ func (w *writer) inSavepoints(batch []*job, results []error) {
 			if err := tx.Exec("ROLLBACK TO w").Error; err != nil {
 				// The write's changes could not be undone alone: nothing of
 				// the batch may commit.
-				tx.Rollback()
-				fill(results, errors.Join(results[i], err))
+				fill(results, errors.Join(results[i], err, tx.Rollback().Error))
 				return
 			}
 		} else {
 			ok++
 		}
 		if err := tx.Exec("RELEASE w").Error; err != nil {
-			tx.Rollback()
-			fill(results, err)
+			fill(results, errors.Join(err, tx.Rollback().Error))
 			return
 		}
 	}

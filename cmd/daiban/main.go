@@ -222,7 +222,7 @@ func newLogger(format string, stderr io.Writer) *slog.Logger {
 
 // withStore opens and migrates the database, then runs fn. needKey refuses
 // to go on without a secret key (every command that reads ID numbers).
-func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, fn func(*store.Store, *service.Service) error) error {
+func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, fn func(*store.Store, *service.Service) error) (err error) {
 	key := cfg.SecretKey
 	if key == "" {
 		if needKey {
@@ -234,7 +234,12 @@ func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, 
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	// Closing folds SQLite's WAL back into the file: its failure matters.
+	defer func() {
+		if cerr := st.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close database: %w", cerr))
+		}
+	}()
 	if err := st.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -266,7 +271,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		writerMetrics(metrics, st)
 		apiServer := api.New(svc, api.Options{
 			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
-			WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, time.Now()) }, Translate: store.Unavailable,
+			WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, svc.Now()) }, Translate: store.Unavailable,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
 			CORSOrigins: splitList(cfg.CORSOrigins), Registry: metrics,
 		})
