@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -58,7 +59,7 @@ type listData struct {
 	Tabs      []tab
 	Tab       tab
 	Rows      []errandRow
-	Next      string // query of the next page
+	Next      template.URL // the next page, path and query
 	ReceiptNo string
 	Overdue   bool
 	CanAdd    bool
@@ -105,7 +106,7 @@ func (w *console) errandList(c echo.Context) error {
 		if d.Overdue {
 			v.Set("overdue", "1")
 		}
-		d.Next = v.Encode()
+		d.Next = template.URL("/errands?" + v.Encode())
 	}
 	p.Data = d
 	return w.render(c, http.StatusOK, "errands", p)

@@ -202,7 +202,7 @@ func (w *console) statsExport(c echo.Context) error {
 
 type warnData struct {
 	Rows []errandRow
-	Next string
+	Next template.URL // the next page, path and query
 	Red  int
 }
 
@@ -221,7 +221,7 @@ func (w *console) warnings(c echo.Context) error {
 		}
 	}
 	if next != "" {
-		d.Next = url.Values{"cursor": {next}}.Encode()
+		d.Next = template.URL("/warnings?" + url.Values{"cursor": {next}}.Encode())
 	}
 	p.Data = d
 	return w.render(c, http.StatusOK, "warnings", p)
