@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -539,16 +540,27 @@ func TestWarnings(t *testing.T) {
 	if w := warnings(); len(w) != 0 {
 		t.Errorf("on day one: %v", w)
 	}
+	// The console's totals count what the list shows, over all its pages.
+	counts := func(when string, want service.WarningCounts) {
+		t.Helper()
+		got, err := env.Svc.CountWarnings(context.Background(), env.F.Actor("super"))
+		if err != nil || got != want {
+			t.Errorf("%s: warning totals %+v, %v; want %+v", when, got, err, want)
+		}
+	}
+	counts("day one", service.WarningCounts{})
 	env.Clock.Set(time.Date(2026, 3, 6, 9, 0, 0, 0, service.Shanghai)) // Friday: Monday is one working day away
 	w := warnings()
 	if w[soon.ID] != "yellow" || w[late.ID] != "yellow" || w[calm.ID] != "" || w[paused.ID] != "" {
 		t.Errorf("Friday: %v", w)
 	}
+	counts("Friday", service.WarningCounts{Yellow: 2})
 	env.Clock.Set(time.Date(2026, 3, 10, 9, 0, 0, 0, service.Shanghai)) // Tuesday: overdue
 	w = warnings()
 	if w[soon.ID] != "red" || w[late.ID] != "red" || w[calm.ID] != "" || w[paused.ID] != "" {
 		t.Errorf("Tuesday: %v (the paused one waits for correction)", w)
 	}
+	counts("Tuesday", service.WarningCounts{Red: 2})
 	var overdue struct {
 		Items []errand `json:"items"`
 	}

@@ -96,6 +96,36 @@ func (s *Service) Warnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warni
 	return out, next, nil
 }
 
+// WarningCounts are the totals of the warnings list, over all its pages.
+type WarningCounts struct {
+	Red    int64 // overdue
+	Yellow int64 // one working day or less left
+}
+
+// CountWarnings counts the caller's open errands that Warnings lists, by colour.
+func (s *Service) CountWarnings(ctx context.Context, a Actor) (WarningCounts, error) {
+	f, err := s.errandFilter(ctx, a, ErrandQuery{})
+	if err != nil {
+		return WarningCounts{}, err
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return WarningCounts{}, err
+	}
+	now := s.now()
+	f.DueBy = cal.AddWorkingDays(DateOf(now), 1).End()
+	all, err := s.errands.CountErrands(ctx, f)
+	if err != nil {
+		return WarningCounts{}, err
+	}
+	f.DueBy, f.OverdueAt = time.Time{}, now
+	red, err := s.errands.CountErrands(ctx, f)
+	if err != nil {
+		return WarningCounts{}, err
+	}
+	return WarningCounts{Red: red, Yellow: all - red}, nil
+}
+
 func (s *Service) listErrands(ctx context.Context, f ErrandFilter) ([]Errand, string, error) {
 	f.Limit = clampLimit(f.Limit)
 	list, err := s.errands.Errands(ctx, f)

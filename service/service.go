@@ -74,6 +74,7 @@ type ErrandStore interface {
 	Errand(ctx context.Context, id string) (Errand, error)
 	LookupReceipt(ctx context.Context, receiptNo string) (ReceiptLookup, error)
 	Errands(ctx context.Context, f ErrandFilter) ([]Errand, error)
+	CountErrands(ctx context.Context, f ErrandFilter) (int64, error)
 	Events(ctx context.Context, errandID string) ([]Event, error)
 	Idempotent(ctx context.Context, key string) (IdemRecord, error)
 	DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64, error)

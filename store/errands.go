@@ -244,14 +244,9 @@ const openStatuses = `e.status IN ('registered','forwarded','processing','correc
 // is a plain range over the partial index of open errands.
 const overdueSQL = `(` + openStatuses + ` AND e.due_at < ? AND (e.status <> 'correction' OR e.due_at < e.paused_at))`
 
-// Errands lists errands by f, one page.
-func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.Errand, error) {
-	q := s.read(ctx).Table("errands e").
-		Select("e.*, io.name AS intake_name, ho.name AS holder_name, u.display_name AS agent_name, u.phone AS agent_phone").
-		Joins("JOIN orgs io ON io.id = e.intake_org_id").
-		Joins("JOIN orgs ho ON ho.id = e.holder_org_id").
-		Joins("JOIN users u ON u.id = e.agent_id").
-		Limit(f.Limit)
+// filtered is the errands that f selects, before paging.
+func (s *Store) filtered(ctx context.Context, f service.ErrandFilter) *gorm.DB {
+	q := s.read(ctx).Table("errands e")
 	if f.Under != "" {
 		lo, hi := service.PathRange(f.Under)
 		q = q.Where("e.org_path >= ? AND e.org_path < ?", lo, hi)
@@ -296,6 +291,24 @@ func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.
 	if f.ReceiptNo != "" {
 		q = q.Where("e.receipt_no = ?", f.ReceiptNo)
 	}
+	return q
+}
+
+// CountErrands counts the errands that f selects, all pages.
+func (s *Store) CountErrands(ctx context.Context, f service.ErrandFilter) (int64, error) {
+	var n int64
+	err := s.filtered(ctx, f).Count(&n).Error
+	return n, err
+}
+
+// Errands lists errands by f, one page.
+func (s *Store) Errands(ctx context.Context, f service.ErrandFilter) ([]service.Errand, error) {
+	q := s.filtered(ctx, f).
+		Select("e.*, io.name AS intake_name, ho.name AS holder_name, u.display_name AS agent_name, u.phone AS agent_phone").
+		Joins("JOIN orgs io ON io.id = e.intake_org_id").
+		Joins("JOIN orgs ho ON ho.id = e.holder_org_id").
+		Joins("JOIN users u ON u.id = e.agent_id").
+		Limit(f.Limit)
 	switch f.Order {
 	case service.ByDue:
 		q = q.Order("e.due_at, e.id")

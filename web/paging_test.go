@@ -70,6 +70,9 @@ func TestBrowserPagingWalksToTheEnd(t *testing.T) {
 	}
 	super := newPerson(t, root, env, "supervisor", desktopW, desktopH)
 	super.login("super")
+	super.open("/warnings")
+	// The totals are over every page, not the 200 rows of the first.
+	super.expectText("p.hint", "共 210 件：超期 210 件，临期 0 件。")
 	if pages := walk(super, "/warnings", "paging-warnings-last-page-1366x768"); pages != 2 {
 		t.Errorf("the warnings took %d pages, want 2 of at most 200", pages)
 	}

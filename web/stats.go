@@ -201,9 +201,9 @@ func (w *console) statsExport(c echo.Context) error {
 }
 
 type warnData struct {
-	Rows []errandRow
-	Next template.URL // the next page, path and query
-	Red  int
+	Rows   []errandRow
+	Next   template.URL // the next page, path and query
+	Totals service.WarningCounts
 }
 
 func (w *console) warnings(c echo.Context) error {
@@ -214,11 +214,11 @@ func (w *console) warnings(c echo.Context) error {
 		return err
 	}
 	var d warnData
+	if d.Totals, err = w.svc.CountWarnings(ctx(c), a); err != nil {
+		return err
+	}
 	for _, x := range ws {
 		d.Rows = append(d.Rows, errandRow{E: x.Errand, Warn: x.Level})
-		if x.Level == "red" {
-			d.Red++
-		}
 	}
 	if next != "" {
 		d.Next = template.URL("/warnings?" + url.Values{"cursor": {next}}.Encode())

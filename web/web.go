@@ -23,6 +23,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 	"golang.org/x/time/rate"
 
 	"daiban/service"
@@ -183,6 +185,9 @@ var assets = func() map[string]string {
 	return m
 }()
 
+// counts prints numbers with thousands separators, as Chinese offices write them.
+var counts = message.NewPrinter(language.Chinese)
+
 var funcs = template.FuncMap{
 	"asset":   func(name string) string { return assets[name] },
 	"date":    func(t time.Time) string { return fmtDate(t) },
@@ -196,6 +201,8 @@ var funcs = template.FuncMap{
 	"join":    func(s []string) string { return strings.Join(s, "、") },
 	"query":   func(v url.Values) string { return v.Encode() },
 	"add":     func(a, b int) int { return a + b },
+	"add64":   func(a, b int64) int64 { return a + b },
+	"count":   func(n int64) string { return counts.Sprintf("%d", n) }, // 1,234
 	"outcome": outcomeLabel,
 	"mask":    service.MaskName,
 	"recovered": func(b *bool) string {
