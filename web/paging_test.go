@@ -76,4 +76,15 @@ func TestBrowserPagingWalksToTheEnd(t *testing.T) {
 	if pages := walk(super, "/warnings", "paging-warnings-last-page-1366x768"); pages != 2 {
 		t.Errorf("the warnings took %d pages, want 2 of at most 200", pages)
 	}
+
+	// The same lists on a phone.
+	for _, who := range []struct{ user, path, shot string }{
+		{"ag1a", "/errands?tab=all", "paging-agent-errands-390x844"},
+		{"super", "/warnings", "paging-warnings-390x844"},
+	} {
+		p := newPerson(t, root, env, who.user+"-phone", phoneW, phoneH)
+		p.login(who.user)
+		p.open(who.path)
+		p.shot(who.shot)
+	}
 }
