@@ -46,11 +46,13 @@ type ErrandQuery struct {
 	Overdue     bool
 	IDNumber    string
 	ReceiptNo   string
+	Order       ErrandOrder // newest first unless ByDue
 	Cursor      string
 	Limit       int
 }
 
-// Errands lists errands in the caller's scope, newest first.
+// Errands lists errands in the caller's scope, newest first or, with
+// ByDue, the soonest deadline first (overdue ones before those due soon).
 func (s *Service) Errands(ctx context.Context, a Actor, q ErrandQuery) ([]Errand, string, error) {
 	f, err := s.errandFilter(ctx, a, q)
 	if err != nil {
@@ -71,6 +73,7 @@ type Warning struct {
 // Warnings lists the caller's open errands with one working day or less
 // left (yellow) or overdue (red), soonest deadline first.
 func (s *Service) Warnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warning, string, error) {
+	q.Order = ByDue
 	f, err := s.errandFilter(ctx, a, q)
 	if err != nil {
 		return nil, "", err
@@ -81,7 +84,6 @@ func (s *Service) Warnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warni
 	}
 	now := s.now()
 	f.DueBy = cal.AddWorkingDays(DateOf(now), 1).End()
-	f.Order = ByDue
 	list, next, err := s.listErrands(ctx, f)
 	if err != nil {
 		return nil, "", err
@@ -173,6 +175,7 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 		}
 	}
 	f.Statuses = q.Statuses
+	f.Order = q.Order
 	var err error
 	if f.From, f.To, err = parsePeriod(q.From, q.To, false); err != nil {
 		return f, err
@@ -202,6 +205,9 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 			f.AfterDue, f.AfterID = time.UnixMicro(us).UTC(), id
 		} else {
 			f.AfterID = c
+		}
+		if (f.Order == ByDue) != !f.AfterDue.IsZero() {
+			return f, BadParam("cursor", "a cursor from a listing in another order")
 		}
 	}
 	return f, nil

@@ -27,6 +27,7 @@ type tab struct {
 	Key, Label, Hint string
 	Statuses         []service.Status
 	Holder           bool // only errands held by the actor's organisation
+	Urgent           bool // a work queue: the soonest deadline first unless asked otherwise
 }
 
 func tabsFor(r service.Role) []tab {
@@ -34,16 +35,16 @@ func tabsFor(r service.Role) []tab {
 	case service.RoleAgent:
 		return []tab{
 			{Key: "todo", Label: "待我处理", Hint: "已登记待转报、退回待补正、已办结待送达的办件。",
-				Statuses: []service.Status{service.StatusRegistered, service.StatusCorrection, service.StatusCompleted}},
+				Statuses: []service.Status{service.StatusRegistered, service.StatusCorrection, service.StatusCompleted}, Urgent: true},
 			{Key: "progress", Label: "上级办理中", Hint: "已转报乡镇或市里、正在办理的办件。",
-				Statuses: []service.Status{service.StatusForwarded, service.StatusProcessing}},
+				Statuses: []service.Status{service.StatusForwarded, service.StatusProcessing}, Urgent: true},
 			{Key: "done", Label: "已送达", Statuses: []service.Status{service.StatusDelivered}},
 			{Key: "all", Label: "本村办件", Hint: "本代办点登记的全部办件。"},
 		}
 	case service.RoleTownshipOfficer, service.RoleCityOfficer:
 		return []tab{
-			{Key: "incoming", Label: "待接收", Hint: "下级转报到本中心、尚未接收的办件。", Statuses: []service.Status{service.StatusForwarded}, Holder: true},
-			{Key: "processing", Label: "办理中", Hint: "本中心已接收、正在办理的办件。", Statuses: []service.Status{service.StatusProcessing}, Holder: true},
+			{Key: "incoming", Label: "待接收", Hint: "下级转报到本中心、尚未接收的办件。", Statuses: []service.Status{service.StatusForwarded}, Holder: true, Urgent: true},
+			{Key: "processing", Label: "办理中", Hint: "本中心已接收、正在办理的办件。", Statuses: []service.Status{service.StatusProcessing}, Holder: true, Urgent: true},
 			{Key: "all", Label: "辖区办件", Hint: "辖区内登记的全部办件。"},
 		}
 	}
@@ -63,6 +64,15 @@ type listData struct {
 	ReceiptNo string
 	Overdue   bool
 	CanAdd    bool
+	ByDue     bool       // the soonest deadline first
+	Sorts     []sortLink // the other orders this tab offers
+}
+
+// sortLink switches a listing's order.
+type sortLink struct {
+	Label   string
+	URL     template.URL
+	Current bool
 }
 
 func (w *console) errandList(c echo.Context) error {
@@ -79,7 +89,36 @@ func (w *console) errandList(c echo.Context) error {
 		p.Nav[0].Active = true
 	}
 	d := listData{Tabs: tabs, Tab: cur, ReceiptNo: strings.TrimSpace(c.QueryParam("receipt_no")), Overdue: c.QueryParam("overdue") == "1", CanAdd: a.Role == service.RoleAgent}
+	// Work queues list the most urgent first: overdue, then due soon, by
+	// deadline; every listing can be sorted either way.
+	sortKey := c.QueryParam("sort")
+	if sortKey != "due" && sortKey != "new" {
+		sortKey = "new"
+		if cur.Urgent {
+			sortKey = "due"
+		}
+	}
+	d.ByDue = sortKey == "due"
+	link := func(extra url.Values) template.URL {
+		v := url.Values{"tab": {cur.Key}, "sort": {sortKey}}
+		if d.Overdue {
+			v.Set("overdue", "1")
+		}
+		if d.ReceiptNo != "" {
+			v.Set("receipt_no", d.ReceiptNo)
+		}
+		for k, x := range extra {
+			v[k] = x
+		}
+		return template.URL("/errands?" + v.Encode())
+	}
+	for _, s := range []struct{ key, label string }{{"due", "承诺办结最早在前"}, {"new", "最新登记在前"}} {
+		d.Sorts = append(d.Sorts, sortLink{Label: s.label, URL: link(url.Values{"sort": {s.key}}), Current: s.key == sortKey})
+	}
 	q := service.ErrandQuery{Statuses: cur.Statuses, ReceiptNo: d.ReceiptNo, Overdue: d.Overdue, Cursor: c.QueryParam("cursor"), Limit: 50}
+	if d.ByDue {
+		q.Order = service.ByDue
+	}
 	if cur.Holder {
 		q.HolderOrgID = a.OrgID
 	}
@@ -102,11 +141,7 @@ func (w *console) errandList(c echo.Context) error {
 		d.Rows = append(d.Rows, errandRow{E: e, Warn: warn[e.ID]})
 	}
 	if next != "" {
-		v := url.Values{"tab": {cur.Key}, "cursor": {next}}
-		if d.Overdue {
-			v.Set("overdue", "1")
-		}
-		d.Next = template.URL("/errands?" + v.Encode())
+		d.Next = link(url.Values{"cursor": {next}})
 	}
 	p.Data = d
 	return w.render(c, http.StatusOK, "errands", p)

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +44,7 @@ func TestBrowserPagingWalksToTheEnd(t *testing.T) {
 			for _, no := range strings.Fields(rows) {
 				seen[no]++
 			}
-			next := p.eval(`(document.querySelector('a[href*="cursor="]') || {}).href || ''`)
+			next := p.eval(`(document.querySelector('p > a[href*="cursor="]') || {}).href || ''`)
 			if next == "" {
 				break
 			}
@@ -68,6 +70,10 @@ func TestBrowserPagingWalksToTheEnd(t *testing.T) {
 	if pages := walk(agent, "/errands?tab=all", "paging-agent-last-page-1366x768"); pages != 5 {
 		t.Errorf("the agent's errands took %d pages, want 5 of at most 50", pages)
 	}
+	// The work queue, soonest deadline first, pages by its own cursor.
+	if pages := walk(agent, "/errands?tab=todo", "paging-agent-queue-last-page-1366x768"); pages != 5 {
+		t.Errorf("the agent's queue took %d pages, want 5 of at most 50", pages)
+	}
 	super := newPerson(t, root, env, "supervisor", desktopW, desktopH)
 	super.login("super")
 	super.open("/warnings")
@@ -86,5 +92,70 @@ func TestBrowserPagingWalksToTheEnd(t *testing.T) {
 		p.login(who.user)
 		p.open(who.path)
 		p.shot(who.shot)
+	}
+}
+
+// TestBrowserQueueMostUrgentFirst: a work queue lists the soonest deadline
+// first and can be sorted by registration instead; the list of all errands
+// is newest first.
+func TestBrowserQueueMostUrgentFirst(t *testing.T) {
+	root := startBrowser(t)
+	env := newEnv(t)
+	ctx := context.Background()
+	register := func(it service.Item) string {
+		e, _, err := env.Svc.Register(ctx, env.F.Actor("ag1a"), service.RegisterInput{ItemCode: it.Code, Materials: it.Materials,
+			Channel: service.ChannelWalkIn, Applicant: service.Applicant{Name: "王五", IDNumber: apitest.ValidID, Phone: "13912345678"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.ReceiptNo
+	}
+	soon := register(env.F.ItemTownship) // 5 working days
+	env.Clock.Advance(time.Hour)
+	later := register(env.F.ItemCity) // registered after, due later
+	first := func(p *person) string {
+		return p.eval(`document.querySelector('table.list tbody tr td:first-child a').textContent.trim()`)
+	}
+	agent := newPerson(t, root, env, "agent", desktopW, desktopH)
+	agent.login("ag1a")
+	agent.open("/errands?tab=todo")
+	if got := first(agent); got != soon {
+		t.Errorf("the queue starts with %s, want %s (due first)", got, soon)
+	}
+	agent.expectText("p.sorts strong", "承诺办结最早在前")
+	agent.shot("queue-by-due-1366x768")
+	phone := newPerson(t, root, env, "agent-phone", phoneW, phoneH)
+	phone.login("ag1a")
+	phone.open("/errands?tab=todo")
+	phone.shot("queue-by-due-390x844")
+	agent.submit(`p.sorts a`)
+	if got := first(agent); got != later {
+		t.Errorf("sorted by registration the queue starts with %s, want %s (newest first)", got, later)
+	}
+	agent.open("/errands?tab=all")
+	if got := first(agent); got != later {
+		t.Errorf("all errands start with %s, want %s (newest first)", got, later)
+	}
+}
+
+// TestBrowserHeaderOnPhones: signed in, every role's header stays within
+// 120 px at 360, 390 and 414 px wide: the menu wraps in rows below the name
+// instead of shrinking to a character a line.
+func TestBrowserHeaderOnPhones(t *testing.T) {
+	root := startBrowser(t)
+	env := newEnv(t)
+	for _, user := range []string{"ag1a", "tw1", "city", "super", "admin"} {
+		for _, w := range []int64{360, 390, 414} {
+			p := newPerson(t, root, env, fmt.Sprintf("%s-%d", user, w), w, phoneH)
+			p.login(user)
+			p.open("/")
+			h := p.eval(`String(Math.round(document.querySelector('header.top').getBoundingClientRect().height))`)
+			if n, err := strconv.Atoi(h); err != nil || n > 120 {
+				t.Errorf("%s at %d px: the header is %s px tall, want at most 120", user, w, h)
+			}
+			if w == 390 {
+				p.shot("header-" + user + "-390x844")
+			}
+		}
 	}
 }
