@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -33,7 +32,6 @@ type Options struct {
 	MaxOpenConns int
 	// BatchMax bounds how many SQLite writes share one commit (128 by default).
 	BatchMax int
-	Logger   *slog.Logger
 }
 
 // Store persists the service's aggregates (see the interfaces in service).
@@ -46,7 +44,6 @@ type Store struct {
 	rstmts   *stmtCache // the hot reads, on db
 	wstmts   *stmtCache // the hot writes, on wdb
 	crypt    *crypt
-	log      *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -74,14 +71,11 @@ func SQLiteDSN(path string) string {
 // Open connects to dsn (a SQLite file path or a postgres:// URL) without
 // migrating; call Migrate before use.
 func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
 	c, err := newCrypt(o.SecretKey)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{crypt: c, log: o.Logger, postgres: IsPostgres(dsn)}
+	s := &Store{crypt: c, postgres: IsPostgres(dsn)}
 	conns := o.MaxOpenConns
 	if s.postgres {
 		if conns == 0 {

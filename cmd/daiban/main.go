@@ -156,21 +156,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "serve":
 		err = serve(ctx, cfg, log, stdout)
 	case "migrate":
-		err = withStore(ctx, cfg, log, false, func(*store.Store, *service.Service) error {
+		err = withStore(ctx, cfg, false, func(*store.Store, *service.Service) error {
 			fmt.Fprintln(stdout, "database is up to date")
 			return nil
 		})
 	case "demo":
 		cfg.Demo = true
-		err = withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
+		err = withStore(ctx, cfg, true, func(st *store.Store, svc *service.Service) error {
 			return prepare(ctx, cfg, st, svc, log, stdout)
 		})
 	case "user add":
-		err = withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
+		err = withStore(ctx, cfg, true, func(st *store.Store, svc *service.Service) error {
 			return addUser(ctx, st, svc, getenv, stdout, username, role, orgCode, displayName, phone)
 		})
 	case "verify-ledger":
-		err = withStore(ctx, cfg, log, true, func(_ *store.Store, svc *service.Service) error {
+		err = withStore(ctx, cfg, true, func(_ *store.Store, svc *service.Service) error {
 			r, err := svc.Verify(ctx)
 			if err != nil {
 				return err
@@ -187,7 +187,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stderr, "usage: daiban backup [--db FILE] PATH")
 			return 2
 		}
-		err = withStore(ctx, cfg, log, false, func(st *store.Store, _ *service.Service) error {
+		err = withStore(ctx, cfg, false, func(st *store.Store, _ *service.Service) error {
 			if err := st.Backup(ctx, fs.Arg(0)); err != nil {
 				return err
 			}
@@ -222,7 +222,7 @@ func newLogger(format string, stderr io.Writer) *slog.Logger {
 
 // withStore opens and migrates the database, then runs fn. needKey refuses
 // to go on without a secret key (every command that reads ID numbers).
-func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, fn func(*store.Store, *service.Service) error) (err error) {
+func withStore(ctx context.Context, cfg config, needKey bool, fn func(*store.Store, *service.Service) error) (err error) {
 	key := cfg.SecretKey
 	if key == "" {
 		if needKey {
@@ -230,7 +230,7 @@ func withStore(ctx context.Context, cfg config, log *slog.Logger, needKey bool, 
 		}
 		key = devSecretKey // migrate and backup read no sealed value
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{SecretKey: []byte(key), Logger: log})
+	st, err := store.Open(ctx, cfg.DB, store.Options{SecretKey: []byte(key)})
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		}
 		defer stopPprof()
 	}
-	return withStore(ctx, cfg, log, true, func(st *store.Store, svc *service.Service) error {
+	return withStore(ctx, cfg, true, func(st *store.Store, svc *service.Service) error {
 		if err := prepare(ctx, cfg, st, svc, log, stdout); err != nil {
 			return err
 		}
