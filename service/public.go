@@ -85,13 +85,18 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 		return PublicReceipt{}, BadParam("code", "the verification code has 6 digits")
 	}
 	now := s.now()
-	byClient, byReceipt := "client "+clientKey(client), no+" "+clientKey(client)
-	const tooMany = "too_many_lookups"
-	if err := s.spent(ctx, ThrottleLookup, byClient, lookupClient, now, tooMany, "too many wrong codes from this address; try again later"); err != nil {
-		return PublicReceipt{}, err
+	budgets := []struct {
+		key    string
+		b      budget
+		detail string
+	}{
+		{"client " + clientKey(client), lookupClient, "too many wrong codes from this address; try again later"},
+		{no + " " + clientKey(client), lookupReceipt, "too many wrong codes for this receipt from this address; try again later"},
 	}
-	if err := s.spent(ctx, ThrottleLookup, byReceipt, lookupReceipt, now, tooMany, "too many wrong codes for this receipt from this address; try again later"); err != nil {
-		return PublicReceipt{}, err
+	for _, x := range budgets {
+		if err := s.spent(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
+			return PublicReceipt{}, err
+		}
 	}
 	look, err := s.errands.LookupReceipt(ctx, no)
 	if err != nil {
@@ -104,11 +109,10 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 		want = "------"
 	}
 	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !look.Found {
-		if err := s.claim(ctx, ThrottleLookup, byClient, lookupClient, now, tooMany, "too many wrong codes from this address; try again later"); err != nil {
-			return PublicReceipt{}, err
-		}
-		if err := s.claim(ctx, ThrottleLookup, byReceipt, lookupReceipt, now, tooMany, "too many wrong codes for this receipt from this address; try again later"); err != nil {
-			return PublicReceipt{}, err
+		for _, x := range budgets {
+			if err := s.claim(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
+				return PublicReceipt{}, err
+			}
 		}
 		return PublicReceipt{}, errNoReceipt
 	}
