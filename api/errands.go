@@ -161,11 +161,12 @@ func (r *plainStep) step() (int, service.StepInput, error) {
 type returnStep struct {
 	Version          int      `json:"version" validate:"gte=0"`
 	MissingMaterials []string `json:"missing_materials" validate:"required,min=1,max=30,dive,max=60"`
+	Reason           string   `json:"reason" validate:"max=500"`
 	Note             string   `json:"note" validate:"max=500"`
 }
 
 func (r *returnStep) step() (int, service.StepInput, error) {
-	return r.Version, service.StepInput{Note: r.Note, MissingMaterials: r.MissingMaterials}, nil
+	return r.Version, service.StepInput{Note: r.Note, MissingMaterials: r.MissingMaterials, Reason: r.Reason}, nil
 }
 
 type completeStep struct {
@@ -287,6 +288,7 @@ type publicStepJSON struct {
 	StatusLabel string   `json:"status_label"`
 	OrgName     string   `json:"org_name"`
 	OrgLevel    string   `json:"org_level"`
+	Outcome     *string  `json:"outcome"`
 	Detail      string   `json:"detail"`
 	Missing     []string `json:"missing_materials"`
 }
@@ -323,7 +325,7 @@ func (s *Server) publicReceipt(c echo.Context) error {
 
 func toPublicJSON(p service.PublicReceipt) publicReceiptJSON {
 	j := publicReceiptJSON{
-		ReceiptNo: p.ReceiptNo, Status: string(p.Status), StatusLabel: p.Status.Label(), ItemName: p.ItemName,
+		ReceiptNo: p.ReceiptNo, Status: string(p.Status), StatusLabel: p.StatusWords(), ItemName: p.ItemName,
 		ApplicantName: p.ApplicantName, IntakeName: p.IntakeName, AgentName: p.AgentName, AgentPhone: p.AgentPhone,
 		RegisteredAt: shanghai(p.RegisteredAt).Format(publicTime), DueDate: service.DateOf(p.DueAt).String(),
 		Outcome: optString(string(p.Outcome)), OutcomeReason: p.OutcomeReason, Overdue: p.Overdue,
@@ -345,7 +347,7 @@ func toPublicJSON(p service.PublicReceipt) publicReceiptJSON {
 		j.Timeline[i] = publicStepJSON{
 			At: shanghai(st.At).Format(publicTime), Action: string(st.Action), ActionLabel: st.Action.Label(),
 			Status: string(st.Status), StatusLabel: st.Status.Label(), OrgName: st.OrgName, OrgLevel: string(st.OrgLevel),
-			Detail: st.Detail, Missing: missing,
+			Outcome: optString(string(st.Outcome)), Detail: st.Detail, Missing: missing,
 		}
 	}
 	return j

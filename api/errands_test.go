@@ -145,7 +145,7 @@ func TestErrandFullJourney(t *testing.T) {
 	r = env.Get("/api/v1/errands/"+e.ID+"/form", agent)
 	apitest.Expect(t, r, http.StatusOK)
 	page := string(r.Body)
-	for _, want := range []string{"存根联", "回执联", e.ReceiptNo, "data:image/png;base64,", "/q/" + e.ReceiptNo, "2026-03-20"} {
+	for _, want := range []string{"存根联", "回执联", e.ReceiptNo, "data:image/png;base64,", "/q/" + e.ReceiptNo, "2026年3月20日", "2026年3月2日 09:00"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("form lacks %q", want)
 		}

@@ -85,12 +85,12 @@ func Form(ctx context.Context, svc *service.Service, a service.Actor, id, status
 		return nil, err
 	}
 	d := formData{
-		ReceiptNo: e.ReceiptNo, VerifyCode: "******", Registered: shanghai(e.RegisteredAt).Format(publicTime),
+		ReceiptNo: e.ReceiptNo, VerifyCode: "******", Registered: service.ChineseTime(e.RegisteredAt),
 		ItemName: e.ItemName, ItemCode: e.ItemCode, ItemLevel: levelLabels[e.ItemLevel],
 		ApplicantName: e.Applicant.Name, ApplicantMasked: service.MaskName(e.Applicant.Name),
 		IDNumber: service.MaskIDNumber(e.Applicant.IDNumber), Phone: service.MaskPhone(e.Applicant.Phone),
 		Address: e.Applicant.Address, Channel: channelLabels[e.Channel], Materials: e.Materials,
-		Fee: feeLabel(it.FeeCents), DueDate: service.DateOf(e.DueAt).String(), TimeLimit: strconv.Itoa(e.TimeLimitDays),
+		Fee: feeLabel(it.FeeCents), DueDate: service.DateOf(e.DueAt).Chinese(), TimeLimit: strconv.Itoa(e.TimeLimitDays),
 		AgentName: e.AgentName, AgentPhone: e.AgentPhone, Note: e.Note, IntakeName: e.IntakeName,
 		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), StatusURL: url,
 	}

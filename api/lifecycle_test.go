@@ -336,7 +336,7 @@ func TestPublicLookup(t *testing.T) {
 		} `json:"timeline"`
 	}
 	r.JSON(t, &p)
-	if p.Status != "forwarded" || p.StatusLabel != "已转报" || p.ApplicantName != "张*丰" || p.AgentName != "甲一代办员" || len(p.Timeline) != 2 || p.Timeline[1].OrgName != "甲一村" {
+	if p.Status != "forwarded" || p.StatusLabel != "已报送办理单位" || p.ApplicantName != "张*丰" || p.AgentName != "甲一代办员" || len(p.Timeline) != 2 || p.Timeline[1].OrgName != "甲一村" {
 		t.Errorf("public view = %+v", p)
 	}
 	body := string(r.Body)
@@ -380,6 +380,58 @@ func TestPublicLookup(t *testing.T) {
 	apitest.Expect(t, env.Get("/api/v1/public/receipts/"+unknown+"?code=123456", ""), http.StatusTooManyRequests)
 	env.Clock.Advance(61 * time.Minute)
 	apitest.Expect(t, env.Get(url, ""), http.StatusOK)
+}
+
+// TestPublicWordsOfReturnAndRefusal: the public view carries the officer's
+// instruction with a return, never the staff note, and a refusal reads as
+// one, on the receipt and on its completion step.
+func TestPublicWordsOfReturnAndRefusal(t *testing.T) {
+	env := apitest.New(t)
+	agent, tw := env.Login("ag1a"), env.Login("tw1")
+	e := register(t, env, agent, env.F.ItemTownship)
+	code := *e.VerifyCode
+	e = step(t, env, agent, e, "forward", nil)
+	e = step(t, env, tw, e, "accept", nil)
+	bad := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands/" + e.ID + "/return", Token: tw, Raw: true,
+		Body: map[string]any{"version": e.Version, "missing_materials": []string{env.F.ItemTownship.Materials[0]}, "reason": strings.Repeat("长", 501)}})
+	apitest.Expect(t, bad, http.StatusUnprocessableEntity)
+	if p := bad.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != "reason" {
+		t.Errorf("a 501-character instruction: %s", bad.Body)
+	}
+	e = step(t, env, tw, e, "return", map[string]any{"missing_materials": []string{env.F.ItemTownship.Materials[0]},
+		"reason": "户口簿需户主签字", "note": "内部备注"})
+	type view struct {
+		StatusLabel string `json:"status_label"`
+		Timeline    []struct {
+			Action  string  `json:"action"`
+			Outcome *string `json:"outcome"`
+			Detail  string  `json:"detail"`
+		} `json:"timeline"`
+	}
+	look := func() (view, string) {
+		t.Helper()
+		r := env.Get("/api/v1/public/receipts/"+e.ReceiptNo+"?code="+code, "")
+		apitest.Expect(t, r, http.StatusOK)
+		var v view
+		r.JSON(t, &v)
+		return v, string(r.Body)
+	}
+	v, body := look()
+	last := v.Timeline[len(v.Timeline)-1]
+	if v.StatusLabel != "需要补充材料" || last.Action != "return" || last.Detail != "户口簿需户主签字" || last.Outcome != nil {
+		t.Errorf("during correction the public view says %+v", v)
+	}
+	if strings.Contains(body, "内部备注") {
+		t.Error("the public view shows the staff note")
+	}
+	e = step(t, env, agent, e, "resubmit", nil)
+	e = step(t, env, tw, e, "accept", nil)
+	e = step(t, env, tw, e, "complete", map[string]any{"outcome": "refused", "reason": "已在外地参保"})
+	v, _ = look()
+	last = v.Timeline[len(v.Timeline)-1]
+	if v.StatusLabel != "不予办理" || last.Action != "complete" || last.Outcome == nil || *last.Outcome != "refused" || last.Detail != "已在外地参保" {
+		t.Errorf("after a refusal the public view says %+v", v)
+	}
 }
 
 func TestPublicRateLimitPerClient(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai must resolve on any machine
@@ -61,6 +62,17 @@ func (d Date) End() time.Time { return (d + 1).Start().Add(-time.Second) }
 func (d Date) String() string        { return d.utc().Format(time.DateOnly) }
 func (d Date) Year() int             { return d.utc().Year() }
 func (d Date) Weekday() time.Weekday { return d.utc().Weekday() }
+
+// Chinese writes d the way a paper form or a resident does: 2026年12月11日.
+func (d Date) Chinese() string {
+	y, m, dd := d.utc().Date()
+	return strconv.Itoa(y) + "年" + strconv.Itoa(int(m)) + "月" + strconv.Itoa(dd) + "日"
+}
+
+// ChineseTime writes t in Shanghai as 2026年12月11日 09:05.
+func ChineseTime(t time.Time) string {
+	return DateOf(t).Chinese() + " " + t.In(Shanghai).Format("15:04")
+}
 
 // YMD is d as the integer YYYYMMDD, the day key of the statistics.
 func (d Date) YMD() int {

@@ -150,7 +150,7 @@ type StepInput struct {
 	Note             string
 	MissingMaterials []string // return
 	Outcome          Outcome  // complete
-	Reason           string   // complete (refused), withdraw, extend
+	Reason           string   // return (the instruction to the applicant), complete (refused), withdraw, extend
 	DueDate          Date     // extend: the new due day
 	ReceiptRecovered *bool    // deliver
 	IDNumber         string   // deliver with a lost receipt: the applicant's ID, checked
@@ -200,6 +200,12 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 		if err != nil {
 			return Errand{}, Event{}, err
 		}
+		reason := strings.TrimSpace(in.Reason)
+		checkText(&f, "reason", reason, 0, 500)
+		if err := f.err(); err != nil {
+			return Errand{}, Event{}, err
+		}
+		ev.Reason = reason
 		e.MissingMaterials = missing
 		e.ReturnedByOrgID, e.ReturnedByLevel = e.HolderOrgID, e.HolderLevel
 		e.HolderOrgID, e.HolderLevel = e.IntakeOrgID, LevelVillage

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -159,6 +160,7 @@ func TestApplyRules(t *testing.T) {
 		{"no outcome", errandIn(StatusProcessing, LevelTownship), tw, ActionComplete, StepInput{}, "outcome"},
 		{"return naming nothing", errandIn(StatusProcessing, LevelTownship), tw, ActionReturn, StepInput{}, "missing_materials"},
 		{"return naming a stranger material", errandIn(StatusProcessing, LevelTownship), tw, ActionReturn, StepInput{MissingMaterials: []string{"护照"}}, "missing_materials[0]"},
+		{"return with an instruction too long", errandIn(StatusProcessing, LevelTownship), tw, ActionReturn, StepInput{MissingMaterials: []string{"身份证"}, Reason: strings.Repeat("长", 501)}, "reason"},
 		{"deliver without saying", errandIn(StatusCompleted, LevelTownship), agent, ActionDeliver, StepInput{}, "receipt_recovered"},
 		{"lost receipt without ID", errandIn(StatusCompleted, LevelTownship), agent, ActionDeliver, StepInput{ReceiptRecovered: &no}, "id_number"},
 		{"lost receipt, wrong ID", errandIn(StatusCompleted, LevelTownship), agent, ActionDeliver, StepInput{ReceiptRecovered: &no, IDNumber: "110105194912310021"}, "id_number"},

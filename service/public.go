@@ -14,17 +14,46 @@ type PublicStep struct {
 	Status   Status
 	OrgName  string
 	OrgLevel Level
-	Detail   string // missing materials, refusal or withdrawal reason, new deadline
+	Outcome  Outcome // complete: approved or refused
+	Detail   string  // the instruction of a return, the reason of a refusal or withdrawal, the new deadline
 	Missing  []string
 }
 
 // PublicEvent is what a resident may ever see of an event: when, which
 // step, the new status, which organisation (never which person), the
-// missing materials, the reason of a refusal or withdrawal and a new
-// deadline. Notes, actors and hashes stay with the staff.
+// missing materials with the instruction for them, the outcome, the reason
+// of a refusal or withdrawal and a new deadline. Notes, actors and hashes
+// stay with the staff.
 func PublicEvent(ev Event) Event {
 	return Event{At: ev.At, Action: ev.Action, To: ev.To, OrgID: ev.OrgID,
-		MissingMaterials: ev.MissingMaterials, Reason: ev.Reason, DueAt: ev.DueAt}
+		MissingMaterials: ev.MissingMaterials, Outcome: ev.Outcome, Reason: ev.Reason, DueAt: ev.DueAt}
+}
+
+// StatusWords is the status as a resident reads it: plain words, not the
+// office's (已转报), and a refusal never reads as done.
+func (p PublicReceipt) StatusWords() string {
+	refused := p.Outcome == OutcomeRefused
+	switch p.Status {
+	case StatusRegistered:
+		return "已登记，等待报送"
+	case StatusForwarded:
+		return "已报送办理单位"
+	case StatusProcessing:
+		return "正在办理"
+	case StatusCorrection:
+		return "需要补充材料"
+	case StatusCompleted:
+		if refused {
+			return "不予办理"
+		}
+		return "已办好，等待送达"
+	case StatusDelivered:
+		if refused {
+			return "不予办理，已告知"
+		}
+		return "已办好，结果已送达"
+	}
+	return p.Status.Label()
 }
 
 // PublicReceipt is what the holder of a receipt may read about it.
@@ -134,10 +163,17 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 			st.OrgName, st.OrgLevel = o.Name, o.Level
 		}
 		switch ev.Action {
-		case ActionComplete, ActionWithdraw:
+		case ActionComplete:
+			// Timelines stored before the outcome was kept in them have
+			// the errand's, which a completion decides for good.
+			st.Outcome, st.Detail = ev.Outcome, ev.Reason
+			if st.Outcome == "" {
+				st.Outcome = e.Outcome
+			}
+		case ActionReturn, ActionWithdraw:
 			st.Detail = ev.Reason
 		case ActionExtend:
-			st.Detail = "办理期限延至 " + DateOf(ev.DueAt).String()
+			st.Detail = "办理期限延至" + DateOf(ev.DueAt).Chinese()
 		}
 		p.Timeline = append(p.Timeline, st)
 	}

@@ -265,6 +265,7 @@ type publicStep struct {
 	To      string     `json:"to"`
 	OrgID   string     `json:"org"`
 	Missing []string   `json:"missing,omitempty"`
+	Outcome string     `json:"outcome,omitempty"`
 	Reason  string     `json:"reason,omitempty"`
 	DueAt   *time.Time `json:"due,omitempty"`
 }
@@ -292,7 +293,7 @@ func timelineOf(events []service.Event) (string, error) {
 func stepOf(ev service.Event) publicStep {
 	p := service.PublicEvent(ev)
 	return publicStep{At: utc(p.At), Action: string(p.Action), To: string(p.To), OrgID: p.OrgID,
-		Missing: p.MissingMaterials, Reason: p.Reason, DueAt: ptime(p.DueAt)}
+		Missing: p.MissingMaterials, Outcome: string(p.Outcome), Reason: p.Reason, DueAt: ptime(p.DueAt)}
 }
 
 func encodeSteps(steps []publicStep) (string, error) {
@@ -309,7 +310,7 @@ func timelineEvents(timeline string) ([]service.Event, error) {
 	out := make([]service.Event, len(steps))
 	for i, st := range steps {
 		out[i] = service.Event{At: st.At.UTC(), Action: service.Action(st.Action), To: service.Status(st.To), OrgID: st.OrgID,
-			MissingMaterials: st.Missing, Reason: st.Reason, DueAt: unptime(st.DueAt)}
+			MissingMaterials: st.Missing, Outcome: service.Outcome(st.Outcome), Reason: st.Reason, DueAt: unptime(st.DueAt)}
 	}
 	return out, nil
 }

@@ -52,7 +52,9 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		}, false},
 		{"public form", get(anon, "/q"), false},
 		{"public form prefilled", get(anon, "/q/"+receipt), false},
-		{"public status", func() page { return anon.post("/q", url.Values{"receipt_no": {receipt}, "code": {code}}) }, false},
+		{"public status", func() page {
+			return anon.get(anon.post("/q", url.Values{"receipt_no": {receipt}, "code": {code}}).Location)
+		}, false},
 		{"public wrong code", func() page { return anon.post("/q", url.Values{"receipt_no": {receipt}, "code": {"111111"}}) }, false},
 		{"not found", get(anon, "/nowhere"), false},
 		{"csrf refused", func() page { return agent.post("/logout", url.Values{"_csrf": {"forged"}}) }, false},

@@ -337,8 +337,8 @@ func TestBrowserWholePath(t *testing.T) {
 	resident.shot("09-resident-lookup-390x844")
 	resident.do(chromedp.SendKeys(chromedp.CSS("#code"), code))
 	resident.submit(`#lookup button`)
-	resident.expectText("#status", "已送达")
-	resident.expectText(".timeline", "登记了您的申请", "已办结", "办理结果已交到您手中")
+	resident.expectText("#status", "已办好，结果已送达")
+	resident.expectText(".timeline", "登记了您的申请", "已办好", "办理结果已交到您手中")
 	resident.expectText("main", "张*丰", "甲一代办员")
 	if w := resident.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("the status page is %spx wide on a 390px phone", w)

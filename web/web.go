@@ -157,8 +157,9 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 		DenyHandler:         func(c echo.Context, _ string, _ error) error { return errTooMany },
 	})
 	e.GET("/q", w.publicPage, noStore, csrf)
-	e.GET("/q/:receipt_no", w.publicPage, noStore, csrf)
+	e.GET("/q/:receipt_no", w.publicPage, noStore, limit, csrf)
 	e.POST("/q", w.publicLookup, noStore, limit, csrf)
+	e.POST("/q/:receipt_no/forget", w.publicForget, noStore, csrf)
 }
 
 // isAPIPath tells the routes whose errors stay problem+json.
@@ -189,9 +190,12 @@ var assets = func() map[string]string {
 var counts = message.NewPrinter(language.Chinese)
 
 var funcs = template.FuncMap{
-	"asset":   func(name string) string { return assets[name] },
-	"date":    func(t time.Time) string { return fmtDate(t) },
-	"time":    func(t time.Time) string { return fmtTime(t) },
+	"asset": func(name string) string { return assets[name] },
+	"date":  func(t time.Time) string { return fmtDate(t) },
+	"time":  func(t time.Time) string { return fmtTime(t) },
+	// The resident's pages write dates the way people do: 2026年12月11日.
+	"cdate":   func(t time.Time) string { return service.DateOf(t).Chinese() },
+	"ctime":   service.ChineseTime,
 	"fee":     feeLabel,
 	"level":   levelLabel,
 	"channel": func(c service.Channel) string { return channelLabels[c] },

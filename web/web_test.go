@@ -75,8 +75,27 @@ func TestJourneyWithoutScript(t *testing.T) {
 	expectStatus(t, q, http.StatusOK)
 	expectText(t, q, `value="`+receipt+`"`, "查询码")
 	q = resident.post("/q", url.Values{"receipt_no": {receipt}, "code": {code}})
+	expectStatus(t, q, http.StatusSeeOther)
+	if q.Location != "/q/"+receipt {
+		t.Fatalf("a right code sends the phone to %q, want the receipt's own address", q.Location)
+	}
+	if strings.Contains(q.Location, code) {
+		t.Error("the code is in an address")
+	}
+	q = resident.get(q.Location)
 	expectStatus(t, q, http.StatusOK)
-	expectText(t, q, "已送达", "张*丰", "甲一代办员", "办理结果已交到您手中")
+	expectText(t, q, "已办好，结果已送达", "张*丰", "甲一代办员", "办理结果已交到您手中", "2026年3月")
+	// Refreshing (or a bookmark) shows the status again, with no code typed.
+	again := resident.get("/q/" + receipt)
+	expectText(t, again, "已办好，结果已送达")
+	// 不再记住 forgets it on this phone: the form again.
+	f := resident.post("/q/"+receipt+"/forget", url.Values{})
+	expectStatus(t, f, http.StatusSeeOther)
+	f = resident.get(f.Location)
+	expectText(t, f, "请输入回执联上的回执编号", `value="`+receipt+`"`)
+	if strings.Contains(f.Body, "已办好") {
+		t.Error("the status is still shown after 不再记住")
+	}
 	if strings.Contains(q.Body, apitest.ValidID) || strings.Contains(q.Body, "张三丰") {
 		t.Error("the public page shows the applicant's ID number or full name")
 	}
@@ -246,6 +265,9 @@ func TestBadFormsKeepWhatWasTyped(t *testing.T) {
 	p = resident.post("/q", url.Values{"receipt_no": {receipt}, "code": {"000000"}})
 	expectStatus(t, p, http.StatusNotFound)
 	expectText(t, p, "未找到：请对照回执核对回执编号和查询码", `value="`+receipt+`"`, `value="000000"`)
+	if n := strings.Count(p.Body, "未找到：请对照回执核对回执编号和查询码"); n != 1 {
+		t.Errorf("the wrong-code message appears %d times, want once", n)
+	}
 	i := len(receipt) - 3
 	for receipt[i] == receipt[i+1] {
 		i--
