@@ -111,9 +111,10 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 	}
 	var open, completed []when
 	order := make([]when, total)
+	reg := make([]int64, total)
 	for i := 0; i < total; i++ {
 		p := g.plan(i, i >= accepted)
-		order[i] = when{i, p.reg.UnixNano()}
+		order[i], reg[i] = when{i, p.reg.UnixNano()}, p.reg.UnixNano()
 		if i >= accepted {
 			continue
 		}
@@ -132,8 +133,22 @@ func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, 
 	fate := make([]uint8, total)
 	want := accepted - CompletedFor(accepted)
 	if len(open) < want {
-		slices.SortFunc(completed, func(a, b when) int { return cmp.Compare(b.at, a.at) }) // latest first
-		for _, w := range completed[:want-len(open)] {
+		// Stragglers come from every month before this one, drawn at
+		// random, so each past month has about Changle's rate and this
+		// month shows what its own errands would have done by now: the
+		// short ones mostly done, the long ones still open.
+		monthStart := time.Date(g.now.In(service.Shanghai).Year(), g.now.In(service.Shanghai).Month(), 1, 0, 0, 0, 0, service.Shanghai).UnixNano()
+		var before []when
+		for _, w := range completed {
+			if reg[w.i] < monthStart {
+				before = append(before, w)
+			}
+		}
+		if len(before) < want-len(open) {
+			before = completed
+		}
+		rand.New(rand.NewPCG(g.seed, 0x57c4)).Shuffle(len(before), func(a, b int) { before[a], before[b] = before[b], before[a] })
+		for _, w := range before[:want-len(open)] {
 			fate[w.i] = stuck
 		}
 	} else {

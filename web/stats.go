@@ -78,9 +78,14 @@ func (w *console) dashboard(c echo.Context) error {
 	today := service.DateOf(w.svc.Now())
 	ty, tm, _ := time.Unix(int64(today)*86400, 0).UTC().Date()
 	monthStart := service.MakeDate(ty, tm, 1)
+	// The first screen shows the last twelve months, this one included:
+	// this month alone is mostly errands still within their time limit
+	// (on the 5th a rate of a few percent says nothing), and a year's
+	// window matches the trend beside it and never starts empty.
+	yearStart := service.MakeDate(ty, tm-11, 1)
 	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id")}
 	if d.From == "" && d.To == "" {
-		d.From, d.To = monthStart.String(), today.String()
+		d.From, d.To = yearStart.String(), today.String()
 	}
 	if d.OrgID == "" {
 		d.OrgID = a.OrgID
@@ -90,7 +95,9 @@ func (w *console) dashboard(c echo.Context) error {
 		v := url.Values{"from": {from.String()}, "to": {to.String()}, "org_id": {d.OrgID}}
 		return navLink{Href: "/dashboard?" + v.Encode(), Label: label, Active: d.From == from.String() && d.To == to.String()}
 	}
-	d.Quick = []navLink{quick("本月", monthStart, today), quick("上月", lastStart, monthStart-1), quick("今年", service.MakeDate(ty, 1, 1), today)}
+	quarterStart := service.MakeDate(ty, tm-(tm-1)%3, 1)
+	d.Quick = []navLink{quick("近12个月", yearStart, today), quick("本月", monthStart, today), quick("上月", lastStart, monthStart-1),
+		quick("本季度", quarterStart, today), quick("今年", service.MakeDate(ty, 1, 1), today)}
 	var err error
 	if d.Orgs, err = w.scopeChoices(c, a, false); err != nil {
 		return err
@@ -122,7 +129,7 @@ func (w *console) dashboard(c echo.Context) error {
 		}
 		if g.CompletionRate != nil {
 			b.Value = g.CompletionRate.Float()
-			b.Text = pct(g.CompletionRate) + "（" + strconv.FormatInt(g.Completed, 10) + "/" + strconv.FormatInt(g.Accepted, 10) + "）"
+			b.Text = pct(g.CompletionRate) + "（" + counts.Sprintf("%d", g.Completed) + "/" + counts.Sprintf("%d", g.Accepted) + "）"
 		} else {
 			b.Empty = true
 		}
@@ -136,7 +143,7 @@ func (w *console) dashboard(c echo.Context) error {
 		return bars[i].Value < bars[j].Value
 	})
 	if len(bars) > 0 {
-		d.Units = hbars(d.UnitTitle, bars, 100)
+		d.Units = hbars(d.UnitTitle, bars, rateScale(bars))
 	}
 
 	// The trend covers the twelve months up to the end of the period.
@@ -173,14 +180,14 @@ func (w *console) dashboard(c echo.Context) error {
 	for g := 5; g >= 1; g-- {
 		row := gradeRow{Grade: g, Label: service.SatisfactionLabels[g], Count: rep.Totals.Grades[g], Share: rep.Totals.GradeShares[g]}
 		d.GradeRows = append(d.GradeRows, row)
-		b := bar{Label: row.Label, Text: strconv.FormatInt(row.Count, 10) + " 件"}
+		b := bar{Label: row.Label, Text: counts.Sprintf("%d", row.Count) + " 件"}
 		if row.Share != nil {
 			b.Value = row.Share.Float()
 			b.Text += "（" + pct(row.Share) + "）"
 		}
 		gbars = append(gbars, b)
 	}
-	d.Grades = hbars("好差评满意度分布", gbars, 100)
+	d.Grades = hbars("好差评满意度分布", gbars, scale{0, 100})
 	d.Export = url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(gb)}}.Encode()
 	return w.render(c, http.StatusOK, "dashboard", p)
 }
