@@ -155,6 +155,8 @@ type errandJSON struct {
 	ReceiptRecovered *bool          `json:"receipt_recovered"`
 	Satisfaction     *int           `json:"satisfaction"`
 	Extensions       int            `json:"extensions"`
+	Urges            int            `json:"urges"`
+	UrgedAt          *time.Time     `json:"urged_at"`
 	Overdue          bool           `json:"overdue"`
 }
 
@@ -176,7 +178,7 @@ func toErrandJSON(e service.Errand, a service.Actor, now time.Time, full bool) e
 		Outcome:   optString(string(e.Outcome)), OutcomeReason: e.OutcomeReason, MissingMaterials: e.MissingMaterials,
 		RegisteredAt: shanghai(e.RegisteredAt), DueAt: shanghai(e.DueAt), DueDate: service.DateOf(e.DueAt).String(),
 		PausedAt: optTime(e.PausedAt), CompletedAt: optTime(e.CompletedAt), DeliveredAt: optTime(e.DeliveredAt), WithdrawnAt: optTime(e.WithdrawnAt),
-		Extensions: e.Extensions, Overdue: e.Overdue(now),
+		Extensions: e.Extensions, Urges: e.Urges, UrgedAt: optTime(e.UrgedAt), Overdue: e.Overdue(now),
 	}
 	if j.MissingMaterials == nil {
 		j.MissingMaterials = []string{}

@@ -122,8 +122,9 @@ func (s *Server) listErrands(c echo.Context) error {
 }
 
 type warningJSON struct {
-	Level  string     `json:"level"`
-	Errand errandJSON `json:"errand"`
+	Level       string     `json:"level"`
+	DaysOverdue int        `json:"days_overdue"`
+	Errand      errandJSON `json:"errand"`
 }
 
 func (s *Server) warnings(c echo.Context) error {
@@ -132,6 +133,17 @@ func (s *Server) warnings(c echo.Context) error {
 		return err
 	}
 	a := actor(c)
+	format, err := formatParam(c)
+	if err != nil {
+		return err
+	}
+	if format != "json" {
+		all, err := s.svc.AllWarnings(c.Request().Context(), a, q)
+		if err != nil {
+			return err
+		}
+		return WriteWarnings(c, format, s.svc.Now(), all)
+	}
 	list, next, err := s.svc.Warnings(c.Request().Context(), a, q)
 	if err != nil {
 		return err
@@ -139,7 +151,7 @@ func (s *Server) warnings(c echo.Context) error {
 	now := s.svc.Now()
 	out := make([]warningJSON, len(list))
 	for i, w := range list {
-		out[i] = warningJSON{Level: w.Level, Errand: toErrandJSON(w.Errand, a, now, false)}
+		out[i] = warningJSON{Level: w.Level, DaysOverdue: w.DaysOverdue, Errand: toErrandJSON(w.Errand, a, now, false)}
 	}
 	return c.JSON(http.StatusOK, newPage(out, next))
 }

@@ -563,6 +563,52 @@ func TestListsAndScope(t *testing.T) {
 	}
 }
 
+// TestUrge: 催办 is the supervisors' event on an open errand: the status
+// stays, the errand counts it, the warnings list and its download carry it
+// with the working days overdue; nobody else may urge, nor urge a closed one.
+func TestUrge(t *testing.T) {
+	env := apitest.New(t) // Monday 2026-03-02
+	agent, tw, super := env.Login("ag1a"), env.Login("tw1"), env.Login("super")
+	e := step(t, env, tw, step(t, env, agent, register(t, env, agent, env.F.ItemTownship), "forward", nil), "accept", nil)
+	for _, who := range []string{agent, tw, env.Login("city"), env.Login("admin")} {
+		r := env.Post("/api/v1/errands/"+e.ID+"/urge", who, map[string]any{"version": e.Version})
+		apitest.Expect(t, r, http.StatusForbidden)
+	}
+	env.Clock.Set(time.Date(2026, 3, 12, 10, 0, 0, 0, service.Shanghai)) // due 9 March: three working days late
+	u := step(t, env, super, e, "urge", map[string]any{"note": "本周内办结"})
+	if u.Status != "processing" || u.Version != e.Version+1 {
+		t.Errorf("after 催办: %+v", u)
+	}
+	r := env.Get("/api/v1/errands/"+e.ID+"/events", tw)
+	if !strings.Contains(string(r.Body), `"action":"urge"`) || !strings.Contains(string(r.Body), "本周内办结") {
+		t.Errorf("the urge is not in the ledger: %s", r.Body)
+	}
+	r = env.Get("/api/v1/supervision/warnings", super)
+	apitest.Expect(t, r, http.StatusOK)
+	var page struct {
+		Items []struct {
+			DaysOverdue int `json:"days_overdue"`
+			Errand      struct {
+				ID      string  `json:"id"`
+				Urges   int     `json:"urges"`
+				UrgedAt *string `json:"urged_at"`
+			} `json:"errand"`
+		} `json:"items"`
+	}
+	r.JSON(t, &page)
+	if len(page.Items) != 1 || page.Items[0].DaysOverdue != 3 || page.Items[0].Errand.Urges != 1 || page.Items[0].Errand.UrgedAt == nil {
+		t.Errorf("warnings: %s", r.Body)
+	}
+	csv := env.Get("/api/v1/supervision/warnings?format=csv", super)
+	apitest.Expect(t, csv, http.StatusOK)
+	if lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n"); len(lines) != 2 || !strings.Contains(lines[1], e.ReceiptNo) || !strings.Contains(lines[1], ",3,1,") {
+		t.Errorf("warnings CSV: %s", csv.Body)
+	}
+	done := step(t, env, tw, u, "complete", map[string]any{"outcome": "approved"})
+	r = env.Post("/api/v1/errands/"+e.ID+"/urge", super, map[string]any{"version": done.Version})
+	apitest.Expect(t, r, http.StatusConflict)
+}
+
 func TestWarnings(t *testing.T) {
 	env := apitest.New(t) // Monday 2026-03-02
 	agent, tw := env.Login("ag1a"), env.Login("tw1")
@@ -595,7 +641,7 @@ func TestWarnings(t *testing.T) {
 	// The console's totals count what the list shows, over all its pages.
 	counts := func(when string, want service.WarningCounts) {
 		t.Helper()
-		got, err := env.Svc.CountWarnings(context.Background(), env.F.Actor("super"))
+		got, err := env.Svc.CountWarnings(context.Background(), env.F.Actor("super"), service.ErrandQuery{})
 		if err != nil || got != want {
 			t.Errorf("%s: warning totals %+v, %v; want %+v", when, got, err, want)
 		}

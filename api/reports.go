@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -207,4 +208,29 @@ func derefRow(r []any) []any {
 		out[i] = deref(v)
 	}
 	return out
+}
+
+// WarningsHeaders are the columns of the warnings download.
+var WarningsHeaders = []string{"回执编号", "申请人", "代办事项", "登记村(社区)", "当前经办", "状态", "登记时间", "承诺办结", "预警", "超期工作日", "催办次数", "最近催办"}
+
+// WriteWarnings sends the warnings list as a CSV or XLSX download, as
+// GET /supervision/warnings?format= does; the console serves the same.
+// Applicants' names are masked: the list goes to supervisors.
+func WriteWarnings(c echo.Context, format string, now time.Time, ws []service.Warning) error {
+	t := table{sheet: "预警督办", headers: WarningsHeaders}
+	for _, w := range ws {
+		e := w.Errand
+		level := "临期"
+		if w.Level == "red" {
+			level = "超期"
+		}
+		urged := ""
+		if !e.UrgedAt.IsZero() {
+			urged = shanghai(e.UrgedAt).Format(publicTime)
+		}
+		t.rows = append(t.rows, []any{e.ReceiptNo, service.MaskName(e.Applicant.Name), e.ItemName, e.IntakeName, e.HolderName,
+			e.Status.Label(), shanghai(e.RegisteredAt).Format(publicTime), service.DateOf(e.DueAt).String(), level,
+			w.DaysOverdue, e.Urges, urged})
+	}
+	return writeTable(c, format, "预警督办_"+shanghai(now).Format("20060102_1504"), t)
 }

@@ -66,6 +66,8 @@ type Errand struct {
 	PausedAt         time.Time // zero unless waiting for correction
 	PausedDays       int       // working days spent waiting for correction
 	Extensions       int
+	Urges            int       // 催办 by the supervisors
+	UrgedAt          time.Time // the last 催办; zero if never
 
 	RegisteredAt time.Time
 	DueAt        time.Time
@@ -86,6 +88,18 @@ type Errand struct {
 	AgentPhone string
 	IntakeName string
 	HolderName string
+}
+
+// DaysOverdue is how many working days an overdue errand is past its
+// deadline at now, the pause of a correction excluded (0 if it is not).
+func (e *Errand) DaysOverdue(cal *Calendar, now time.Time) int {
+	if !e.Overdue(now) {
+		return 0
+	}
+	if e.Status == StatusCorrection {
+		now = e.PausedAt
+	}
+	return cal.WorkingDaysBetween(DateOf(e.DueAt), DateOf(now))
 }
 
 // RegDay is the Shanghai day of registration, the statistics' period key.

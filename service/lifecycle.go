@@ -62,10 +62,11 @@ const (
 	ActionDeliver  Action = "deliver"
 	ActionWithdraw Action = "withdraw"
 	ActionExtend   Action = "extend"
+	ActionUrge     Action = "urge" // 催办: the supervisors press the holder; the status stays
 )
 
 // Actions lists every action taken on an existing errand.
-var Actions = []Action{ActionForward, ActionAccept, ActionReturn, ActionResubmit, ActionComplete, ActionDeliver, ActionWithdraw, ActionExtend}
+var Actions = []Action{ActionForward, ActionAccept, ActionReturn, ActionResubmit, ActionComplete, ActionDeliver, ActionWithdraw, ActionExtend, ActionUrge}
 
 // Label is the action as the timeline shows it.
 func (a Action) Label() string {
@@ -88,6 +89,8 @@ func (a Action) Label() string {
 		return "撤回"
 	case ActionExtend:
 		return "延期"
+	case ActionUrge:
+		return "催办"
 	}
 	return string(a)
 }
@@ -98,6 +101,7 @@ type Where int
 const (
 	AtIntake Where = iota + 1 // the village that registered the errand
 	AtHolder                  // the organisation holding the errand now
+	InScope                   // anywhere the actor's scope covers
 )
 
 // Step is one entry of the lifecycle table.
@@ -113,10 +117,12 @@ var Lifecycle = map[Status]map[Action]Step{
 	StatusRegistered: {
 		ActionForward:  {To: StatusForwarded, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent}, Where: AtIntake},
+		ActionUrge:     {To: StatusRegistered, Roles: []Role{RoleSupervisor}, Where: InScope},
 	},
 	StatusForwarded: {
 		ActionAccept:   {To: StatusProcessing, Roles: []Role{RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent}, Where: AtIntake},
+		ActionUrge:     {To: StatusForwarded, Roles: []Role{RoleSupervisor}, Where: InScope},
 	},
 	StatusProcessing: {
 		ActionForward:  {To: StatusForwarded, Roles: []Role{RoleTownshipOfficer}, Where: AtHolder},
@@ -124,10 +130,12 @@ var Lifecycle = map[Status]map[Action]Step{
 		ActionComplete: {To: StatusCompleted, Roles: []Role{RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
 		ActionExtend:   {To: StatusProcessing, Roles: []Role{RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent, RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
+		ActionUrge:     {To: StatusProcessing, Roles: []Role{RoleSupervisor}, Where: InScope},
 	},
 	StatusCorrection: {
 		ActionResubmit: {To: StatusForwarded, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent}, Where: AtIntake},
+		ActionUrge:     {To: StatusCorrection, Roles: []Role{RoleSupervisor}, Where: InScope},
 	},
 	StatusCompleted: {
 		ActionDeliver: {To: StatusDelivered, Roles: []Role{RoleAgent}, Where: AtIntake},
@@ -287,6 +295,14 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 		e.DueAt = in.DueDate.End()
 		e.Extensions++
 		ev.Reason, ev.DueAt = reason, e.DueAt
+	case ActionUrge:
+		// The note is the message to the holder; the one who urges
+		// writes it or lets the default stand.
+		if ev.Note == "" {
+			ev.Note = "请尽快办理"
+		}
+		e.Urges++
+		e.UrgedAt = sc.Now
 	}
 	e.Status = step.To
 	return e, ev, nil
@@ -321,6 +337,8 @@ func sitsAt(e Errand, a Actor, w Where) bool {
 			return a.OrgID == e.IntakeOrgID
 		}
 		return a.OrgID == e.HolderOrgID
+	case InScope:
+		return a.Sees(e)
 	}
 	return false
 }
@@ -336,8 +354,11 @@ func canAct(r Role, act Action) bool {
 }
 
 func whereLabel(w Where) string {
-	if w == AtIntake {
+	switch w {
+	case AtIntake:
 		return "village that registered it"
+	case InScope:
+		return "supervisors whose area covers it"
 	}
 	return "organisation holding it"
 }
@@ -360,6 +381,8 @@ func pastTense(a Action) string {
 		return "withdrawn"
 	case ActionExtend:
 		return "extended"
+	case ActionUrge:
+		return "urged"
 	}
 	return string(a)
 }

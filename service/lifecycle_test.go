@@ -110,7 +110,7 @@ func TestLifecycleExhaustive(t *testing.T) {
 								want = "role_not_allowed"
 							case !inTable:
 								want = "invalid_transition"
-							case !slices.Contains(step.Roles, role) || org.ID != where:
+							case !slices.Contains(step.Roles, role) || (step.Where == InScope && !a.Sees(e)) || (step.Where != InScope && org.ID != where):
 								want = "wrong_organisation"
 							case act == ActionForward && e.HolderLevel == level:
 								want = "decided_here"

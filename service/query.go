@@ -66,8 +66,9 @@ func (s *Service) Errands(ctx context.Context, a Actor, q ErrandQuery) ([]Errand
 
 // Warning is an errand whose deadline is near (yellow) or past (red).
 type Warning struct {
-	Errand Errand
-	Level  string // "yellow" or "red"
+	Errand      Errand
+	Level       string // "yellow" or "red"
+	DaysOverdue int    // red: working days past the deadline (0 on the day after a weekend's deadline)
 }
 
 // Warnings lists the caller's open errands with one working day or less
@@ -93,9 +94,34 @@ func (s *Service) Warnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warni
 		out[i] = Warning{Errand: e, Level: "yellow"}
 		if e.Overdue(now) {
 			out[i].Level = "red"
+			out[i].DaysOverdue = e.DaysOverdue(cal, now)
 		}
 	}
 	return out, next, nil
+}
+
+// maxWarningsExport bounds a download of the warnings list.
+const maxWarningsExport = 50000
+
+// AllWarnings is every page of Warnings for q, for a download: at most
+// maxWarningsExport rows, beyond which it asks for a narrower scope.
+func (s *Service) AllWarnings(ctx context.Context, a Actor, q ErrandQuery) ([]Warning, error) {
+	q.Cursor, q.Limit = "", maxLimit
+	var all []Warning
+	for {
+		page, next, err := s.Warnings(ctx, a, q)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		if len(all) >= maxWarningsExport {
+			return nil, BadParam("org_id", "more than "+strconv.Itoa(maxWarningsExport)+" warnings; download one township at a time")
+		}
+		q.Cursor = next
+	}
 }
 
 // WarningCounts are the totals of the warnings list, over all its pages.
@@ -104,9 +130,11 @@ type WarningCounts struct {
 	Yellow int64 // one working day or less left
 }
 
-// CountWarnings counts the caller's open errands that Warnings lists, by colour.
-func (s *Service) CountWarnings(ctx context.Context, a Actor) (WarningCounts, error) {
-	f, err := s.errandFilter(ctx, a, ErrandQuery{})
+// CountWarnings counts the open errands that Warnings lists for q, all
+// pages, by colour.
+func (s *Service) CountWarnings(ctx context.Context, a Actor, q ErrandQuery) (WarningCounts, error) {
+	q.Cursor = ""
+	f, err := s.errandFilter(ctx, a, q)
 	if err != nil {
 		return WarningCounts{}, err
 	}

@@ -67,11 +67,15 @@ func (s *Store) claimKey(tx *gorm.DB, idem *service.IdemKey, errandID string, ve
 	return nil
 }
 
-const (
-	errandInsertSQL = `INSERT INTO errands (` + errandColumns + `) VALUES (?` + repeatedArgs + `)`
-	eventInsertSQL  = `INSERT INTO events (` + eventColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	repeatedArgs    = `, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`
+var (
+	errandInsertSQL = `INSERT INTO errands (` + errandColumns + `) VALUES (` + placeholders(errandColumns) + `)`
+	eventInsertSQL  = `INSERT INTO events (` + eventColumns + `) VALUES (` + placeholders(eventColumns) + `)`
 )
+
+// placeholders is one ? per column of a written-out column list.
+func placeholders(columns string) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", strings.Count(columns, ",")+1), ", ")
+}
 
 // CreateErrand inserts a new errand with its first event and counts it in
 // the statistics, all in one transaction.

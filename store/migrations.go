@@ -35,6 +35,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(s.postgres), Rollback: rollbackLeanIntake(s.postgres)},
 		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
 		{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion},
+		{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(s.postgres), Rollback: rollbackErrandUrges},
 	})
 }
 
@@ -507,4 +508,23 @@ func migrateCatalogVersion(tx *gorm.DB) error {
 
 func rollbackCatalogVersion(tx *gorm.DB) error {
 	return tx.Exec(`DELETE FROM counters WHERE name = 'catalog'`).Error
+}
+
+// Migration 5 counts the supervisors' 催办 on the errand, with the last
+// one's time, for the holder's queue and the warnings list.
+func migrateErrandUrges(postgres bool) gormigrate.MigrateFunc {
+	return func(tx *gorm.DB) error {
+		stamp := "datetime"
+		if postgres {
+			stamp = "timestamptz"
+		}
+		return execAll(tx, []string{
+			`ALTER TABLE errands ADD COLUMN urges integer NOT NULL DEFAULT 0`,
+			`ALTER TABLE errands ADD COLUMN urged_at ` + stamp,
+		})
+	}
+}
+
+func rollbackErrandUrges(tx *gorm.DB) error {
+	return execAll(tx, []string{`ALTER TABLE errands DROP COLUMN urged_at`, `ALTER TABLE errands DROP COLUMN urges`})
 }

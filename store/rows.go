@@ -149,6 +149,8 @@ type errandRow struct {
 	PausedAt         *time.Time `json:"paused_at"`
 	PausedDays       int        `json:"paused_days"`
 	Extensions       int        `json:"extensions"`
+	Urges            int        `json:"urges"`
+	UrgedAt          *time.Time `json:"urged_at"`
 	RegisteredAt     time.Time  `json:"registered_at"`
 	RegDay           int        `json:"reg_day"`
 	DueAt            time.Time  `json:"due_at"`
@@ -171,7 +173,7 @@ func (errandRow) TableName() string { return "errands" }
 const errandColumns = `id, receipt_no, verify_code, item_id, item_code, item_name, category, item_level,
 	time_limit_days, applicant_name, applicant_id_enc, applicant_id_index, applicant_phone, applicant_address, materials, channel,
 	note, intake_org_id, org_path, agent_id, holder_org_id, holder_level, status, outcome,
-	outcome_reason, returned_by_org_id, returned_by_level, missing_materials, paused_at, paused_days, extensions, registered_at,
+	outcome_reason, returned_by_org_id, returned_by_level, missing_materials, paused_at, paused_days, extensions, urges, urged_at, registered_at,
 	reg_day, due_at, completed_at, delivered_at, withdrawn_at, working_days, on_time, receipt_recovered,
 	satisfaction, version, last_hash, timeline`
 
@@ -182,7 +184,7 @@ func (r *errandRow) targets() []any {
 		&r.ApplicantPhone, &r.ApplicantAddress, &r.Materials, &r.Channel, &r.Note, &r.IntakeOrgID,
 		&r.OrgPath, &r.AgentID, &r.HolderOrgID, &r.HolderLevel, &r.Status, &r.Outcome,
 		&r.OutcomeReason, &r.ReturnedByOrgID, &r.ReturnedByLevel, &r.MissingMaterials, &r.PausedAt, &r.PausedDays,
-		&r.Extensions, &r.RegisteredAt, &r.RegDay, &r.DueAt, &r.CompletedAt, &r.DeliveredAt,
+		&r.Extensions, &r.Urges, &r.UrgedAt, &r.RegisteredAt, &r.RegDay, &r.DueAt, &r.CompletedAt, &r.DeliveredAt,
 		&r.WithdrawnAt, &r.WorkingDays, &r.OnTime, &r.ReceiptRecovered, &r.Satisfaction, &r.Version,
 		&r.LastHash, &r.Timeline}
 }
@@ -190,7 +192,7 @@ func (r *errandRow) targets() []any {
 // errandTransitionSQL writes what a transition may change; the caller adds
 // the id and the version read, so a row that moved meanwhile is left alone.
 const errandTransitionSQL = `UPDATE errands SET holder_org_id = ?, holder_level = ?, status = ?, outcome = ?, outcome_reason = ?, returned_by_org_id = ?,
-	returned_by_level = ?, missing_materials = ?, paused_at = ?, paused_days = ?, extensions = ?, due_at = ?,
+	returned_by_level = ?, missing_materials = ?, paused_at = ?, paused_days = ?, extensions = ?, urges = ?, urged_at = ?, due_at = ?,
 	completed_at = ?, delivered_at = ?, withdrawn_at = ?, working_days = ?, on_time = ?, receipt_recovered = ?,
 	satisfaction = ?, version = ?, last_hash = ?, timeline = ?
 	WHERE id = ? AND version = ?`
@@ -198,7 +200,7 @@ const errandTransitionSQL = `UPDATE errands SET holder_org_id = ?, holder_level 
 // transitionArgs are the arguments of errandTransitionSQL before the id and version.
 func (r *errandRow) transitionArgs() []any {
 	return []any{r.HolderOrgID, r.HolderLevel, r.Status, r.Outcome, r.OutcomeReason, r.ReturnedByOrgID,
-		r.ReturnedByLevel, r.MissingMaterials, r.PausedAt, r.PausedDays, r.Extensions, r.DueAt,
+		r.ReturnedByLevel, r.MissingMaterials, r.PausedAt, r.PausedDays, r.Extensions, r.Urges, r.UrgedAt, r.DueAt,
 		r.CompletedAt, r.DeliveredAt, r.WithdrawnAt, r.WorkingDays, r.OnTime, r.ReceiptRecovered,
 		r.Satisfaction, r.Version, r.LastHash, r.Timeline}
 }
@@ -227,7 +229,7 @@ func (s *Store) toErrand(r errandRow) (service.Errand, error) {
 		Outcome: service.Outcome(r.Outcome), OutcomeReason: r.OutcomeReason,
 		ReturnedByOrgID: r.ReturnedByOrgID, ReturnedByLevel: service.Level(r.ReturnedByLevel),
 		MissingMaterials: missing, PausedAt: unptime(r.PausedAt),
-		PausedDays: r.PausedDays, Extensions: r.Extensions,
+		PausedDays: r.PausedDays, Extensions: r.Extensions, Urges: r.Urges, UrgedAt: unptime(r.UrgedAt),
 		RegisteredAt: r.RegisteredAt.UTC(), DueAt: r.DueAt.UTC(),
 		CompletedAt: unptime(r.CompletedAt), DeliveredAt: unptime(r.DeliveredAt), WithdrawnAt: unptime(r.WithdrawnAt),
 		WorkingDays: r.WorkingDays, OnTime: r.OnTime, ReceiptRecovered: r.ReceiptRecovered, Satisfaction: r.Satisfaction,
@@ -249,7 +251,7 @@ func (s *Store) fromErrand(e service.Errand) errandRow {
 		Outcome: string(e.Outcome), OutcomeReason: e.OutcomeReason,
 		ReturnedByOrgID: e.ReturnedByOrgID, ReturnedByLevel: string(e.ReturnedByLevel),
 		MissingMaterials: encodeList(e.MissingMaterials), PausedAt: ptime(e.PausedAt),
-		PausedDays: e.PausedDays, Extensions: e.Extensions,
+		PausedDays: e.PausedDays, Extensions: e.Extensions, Urges: e.Urges, UrgedAt: ptime(e.UrgedAt),
 		RegisteredAt: utc(e.RegisteredAt), RegDay: service.DateOf(e.RegisteredAt).YMD(), DueAt: utc(e.DueAt),
 		CompletedAt: ptime(e.CompletedAt), DeliveredAt: ptime(e.DeliveredAt), WithdrawnAt: ptime(e.WithdrawnAt),
 		WorkingDays: e.WorkingDays, OnTime: e.OnTime, ReceiptRecovered: e.ReceiptRecovered, Satisfaction: e.Satisfaction,

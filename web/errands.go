@@ -209,6 +209,7 @@ var doneLabels = map[service.Action]string{
 	service.ActionDeliver:  "已送达，本件办结归档。",
 	service.ActionWithdraw: "已撤回。",
 	service.ActionExtend:   "已延期。",
+	service.ActionUrge:     "已催办，经办单位的待办列表中会标出。",
 }
 
 func (w *console) errandPage(c echo.Context) error {
@@ -302,6 +303,10 @@ func (w *console) transition(c echo.Context) error {
 		err = service.Invalid(fieldErrs...)
 	}
 	if err == nil {
+		// 催办 from the warnings list goes back to that list, where it was.
+		if back := safeNext(form.Get("back")); act == service.ActionUrge && strings.HasPrefix(back, "/warnings") {
+			return c.Redirect(http.StatusSeeOther, back)
+		}
 		return c.Redirect(http.StatusSeeOther, "/errands/"+url.PathEscape(c.Param("id"))+"?done="+string(act))
 	}
 	p := w.newPage(c, "办件详情")

@@ -192,6 +192,8 @@ func stepWords(st service.PublicStep) string {
 		return s + "。"
 	case service.ActionExtend:
 		return org + "依法延长了办理期限：" + st.Detail + "。"
+	case service.ActionUrge:
+		return "督查部门已催促办理单位尽快办理。"
 	}
 	return st.Action.Label()
 }

@@ -208,30 +208,74 @@ func (w *console) statsExport(c echo.Context) error {
 }
 
 type warnData struct {
-	Rows   []errandRow
-	Next   template.URL // the next page, path and query
-	Totals service.WarningCounts
+	Rows    []warnRow
+	Next    template.URL // the next page, path and query
+	Totals  service.WarningCounts
+	Orgs    []orgChoice // the townships (and villages) to narrow to
+	OrgID   string
+	Export  string // the query of the downloads
+	Here    string // this page, to come back to after 催办
+	CanUrge bool
+	Urged   string // the receipt just urged
 }
 
+type warnRow struct {
+	errandRow
+	DaysOverdue int
+}
+
+// warnings is 预警督办: every open errand overdue or due within a working
+// day in the caller's scope, or one township's, soonest first, with how
+// far each is overdue, a 催办 button for supervisors and the downloads.
 func (w *console) warnings(c echo.Context) error {
 	a := actor(c)
 	p := w.newPage(c, "预警督办")
-	ws, next, err := w.svc.Warnings(ctx(c), a, service.ErrandQuery{Cursor: c.QueryParam("cursor"), Limit: 200})
+	d := warnData{OrgID: c.QueryParam("org_id"), CanUrge: a.Role == service.RoleSupervisor, Urged: c.QueryParam("urged")}
+	q := service.ErrandQuery{OrgID: d.OrgID, Cursor: c.QueryParam("cursor"), Limit: 200}
+	ws, next, err := w.svc.Warnings(ctx(c), a, q)
 	if err != nil {
 		return err
 	}
-	var d warnData
-	if d.Totals, err = w.svc.CountWarnings(ctx(c), a); err != nil {
+	if d.Totals, err = w.svc.CountWarnings(ctx(c), a, q); err != nil {
+		return err
+	}
+	if d.Orgs, err = w.scopeChoices(c, a, false); err != nil {
 		return err
 	}
 	for _, x := range ws {
-		d.Rows = append(d.Rows, errandRow{E: x.Errand, Warn: x.Level})
+		d.Rows = append(d.Rows, warnRow{errandRow: errandRow{E: x.Errand, Warn: x.Level}, DaysOverdue: x.DaysOverdue})
 	}
+	scope := url.Values{}
+	if d.OrgID != "" {
+		scope.Set("org_id", d.OrgID)
+	}
+	d.Export = scope.Encode()
+	here := url.Values{"cursor": {c.QueryParam("cursor")}}
+	if d.OrgID != "" {
+		here.Set("org_id", d.OrgID)
+	}
+	d.Here = "/warnings?" + here.Encode()
 	if next != "" {
-		d.Next = template.URL("/warnings?" + url.Values{"cursor": {next}}.Encode())
+		scope.Set("cursor", next)
+		d.Next = template.URL("/warnings?" + scope.Encode())
 	}
+	p.Values = url.Values{"org_id": {d.OrgID}}
 	p.Data = d
 	return w.render(c, http.StatusOK, "warnings", p)
+}
+
+// warningsExport sends the whole warnings list of the chosen scope as the
+// API's CSV or XLSX.
+func (w *console) warningsExport(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format != "csv" && format != "xlsx" {
+		return service.BadParam("format", "csv or xlsx")
+	}
+	all, err := w.svc.AllWarnings(ctx(c), actor(c), service.ErrandQuery{OrgID: c.QueryParam("org_id")})
+	if err != nil {
+		return err
+	}
+	return api.WriteWarnings(c, format, w.svc.Now(), all)
 }
 
 type ledgerData struct {

@@ -71,6 +71,11 @@
     window.addEventListener("pageshow", function () {
       Array.prototype.forEach.call(document.querySelectorAll("button[disabled]"), function (b) { b.disabled = false; });
     });
+    // A scope chooser shows its list as soon as a choice is made; the
+    // button beside it does the same without script.
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-autosubmit]"), function (sel) {
+      sel.addEventListener("change", function () { sel.form.submit(); });
+    });
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
       b.addEventListener("click", function () { window.print(); });
     });
