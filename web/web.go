@@ -147,6 +147,7 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/warnings", w.warnings, page...)
 	e.GET("/ledger", w.ledger, page...)
 	e.GET("/ledger/export", w.ledgerExport, page...)
+	w.mountAdmin(e, page)
 
 	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
@@ -238,6 +239,7 @@ type page struct {
 	Actor   *service.Actor
 	CSRF    string
 	Nav     []navLink
+	Admin   []navLink
 	Flash   string // what just succeeded
 	Alert   string // what went wrong as a whole
 	Form    string // the form the errors and values below belong to
@@ -294,6 +296,7 @@ func (w *console) newPage(c echo.Context, title string) *page {
 	if a, ok := c.Get(actorKey).(service.Actor); ok {
 		p.Actor = &a
 		p.Nav = navFor(a, c.Request().URL)
+		p.Admin = adminNav(a, c.Request().URL)
 	}
 	return p
 }
