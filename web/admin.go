@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -473,22 +474,28 @@ func calendarLines(days []service.CalendarDay) string {
 	return b.String()
 }
 
+// lineError is what is wrong with one line of the calendar text.
+type lineError struct {
+	Line int
+	Text string
+}
+
 // parseCalendarLines reads "2027-01-01 休 元旦" lines; blank lines are
 // skipped. lineOf maps each day to its line number for later messages.
-func parseCalendarLines(year int, text string) (days []service.CalendarDay, lineOf []int, errs []string) {
+func parseCalendarLines(year int, text string) (days []service.CalendarDay, lineOf []int, errs []lineError) {
 	for n, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {
 			continue
 		}
-		at := "第 " + itoa(n+1) + " 行"
+		bad := func(msg string) { errs = append(errs, lineError{n + 1, msg}) }
 		if len(f) < 2 {
-			errs = append(errs, at+"：缺少“休”或“班”，应写作 "+itoa(year)+"-01-01 休 元旦。")
+			bad("缺少“休”或“班”，应写作 " + itoa(year) + "-01-01 休 元旦。")
 			continue
 		}
 		date, err := service.ParseDate(f[0])
 		if err != nil {
-			errs = append(errs, at+"：“"+f[0]+"”不是日期，日期应写作 "+itoa(year)+"-01-01。")
+			bad("“" + f[0] + "”不是日期，日期应写作 " + itoa(year) + "-01-01。")
 			continue
 		}
 		var kind service.DayKind
@@ -498,7 +505,7 @@ func parseCalendarLines(year int, text string) (days []service.CalendarDay, line
 		case lineWorkday, "上班", "调休上班":
 			kind = service.DayWorkday
 		default:
-			errs = append(errs, at+"：第二项应为“休”（放假）或“班”（调休上班），不是“"+f[1]+"”。")
+			bad("第二项应为“休”（放假）或“班”（调休上班），不是“" + f[1] + "”。")
 			continue
 		}
 		days = append(days, service.CalendarDay{Date: date, Kind: kind, Name: strings.Join(f[2:], " ")})
@@ -566,29 +573,40 @@ func (w *console) adminPutCalendar(c echo.Context) error {
 	p.Values = url.Values{"days": {text}, "note": {note}}
 	p.Errors = map[string]string{}
 	days, lineOf, errs := parseCalendarLines(year, text)
-	if len(errs) == 0 {
-		_, err = w.svc.PutCalendarYear(ctx(c), actor(c), service.CalendarYear{Year: year, Note: note, Days: days})
-		var se *service.Error
-		switch {
-		case err == nil:
+	y := service.CalendarYear{Year: year, Note: note, Days: days}
+	// The lines that read as days are checked even when others did not, so
+	// every bad line is named at once; nothing is saved while any is bad.
+	err = service.CheckCalendarYear(y)
+	if err == nil && len(errs) == 0 {
+		_, err = w.svc.PutCalendarYear(ctx(c), actor(c), y)
+		if err == nil {
 			return c.Redirect(http.StatusSeeOther, "/admin/calendar?year="+itoa(year)+"&saved=1")
-		case !errors.As(err, &se) || se.Kind != service.KindInvalid:
+		}
+	}
+	if err != nil {
+		var se *service.Error
+		if !errors.As(err, &se) || se.Kind != service.KindInvalid {
 			return err
 		}
 		for _, f := range se.Fields {
 			if i, ok := listIndex(f.Field, "days["); ok && i < len(lineOf) {
-				errs = append(errs, "第 "+itoa(lineOf[i])+" 行："+calendarMessage(year, f.Message))
+				errs = append(errs, lineError{lineOf[i], calendarMessage(year, f.Message)})
 				continue
 			}
 			p.Errors[formField(f.Field)] = adminMessage(f.Message)
 		}
 	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	var lines []string
+	for _, e := range errs {
+		lines = append(lines, "第 "+itoa(e.Line)+" 行："+e.Text)
+	}
 	n := len(errs) + len(p.Errors)
 	if len(errs) > 0 {
-		p.Errors["days"] = "有 " + itoa(len(errs)) + " 行需要修改，见下方说明。"
+		p.Errors["days"] = "有 " + itoa(len(errs)) + " 处需要修改，见下方逐行说明。"
 	}
 	p.Alert = "日历未保存，原有日历没有改动：有 " + itoa(n) + " 处需要修改，请按红字提示改正后重新提交。"
-	p.Data = errs
+	p.Data = lines
 	return w.renderCalendar(c, p, http.StatusUnprocessableEntity, year, false)
 }
 

@@ -256,6 +256,8 @@ func TestAdminCalendarForm(t *testing.T) {
 		{"2026-01-05 班 周一", []string{"第 1 行：调休上班日（班）只能是星期六或星期日。"}},
 		{"2026-01-01 休 一二三四五六七八九十一二三四五六七八九十一", []string{"第 1 行：最多 20 个字。"}},
 		{"2026-01-01 休 元旦\nfoo 休\n2026-01-02 放", []string{"第 2 行：“foo”不是日期", "第 3 行：第二项应为"}},
+		// A line that reads as a day is checked even when another does not.
+		{"2026-01-05 班 周一\nfoo 休\n2026-01-01 休 元旦", []string{"第 1 行：调休上班日（班）只能是星期六或星期日。", "第 2 行：“foo”不是日期", "有 2 处需要修改"}},
 	} {
 		p := admin.post("/admin/calendar/2026", url.Values{"days": {bad.text}, "note": {"测试"}})
 		if p.Status != http.StatusUnprocessableEntity {
