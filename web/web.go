@@ -68,7 +68,8 @@ const (
 )
 
 // Mount adds the console's routes to e: the sign-in, the role pages, the
-// printable form, the downloads, the public status page /q/ and /static/.
+// administration pages (admin.go), the printable form, the downloads, the
+// public status page /q/ and /static/.
 // It also renders errors on every route outside the API as Chinese pages.
 func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	if o.Logger == nil {
