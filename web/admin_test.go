@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"daiban/internal/apitest"
 	"daiban/service"
 )
 
@@ -289,5 +288,3 @@ func TestAdminCalendarForm(t *testing.T) {
 	expectStatus(t, admin.post("/admin/calendar/1999", url.Values{"days": {""}}), http.StatusNotFound)
 	expectStatus(t, admin.get("/admin/calendar?year=abc"), http.StatusBadRequest)
 }
-
-var _ = apitest.Password
