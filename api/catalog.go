@@ -100,8 +100,13 @@ func (s *Server) createItem(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toItemJSON(it))
 }
 
+// itemPatch changes the terms of an item; what is left out stays.
 type itemPatch struct {
-	Active *bool `json:"active" validate:"required"`
+	Name          *string  `json:"name" validate:"omitempty,max=60"`
+	Materials     []string `json:"materials" validate:"omitempty,max=30"`
+	FeeCents      *int64   `json:"fee_cents"`
+	TimeLimitDays *int     `json:"time_limit_days"`
+	Active        *bool    `json:"active"`
 }
 
 func (s *Server) patchItem(c echo.Context) error {
@@ -109,7 +114,12 @@ func (s *Server) patchItem(c echo.Context) error {
 	if _, err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	it, err := s.svc.SetItemActive(c.Request().Context(), actor(c), c.Param("code"), *req.Active)
+	if req.Name == nil && req.Materials == nil && req.FeeCents == nil && req.TimeLimitDays == nil && req.Active == nil {
+		return service.InvalidField("active", "send at least one of name, materials, fee_cents, time_limit_days, active")
+	}
+	it, err := s.svc.UpdateItem(c.Request().Context(), actor(c), c.Param("code"), service.ItemChange{
+		Name: req.Name, Materials: req.Materials, FeeCents: req.FeeCents, TimeLimitDays: req.TimeLimitDays, Active: req.Active,
+	})
 	if err != nil {
 		return err
 	}

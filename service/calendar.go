@@ -257,6 +257,14 @@ func (s *Service) CalendarYear(ctx context.Context, year int) (CalendarYear, err
 	return s.directory.CalendarYear(ctx, year)
 }
 
+// CheckCalendarYear reports what PutCalendarYear would refuse in y, field
+// by field, without saving anything: a form can name every bad line at once.
+func CheckCalendarYear(y CalendarYear) error {
+	y.Days = append([]CalendarDay(nil), y.Days...)
+	y.Note = strings.TrimSpace(y.Note)
+	return y.check()
+}
+
 // PutCalendarYear replaces a year's overrides (admin only). Deadlines already
 // set stay as they were promised.
 func (s *Service) PutCalendarYear(ctx context.Context, a Actor, y CalendarYear) (CalendarYear, error) {

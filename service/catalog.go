@@ -90,29 +90,10 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 	if !itemCodeRE.MatchString(in.Code) {
 		f.add("code", "2 to 20 capital letters, digits or '-'")
 	}
-	checkText(&f, "name", in.Name, 1, 60)
 	if in.Level != LevelTownship && in.Level != LevelCity {
 		f.add("level", "township or city: the level that decides the item")
 	}
-	if len(in.Materials) > 30 {
-		f.add("materials", "at most 30 materials")
-	}
-	seen := map[string]bool{}
-	for i, m := range in.Materials {
-		m = strings.TrimSpace(m)
-		in.Materials[i] = m
-		checkText(&f, "materials["+itoa(i)+"]", m, 1, 60)
-		if seen[m] {
-			f.add("materials["+itoa(i)+"]", "listed twice")
-		}
-		seen[m] = true
-	}
-	if in.FeeCents < 0 || in.FeeCents > 100_000_000 {
-		f.add("fee_cents", "from 0 to 100000000")
-	}
-	if in.TimeLimitDays < 1 || in.TimeLimitDays > MaxTimeLimitDays {
-		f.add("time_limit_days", "from 1 to "+itoa(MaxTimeLimitDays)+" working days")
-	}
+	in.Materials = checkItemTerms(&f, in.Name, in.Materials, in.FeeCents, in.TimeLimitDays)
 	if in.Category == "" {
 		f.add("category", "required")
 	}
@@ -126,9 +107,6 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 	if !hasCategory(cats, in.Category) {
 		return Item{}, InvalidField("category", "no such category")
 	}
-	if in.Materials == nil {
-		in.Materials = []string{}
-	}
 	it := Item{
 		ID: s.newID(), Code: in.Code, Name: in.Name, Category: in.Category, Level: in.Level,
 		Materials: in.Materials, FeeCents: in.FeeCents, TimeLimitDays: in.TimeLimitDays,
@@ -140,13 +118,76 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 	return it, nil
 }
 
-// SetItemActive takes an item off the catalogue or puts it back (admin
-// only). Errands already registered keep the rules they were registered under.
-func (s *Service) SetItemActive(ctx context.Context, a Actor, code string, active bool) (Item, error) {
+// ItemChange is what an admin may change of an item; nil leaves a term as
+// it is. The code, category and deciding level stay: errands refer to them.
+type ItemChange struct {
+	Name          *string
+	Materials     []string // nil: unchanged; empty: none needed
+	FeeCents      *int64
+	TimeLimitDays *int
+	Active        *bool
+}
+
+// UpdateItem changes an item's terms (admin only). Only registrations after
+// it see them: an errand copies the time limit and its due date when it is
+// registered, so a change never moves a promise already made.
+func (s *Service) UpdateItem(ctx context.Context, a Actor, code string, ch ItemChange) (Item, error) {
 	if a.Role != RoleAdmin {
 		return Item{}, ErrForbidden
 	}
-	return s.directory.SetItemActive(ctx, code, active)
+	return s.directory.UpdateItem(ctx, code, func(it *Item) error {
+		if ch.Name != nil {
+			it.Name = strings.TrimSpace(*ch.Name)
+		}
+		if ch.Materials != nil {
+			it.Materials = append([]string(nil), ch.Materials...)
+		}
+		if ch.FeeCents != nil {
+			it.FeeCents = *ch.FeeCents
+		}
+		if ch.TimeLimitDays != nil {
+			it.TimeLimitDays = *ch.TimeLimitDays
+		}
+		if ch.Active != nil {
+			it.Active = *ch.Active
+		}
+		var f fields
+		it.Materials = checkItemTerms(&f, it.Name, it.Materials, it.FeeCents, it.TimeLimitDays)
+		return f.err()
+	})
+}
+
+// SetItemActive takes an item off the catalogue or puts it back (admin
+// only). Errands already registered keep the rules they were registered under.
+func (s *Service) SetItemActive(ctx context.Context, a Actor, code string, active bool) (Item, error) {
+	return s.UpdateItem(ctx, a, code, ItemChange{Active: &active})
+}
+
+// checkItemTerms checks the terms an item is taken in under and returns its
+// materials trimmed (never nil).
+func checkItemTerms(f *fields, name string, materials []string, feeCents int64, limitDays int) []string {
+	checkText(f, "name", name, 1, 60)
+	if len(materials) > 30 {
+		f.add("materials", "at most 30 materials")
+	}
+	out := make([]string, len(materials))
+	seen := map[string]bool{}
+	for i, m := range materials {
+		m = strings.TrimSpace(m)
+		out[i] = m
+		checkText(f, "materials["+itoa(i)+"]", m, 1, 60)
+		if seen[m] {
+			f.add("materials["+itoa(i)+"]", "listed twice")
+		}
+		seen[m] = true
+	}
+	if feeCents < 0 || feeCents > 100_000_000 {
+		f.add("fee_cents", "from 0 to 100000000")
+	}
+	if limitDays < 1 || limitDays > MaxTimeLimitDays {
+		f.add("time_limit_days", "from 1 to "+itoa(MaxTimeLimitDays)+" working days")
+	}
+	return out
 }
 
 // Items lists the catalogue; anyone may read it.

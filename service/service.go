@@ -55,7 +55,9 @@ type DirectoryStore interface {
 	CreateItem(ctx context.Context, it Item) error
 	Item(ctx context.Context, code string) (Item, error)
 	Items(ctx context.Context, f ItemFilter) ([]Item, error)
-	SetItemActive(ctx context.Context, code string, active bool) (Item, error)
+	// UpdateItem loads the item in a transaction, lets fn change it and
+	// saves it; an error from fn leaves the item as it was.
+	UpdateItem(ctx context.Context, code string, fn func(*Item) error) (Item, error)
 
 	Versions(ctx context.Context) (Versions, error)
 	CalendarYears(ctx context.Context) ([]CalendarYear, error)

@@ -94,26 +94,42 @@ func (s *Store) Items(ctx context.Context, f service.ItemFilter) ([]service.Item
 	return out, nil
 }
 
-// SetItemActive flips an item's active flag and returns it.
-func (s *Store) SetItemActive(ctx context.Context, code string, active bool) (service.Item, error) {
-	var r itemRow
+// UpdateItem loads an item, lets fn change its terms and saves them, with
+// the catalogue's version, in one transaction. The code, category, level
+// and creation time stay as they were whatever fn does.
+func (s *Store) UpdateItem(ctx context.Context, code string, fn func(*service.Item) error) (service.Item, error) {
+	var out service.Item
 	err := s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&itemRow{}).Where("code = ?", code).Update("active", active)
+		var r itemRow
+		if err := tx.Where("code = ?", code).Take(&r).Error; err != nil {
+			return err
+		}
+		it, err := toItem(r)
+		if err != nil {
+			return err
+		}
+		if err := fn(&it); err != nil {
+			return err
+		}
+		nr := fromItem(it)
+		res := tx.Model(&itemRow{}).Where("id = ?", r.ID).Updates(map[string]any{
+			"name": nr.Name, "materials": nr.Materials, "fee_cents": nr.FeeCents,
+			"time_limit_days": nr.TimeLimitDays, "active": nr.Active,
+		})
 		if res.Error != nil {
 			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return gorm.ErrRecordNotFound
 		}
 		if err := bumpCatalog(tx); err != nil {
 			return err
 		}
-		return tx.Where("code = ?", code).Take(&r).Error
+		r.Name, r.Materials, r.FeeCents, r.TimeLimitDays, r.Active = nr.Name, nr.Materials, nr.FeeCents, nr.TimeLimitDays, nr.Active
+		out, err = toItem(r)
+		return err
 	})
 	if err != nil {
 		return service.Item{}, translate(err, "item")
 	}
-	return toItem(r)
+	return out, nil
 }
 
 type calendarYearRow struct {

@@ -16,6 +16,8 @@ import (
 func TestEveryPageIsAccessible(t *testing.T) {
 	env := newEnv(t)
 	agent, officer, super, anon := newBrowser(t, env), newBrowser(t, env), newBrowser(t, env), newBrowser(t, env)
+	admin := newBrowser(t, env)
+	admin.login("admin")
 	agent.login("ag1a")
 	officer.login("tw1")
 	super.login("super")
@@ -87,6 +89,19 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		{"ledger", get(super, "/ledger?org_id="+env.F.V1a.ID+"&month=2026-03"), false},
 		{"all errands", get(super, "/errands?tab=all"), false},
 		{"errand read-only", get(super, "/errands/"+completed), false},
+		{"admin orgs", get(admin, "/admin/orgs?parent="+env.F.T1.ID), false},
+		{"admin org errors", func() page {
+			return admin.post("/admin/orgs", url.Values{"parent_id": {env.F.T1.ID}, "code": {"1"}, "name": {""}})
+		}, false},
+		{"admin catalogue", get(admin, "/admin/catalogue"), false},
+		{"admin new item", get(admin, "/admin/catalogue/new"), false},
+		{"admin item errors", func() page {
+			return admin.post("/admin/catalogue/TWN", url.Values{"name": {""}, "fee": {"x"}, "time_limit_days": {"0"}, "materials": {"a\na"}})
+		}, false},
+		{"admin calendar", get(admin, "/admin/calendar?year=2026"), false},
+		{"admin calendar errors", func() page {
+			return admin.post("/admin/calendar/2026", url.Values{"days": {"2026-13-01 休"}})
+		}, false},
 	}
 	for _, pg := range pages {
 		p := pg.get()

@@ -332,6 +332,7 @@ type category struct {
 }
 
 type registerData struct {
+	Admin      bool   // the admin's catalogue: every item, to edit
 	Find       string // what the agent searched the catalogue for
 	Categories []category
 	Item       service.Item
@@ -372,13 +373,22 @@ func (w *console) catalogue(c echo.Context, alert string) error {
 	if err != nil {
 		return err
 	}
+	p.Data = groupCatalogue(cats, items, strings.TrimSpace(c.QueryParam("q")))
+	status := http.StatusOK
+	if alert != "" {
+		status = http.StatusNotFound
+	}
+	return w.render(c, status, "catalogue", p)
+}
+
+// groupCatalogue sorts the items that match find into their categories.
+func groupCatalogue(cats []service.Category, items []service.Item, find string) registerData {
 	names := map[string]string{}
 	for _, ct := range cats {
 		names[ct.Code] = ct.Name
 	}
 	byCat := map[string][]service.Item{}
 	var order []string
-	find := strings.TrimSpace(c.QueryParam("q"))
 	for _, it := range items {
 		if find != "" && !strings.Contains(it.Name, find) && !strings.EqualFold(it.Code, find) {
 			continue
@@ -397,12 +407,7 @@ func (w *console) catalogue(c echo.Context, alert string) error {
 		}
 		d.Categories = append(d.Categories, category{Name: name, Items: byCat[code]})
 	}
-	p.Data = d
-	status := http.StatusOK
-	if alert != "" {
-		status = http.StatusNotFound
-	}
-	return w.render(c, status, "catalogue", p)
+	return d
 }
 
 func (w *console) register(c echo.Context) error {

@@ -68,7 +68,8 @@ const (
 )
 
 // Mount adds the console's routes to e: the sign-in, the role pages, the
-// printable form, the downloads, the public status page /q/ and /static/.
+// administration pages (admin.go), the printable form, the downloads, the
+// public status page /q/ and /static/.
 // It also renders errors on every route outside the API as Chinese pages.
 func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	if o.Logger == nil {
@@ -148,6 +149,7 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/warnings/export", w.warningsExport, page...)
 	e.GET("/ledger", w.ledger, page...)
 	e.GET("/ledger/export", w.ledgerExport, page...)
+	w.mountAdmin(e, page)
 
 	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
@@ -243,6 +245,7 @@ type page struct {
 	Actor   *service.Actor
 	CSRF    string
 	Nav     []navLink
+	Admin   []navLink
 	Flash   string // what just succeeded
 	Alert   string // what went wrong as a whole
 	Form    string // the form the errors and values below belong to
@@ -299,6 +302,7 @@ func (w *console) newPage(c echo.Context, title string) *page {
 	if a, ok := c.Get(actorKey).(service.Actor); ok {
 		p.Actor = &a
 		p.Nav = navFor(a, c.Request().URL)
+		p.Admin = adminNav(a, c.Request().URL)
 	}
 	return p
 }
