@@ -228,8 +228,17 @@ type eventJSON struct {
 	DueAt            *time.Time     `json:"due_at"`
 	ReceiptRecovered *bool          `json:"receipt_recovered"`
 	Satisfaction     *int           `json:"satisfaction"`
+	Changes          []changeJSON   `json:"changes"`
 	PrevHash         string         `json:"prev_hash"`
 	Hash             string         `json:"hash"`
+}
+
+// changeJSON is one field a correction changed, masked as the reader sees
+// the applicant.
+type changeJSON struct {
+	Field string `json:"field"`
+	From  string `json:"from"`
+	To    string `json:"to"`
 }
 
 func toEventJSON(ev service.Event) eventJSON {
@@ -242,6 +251,10 @@ func toEventJSON(ev service.Event) eventJSON {
 	}
 	if j.MissingMaterials == nil {
 		j.MissingMaterials = []string{}
+	}
+	j.Changes = make([]changeJSON, len(ev.Changes))
+	for i, c := range ev.Changes {
+		j.Changes[i] = changeJSON{Field: c.Field, From: c.From, To: c.To}
 	}
 	if ev.ToOrgID != "" {
 		j.ToOrg = &refJSON{ID: ev.ToOrgID, Name: ev.ToOrgName}

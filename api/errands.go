@@ -170,6 +170,22 @@ func (r *plainStep) step() (int, service.StepInput, error) {
 	return r.Version, service.StepInput{Note: r.Note}, nil
 }
 
+type correctStep struct {
+	Version   int `json:"version" validate:"gte=0"`
+	Applicant *struct {
+		Name    string `json:"name" validate:"max=40"`
+		Phone   string `json:"phone" validate:"max=20"`
+		Address string `json:"address" validate:"max=120"`
+	} `json:"applicant" validate:"required"`
+	Reason string `json:"reason" validate:"required,max=500"`
+	Note   string `json:"note" validate:"max=500"`
+}
+
+func (r *correctStep) step() (int, service.StepInput, error) {
+	app := service.Applicant{Name: r.Applicant.Name, Phone: r.Applicant.Phone, Address: r.Applicant.Address}
+	return r.Version, service.StepInput{Note: r.Note, Reason: r.Reason, Applicant: &app}, nil
+}
+
 type returnStep struct {
 	Version          int      `json:"version" validate:"gte=0"`
 	MissingMaterials []string `json:"missing_materials" validate:"required,min=1,max=30,dive,max=60"`
@@ -241,6 +257,8 @@ func newStepRequest(act service.Action) stepRequest {
 		return &withdrawStep{}
 	case service.ActionExtend:
 		return &extendStep{}
+	case service.ActionCorrect:
+		return &correctStep{}
 	}
 	return &plainStep{}
 }

@@ -609,6 +609,57 @@ func TestUrge(t *testing.T) {
 	apitest.Expect(t, r, http.StatusConflict)
 }
 
+// TestCorrect: the intake agent corrects name, phone and address before
+// completion; the event keeps old and new (masked for the supervisor), a
+// retried registration still answers as registered, and nobody else, no
+// empty change and no completed errand may be corrected.
+func TestCorrect(t *testing.T) {
+	env := apitest.New(t)
+	agent, tw, super := env.Login("ag1a"), env.Login("tw1"), env.Login("super")
+	body := apitest.Registration(env.F.ItemTownship)
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: body, Header: map[string]string{"Idempotency-Key": "c-1"}})
+	apitest.Expect(t, r, http.StatusCreated)
+	var e errand
+	r.JSON(t, &e)
+	orig := e.Applicant
+	fix := map[string]any{"applicant": map[string]any{"name": "张三峰", "phone": orig.Phone, "address": "甲一村12号"}, "reason": "名字录错"}
+	apitest.Expect(t, env.Post("/api/v1/errands/"+e.ID+"/correct", tw, map[string]any{"version": e.Version, "applicant": fix["applicant"], "reason": "x"}), http.StatusForbidden)
+	same := env.Post("/api/v1/errands/"+e.ID+"/correct", agent, map[string]any{"version": e.Version, "reason": "x",
+		"applicant": map[string]any{"name": orig.Name, "phone": orig.Phone, "address": "甲一村12号"}})
+	apitest.Expect(t, same, http.StatusUnprocessableEntity)
+	if p := same.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != "applicant" {
+		t.Errorf("a correction of nothing: %s", same.Body)
+	}
+	c := step(t, env, agent, e, "correct", fix)
+	if c.Applicant.Name != "张三峰" || c.ReceiptNo != e.ReceiptNo || c.Status != "registered" {
+		t.Errorf("after the correction: %+v", c)
+	}
+	events := func(token string) string {
+		r := env.Get("/api/v1/errands/"+e.ID+"/events", token)
+		apitest.Expect(t, r, http.StatusOK)
+		return string(r.Body)
+	}
+	if b := events(agent); !strings.Contains(b, `{"field":"applicant.name","from":"张三丰","to":"张三峰"}`) || strings.Contains(b, "applicant.phone") {
+		t.Errorf("the agent's events: %s", b)
+	}
+	if b := events(super); !strings.Contains(b, `{"field":"applicant.name","from":"张*丰","to":"张*峰"}`) || strings.Contains(b, "张三峰") {
+		t.Errorf("the supervisor's events: %s", b)
+	}
+	// The retried registration answers as it first did, name included.
+	again := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: body, Header: map[string]string{"Idempotency-Key": "c-1"}})
+	apitest.Expect(t, again, http.StatusCreated)
+	var replay errand
+	again.JSON(t, &replay)
+	if replay.Applicant.Name != orig.Name || replay.Version != 1 {
+		t.Errorf("the replayed registration: %+v", replay)
+	}
+	// The ledger still verifies.
+	apitest.Expect(t, env.Get("/api/v1/admin/ledger-check", env.Login("admin")), http.StatusOK)
+	c = step(t, env, tw, step(t, env, agent, c, "forward", nil), "accept", nil)
+	c = step(t, env, tw, c, "complete", map[string]any{"outcome": "approved"})
+	apitest.Expect(t, env.Post("/api/v1/errands/"+e.ID+"/correct", agent, map[string]any{"version": c.Version, "applicant": fix["applicant"], "reason": "x"}), http.StatusConflict)
+}
+
 func TestWarnings(t *testing.T) {
 	env := apitest.New(t) // Monday 2026-03-02
 	agent, tw := env.Login("ag1a"), env.Login("tw1")

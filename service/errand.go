@@ -139,6 +139,7 @@ type Event struct {
 	DueAt            time.Time
 	ReceiptRecovered *bool
 	Satisfaction     int
+	Changes          []Change // correct: what the registration said and says now
 
 	PrevHash string
 	Hash     string
@@ -186,6 +187,17 @@ func (ev *Event) ComputeHash() string {
 		put("lost")
 	}
 	put(strconv.Itoa(ev.Satisfaction))
+	// Only corrections carry changes; events without them hash as they
+	// always did.
+	if len(ev.Changes) > 0 {
+		put("changes")
+		put(strconv.Itoa(len(ev.Changes)))
+		for _, c := range ev.Changes {
+			put(c.Field)
+			put(c.From)
+			put(c.To)
+		}
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -194,6 +206,35 @@ func hashTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Change is one corrected field of a registration: applicant.name,
+// applicant.phone or applicant.address, with its old and new value.
+type Change struct {
+	Field    string
+	From, To string
+}
+
+// ChangeLabels name the correctable fields as the console and the
+// resident read them.
+var ChangeLabels = map[string]string{"applicant.name": "姓名", "applicant.phone": "联系电话", "applicant.address": "住址"}
+
+// For is the change as a reader may see it: in full for those who handle
+// the case, masked like the applicant in lists for everybody else.
+func (c Change) For(a Actor) Change {
+	if a.FullApplicant() {
+		return c
+	}
+	mask := func(v string) string {
+		switch c.Field {
+		case "applicant.name":
+			return MaskName(v)
+		case "applicant.phone":
+			return MaskPhone(v)
+		}
+		return "（已隐去）"
+	}
+	return Change{Field: c.Field, From: mask(c.From), To: mask(c.To)}
 }
 
 // Link chains ev after the errand's last event and advances the errand's
@@ -355,14 +396,29 @@ func NewErrand(a Actor, item Item, in Intake, cal *Calendar) (Errand, Event) {
 }
 
 // AsRegistered is the errand as its registration left it, rebuilt from the
-// errand as it is now and its first event: what registration sets is never
-// changed, and every field a step changes goes back to its value at intake.
-// An idempotent registration is replayed from it.
-func AsRegistered(e Errand, first Event) Errand {
+// errand as it is now and its events (the first one and any corrections):
+// what registration sets is changed only by a correction, whose changes say
+// what it was, and every field a step changes goes back to its value at
+// intake. An idempotent registration is replayed from it.
+func AsRegistered(e Errand, events []Event) Errand {
+	first := events[0]
+	for i := len(events) - 1; i > 0; i-- {
+		for _, c := range events[i].Changes {
+			switch c.Field {
+			case "applicant.name":
+				e.Applicant.Name = c.From
+			case "applicant.phone":
+				e.Applicant.Phone = c.From
+			case "applicant.address":
+				e.Applicant.Address = c.From
+			}
+		}
+	}
 	e.HolderOrgID, e.HolderLevel, e.Status = e.IntakeOrgID, LevelVillage, StatusRegistered
 	e.Outcome, e.OutcomeReason = "", ""
 	e.ReturnedByOrgID, e.ReturnedByLevel, e.MissingMaterials = "", "", []string{}
 	e.PausedAt, e.PausedDays, e.Extensions = time.Time{}, 0, 0
+	e.Urges, e.UrgedAt = 0, time.Time{}
 	e.DueAt = first.DueAt
 	e.CompletedAt, e.DeliveredAt, e.WithdrawnAt = time.Time{}, time.Time{}, time.Time{}
 	e.WorkingDays, e.OnTime, e.ReceiptRecovered, e.Satisfaction = 0, false, false, 0
@@ -457,7 +513,18 @@ func (s *Service) Events(ctx context.Context, a Actor, id string) ([]Event, erro
 	if _, err := s.Errand(ctx, a, id); err != nil {
 		return nil, err
 	}
-	return s.errands.Events(ctx, id)
+	evs, err := s.errands.Events(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// A correction's old and new values are masked for those who see the
+	// applicant masked (its hash stays that of the full values).
+	for i := range evs {
+		for j, c := range evs[i].Changes {
+			evs[i].Changes[j] = c.For(a)
+		}
+	}
+	return evs, nil
 }
 
 // Sees reports whether the actor's scope covers the errand: an agent the own

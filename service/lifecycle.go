@@ -62,11 +62,12 @@ const (
 	ActionDeliver  Action = "deliver"
 	ActionWithdraw Action = "withdraw"
 	ActionExtend   Action = "extend"
-	ActionUrge     Action = "urge" // 催办: the supervisors press the holder; the status stays
+	ActionUrge     Action = "urge"    // 催办: the supervisors press the holder; the status stays
+	ActionCorrect  Action = "correct" // the intake agent fixes a mistyped name, phone or address; the status stays
 )
 
 // Actions lists every action taken on an existing errand.
-var Actions = []Action{ActionForward, ActionAccept, ActionReturn, ActionResubmit, ActionComplete, ActionDeliver, ActionWithdraw, ActionExtend, ActionUrge}
+var Actions = []Action{ActionForward, ActionAccept, ActionReturn, ActionResubmit, ActionComplete, ActionDeliver, ActionWithdraw, ActionExtend, ActionUrge, ActionCorrect}
 
 // Label is the action as the timeline shows it.
 func (a Action) Label() string {
@@ -91,6 +92,8 @@ func (a Action) Label() string {
 		return "延期"
 	case ActionUrge:
 		return "催办"
+	case ActionCorrect:
+		return "更正登记信息"
 	}
 	return string(a)
 }
@@ -118,11 +121,13 @@ var Lifecycle = map[Status]map[Action]Step{
 		ActionForward:  {To: StatusForwarded, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionUrge:     {To: StatusRegistered, Roles: []Role{RoleSupervisor}, Where: InScope},
+		ActionCorrect:  {To: StatusRegistered, Roles: []Role{RoleAgent}, Where: AtIntake},
 	},
 	StatusForwarded: {
 		ActionAccept:   {To: StatusProcessing, Roles: []Role{RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionUrge:     {To: StatusForwarded, Roles: []Role{RoleSupervisor}, Where: InScope},
+		ActionCorrect:  {To: StatusForwarded, Roles: []Role{RoleAgent}, Where: AtIntake},
 	},
 	StatusProcessing: {
 		ActionForward:  {To: StatusForwarded, Roles: []Role{RoleTownshipOfficer}, Where: AtHolder},
@@ -131,11 +136,13 @@ var Lifecycle = map[Status]map[Action]Step{
 		ActionExtend:   {To: StatusProcessing, Roles: []Role{RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent, RoleTownshipOfficer, RoleCityOfficer}, Where: AtHolder},
 		ActionUrge:     {To: StatusProcessing, Roles: []Role{RoleSupervisor}, Where: InScope},
+		ActionCorrect:  {To: StatusProcessing, Roles: []Role{RoleAgent}, Where: AtIntake},
 	},
 	StatusCorrection: {
 		ActionResubmit: {To: StatusForwarded, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionWithdraw: {To: StatusWithdrawn, Roles: []Role{RoleAgent}, Where: AtIntake},
 		ActionUrge:     {To: StatusCorrection, Roles: []Role{RoleSupervisor}, Where: InScope},
+		ActionCorrect:  {To: StatusCorrection, Roles: []Role{RoleAgent}, Where: AtIntake},
 	},
 	StatusCompleted: {
 		ActionDeliver: {To: StatusDelivered, Roles: []Role{RoleAgent}, Where: AtIntake},
@@ -156,13 +163,14 @@ var SatisfactionLabels = map[int]string{5: "非常满意", 4: "满意", 3: "基�
 // StepInput is what a transition request carries besides the version.
 type StepInput struct {
 	Note             string
-	MissingMaterials []string // return
-	Outcome          Outcome  // complete
-	Reason           string   // return (the instruction to the applicant), complete (refused), withdraw, extend
-	DueDate          Date     // extend: the new due day
-	ReceiptRecovered *bool    // deliver
-	IDNumber         string   // deliver with a lost receipt: the applicant's ID, checked
-	Satisfaction     int      // deliver: 1..5, 0 when the resident declines to rate
+	MissingMaterials []string   // return
+	Outcome          Outcome    // complete
+	Reason           string     // return (the instruction to the applicant), complete (refused), withdraw, extend
+	DueDate          Date       // extend: the new due day
+	Applicant        *Applicant // correct: the name, phone and address as they should read (the ID number stays)
+	ReceiptRecovered *bool      // deliver
+	IDNumber         string     // deliver with a lost receipt: the applicant's ID, checked
+	Satisfaction     int        // deliver: 1..5, 0 when the resident declines to rate
 }
 
 // StepContext is what a step needs to know beyond the errand and the actor.
@@ -295,6 +303,10 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 		e.DueAt = in.DueDate.End()
 		e.Extensions++
 		ev.Reason, ev.DueAt = reason, e.DueAt
+	case ActionCorrect:
+		if err := correct(&e, &ev, in, &f); err != nil {
+			return Errand{}, Event{}, err
+		}
 	case ActionUrge:
 		// The note is the message to the holder; the one who urges
 		// writes it or lets the default stand.
@@ -383,6 +395,8 @@ func pastTense(a Action) string {
 		return "extended"
 	case ActionUrge:
 		return "urged"
+	case ActionCorrect:
+		return "corrected"
 	}
 	return string(a)
 }
@@ -413,4 +427,42 @@ func materialFields(f *fields, field string, list, allowed []string, nonEmpty bo
 		}
 	}
 	return out
+}
+
+// correct applies a correction of the applicant's name, phone or address
+// with its reason, recording each field that changes; a correction that
+// changes nothing is refused.
+func correct(e *Errand, ev *Event, in StepInput, f *fields) error {
+	reason := strings.TrimSpace(in.Reason)
+	checkText(f, "reason", reason, 1, 500)
+	if in.Applicant == nil {
+		f.add("applicant", "required: the name, phone and address as they should read")
+		return f.err()
+	}
+	next := Applicant{Name: strings.TrimSpace(in.Applicant.Name), Phone: strings.TrimSpace(in.Applicant.Phone),
+		Address: strings.TrimSpace(in.Applicant.Address)}
+	checkText(f, "applicant.name", next.Name, 1, 40)
+	if !ValidPhone(next.Phone) {
+		f.add("applicant.phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+	}
+	checkText(f, "applicant.address", next.Address, 0, 120)
+	if err := f.err(); err != nil {
+		return err
+	}
+	for _, c := range []Change{
+		{"applicant.name", e.Applicant.Name, next.Name},
+		{"applicant.phone", e.Applicant.Phone, next.Phone},
+		{"applicant.address", e.Applicant.Address, next.Address},
+	} {
+		if c.From != c.To {
+			ev.Changes = append(ev.Changes, c)
+		}
+	}
+	if len(ev.Changes) == 0 {
+		f.add("applicant", "nothing differs from the registration")
+		return f.err()
+	}
+	e.Applicant.Name, e.Applicant.Phone, e.Applicant.Address = next.Name, next.Phone, next.Address
+	ev.Reason = reason
+	return nil
 }

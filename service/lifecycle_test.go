@@ -56,6 +56,8 @@ func goodInput(act Action) StepInput {
 		return StepInput{Reason: "申请人撤回"}
 	case ActionExtend:
 		return StepInput{Reason: "需现场核查", DueDate: MakeDate(2026, 3, 20)}
+	case ActionCorrect:
+		return StepInput{Reason: "登记时姓名录错", Applicant: &Applicant{Name: "张三丰", Phone: "13912345678"}}
 	}
 	return StepInput{}
 }
@@ -234,6 +236,7 @@ func TestAsRegistered(t *testing.T) {
 			Channel: ChannelWalkIn, Note: "材料齐全", At: at}, cal)
 		reg.MissingMaterials = []string{} // as a stored errand reads back
 		e := reg
+		history := []Event{first}
 		now := at
 		for n := 0; n < 12 && !(e.Status == StatusDelivered || e.Status == StatusWithdrawn); n++ {
 			var choices []Action
@@ -268,13 +271,14 @@ func TestAsRegistered(t *testing.T) {
 				}
 				Link(&next, &ev)
 				e, done = next, true
+				history = append(history, ev)
 				steps++
 				break
 			}
 			if !done {
 				break
 			}
-			got := AsRegistered(e, first)
+			got := AsRegistered(e, history)
 			if !reflect.DeepEqual(got, reg) {
 				t.Fatalf("seed %d after %s to %s:\n got %+v\nwant %+v", seed, act, e.Status, got, reg)
 			}

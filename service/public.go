@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/subtle"
+	"strings"
 	"time"
 )
 
@@ -22,11 +23,21 @@ type PublicStep struct {
 // PublicEvent is what a resident may ever see of an event: when, which
 // step, the new status, which organisation (never which person), the
 // missing materials with the instruction for them, the outcome, the reason
-// of a refusal or withdrawal and a new deadline. Notes, actors and hashes
+// of a refusal or withdrawal, a new deadline and which fields a correction
+// put right. Notes, actors and hashes
 // stay with the staff.
 func PublicEvent(ev Event) Event {
-	return Event{At: ev.At, Action: ev.Action, To: ev.To, OrgID: ev.OrgID,
+	p := Event{At: ev.At, Action: ev.Action, To: ev.To, OrgID: ev.OrgID,
 		MissingMaterials: ev.MissingMaterials, Outcome: ev.Outcome, Reason: ev.Reason, DueAt: ev.DueAt}
+	// A correction shows which fields were put right, never their values,
+	// nor its reason, which may quote them.
+	for _, c := range ev.Changes {
+		p.Changes = append(p.Changes, Change{Field: c.Field})
+	}
+	if ev.Action == ActionCorrect {
+		p.Reason = ""
+	}
+	return p
 }
 
 // StatusWords is the status as a resident reads it: plain words, not the
@@ -174,6 +185,12 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 			st.Detail = ev.Reason
 		case ActionExtend:
 			st.Detail = "办理期限延至" + DateOf(ev.DueAt).Chinese()
+		case ActionCorrect:
+			var names []string
+			for _, c := range ev.Changes {
+				names = append(names, ChangeLabels[c.Field])
+			}
+			st.Detail = strings.Join(names, "、")
 		}
 		p.Timeline = append(p.Timeline, st)
 	}

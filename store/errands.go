@@ -411,15 +411,16 @@ func (s *Store) registered(ctx context.Context, id string) (service.Errand, erro
 	if err != nil {
 		return service.Errand{}, err
 	}
-	var first eventRow
-	if err := s.queryRow(ctx, `SELECT `+eventColumns+` FROM events WHERE errand_id = ? AND seq = 1`, []any{id}, first.targets()...); err != nil {
-		return service.Errand{}, translate(err, "errand")
-	}
-	ev, err := toEvent(first)
+	// The history is a few events; corrections among them changed what
+	// registration set.
+	evs, err := s.Events(ctx, id)
 	if err != nil {
 		return service.Errand{}, err
 	}
-	return service.AsRegistered(e, ev), nil
+	if len(evs) == 0 {
+		return service.Errand{}, service.NotFound("errand")
+	}
+	return service.AsRegistered(e, evs), nil
 }
 
 // DeleteIdempotentBefore forgets idempotency keys created before t.

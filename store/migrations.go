@@ -36,6 +36,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
 		{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion},
 		{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(s.postgres), Rollback: rollbackErrandUrges},
+		{ID: "202612050011_event_changes", Migrate: migrateEventChanges, Rollback: rollbackEventChanges},
 	})
 }
 
@@ -527,4 +528,14 @@ func migrateErrandUrges(postgres bool) gormigrate.MigrateFunc {
 
 func rollbackErrandUrges(tx *gorm.DB) error {
 	return execAll(tx, []string{`ALTER TABLE errands DROP COLUMN urged_at`, `ALTER TABLE errands DROP COLUMN urges`})
+}
+
+// Migration 6 keeps what a correction changed on its event (JSON of the
+// fields with their old and new values; empty for every other event).
+func migrateEventChanges(tx *gorm.DB) error {
+	return tx.Exec(`ALTER TABLE events ADD COLUMN changes text NOT NULL DEFAULT ''`).Error
+}
+
+func rollbackEventChanges(tx *gorm.DB) error {
+	return tx.Exec(`ALTER TABLE events DROP COLUMN changes`).Error
 }

@@ -191,7 +191,7 @@ func (r *errandRow) targets() []any {
 
 // errandTransitionSQL writes what a transition may change; the caller adds
 // the id and the version read, so a row that moved meanwhile is left alone.
-const errandTransitionSQL = `UPDATE errands SET holder_org_id = ?, holder_level = ?, status = ?, outcome = ?, outcome_reason = ?, returned_by_org_id = ?,
+const errandTransitionSQL = `UPDATE errands SET applicant_name = ?, applicant_phone = ?, applicant_address = ?, holder_org_id = ?, holder_level = ?, status = ?, outcome = ?, outcome_reason = ?, returned_by_org_id = ?,
 	returned_by_level = ?, missing_materials = ?, paused_at = ?, paused_days = ?, extensions = ?, urges = ?, urged_at = ?, due_at = ?,
 	completed_at = ?, delivered_at = ?, withdrawn_at = ?, working_days = ?, on_time = ?, receipt_recovered = ?,
 	satisfaction = ?, version = ?, last_hash = ?, timeline = ?
@@ -199,7 +199,7 @@ const errandTransitionSQL = `UPDATE errands SET holder_org_id = ?, holder_level 
 
 // transitionArgs are the arguments of errandTransitionSQL before the id and version.
 func (r *errandRow) transitionArgs() []any {
-	return []any{r.HolderOrgID, r.HolderLevel, r.Status, r.Outcome, r.OutcomeReason, r.ReturnedByOrgID,
+	return []any{r.ApplicantName, r.ApplicantPhone, r.ApplicantAddress, r.HolderOrgID, r.HolderLevel, r.Status, r.Outcome, r.OutcomeReason, r.ReturnedByOrgID,
 		r.ReturnedByLevel, r.MissingMaterials, r.PausedAt, r.PausedDays, r.Extensions, r.Urges, r.UrgedAt, r.DueAt,
 		r.CompletedAt, r.DeliveredAt, r.WithdrawnAt, r.WorkingDays, r.OnTime, r.ReceiptRecovered,
 		r.Satisfaction, r.Version, r.LastHash, r.Timeline}
@@ -269,6 +269,7 @@ type publicStep struct {
 	Missing []string   `json:"missing,omitempty"`
 	Outcome string     `json:"outcome,omitempty"`
 	Reason  string     `json:"reason,omitempty"`
+	Fields  []string   `json:"fields,omitempty"` // a correction's fields, never their values
 	DueAt   *time.Time `json:"due,omitempty"`
 }
 
@@ -295,7 +296,15 @@ func timelineOf(events []service.Event) (string, error) {
 func stepOf(ev service.Event) publicStep {
 	p := service.PublicEvent(ev)
 	return publicStep{At: utc(p.At), Action: string(p.Action), To: string(p.To), OrgID: p.OrgID,
-		Missing: p.MissingMaterials, Outcome: string(p.Outcome), Reason: p.Reason, DueAt: ptime(p.DueAt)}
+		Missing: p.MissingMaterials, Outcome: string(p.Outcome), Reason: p.Reason, Fields: changedFields(p.Changes), DueAt: ptime(p.DueAt)}
+}
+
+func changedFields(cs []service.Change) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Field)
+	}
+	return out
 }
 
 func encodeSteps(steps []publicStep) (string, error) {
@@ -313,6 +322,9 @@ func timelineEvents(timeline string) ([]service.Event, error) {
 	for i, st := range steps {
 		out[i] = service.Event{At: st.At.UTC(), Action: service.Action(st.Action), To: service.Status(st.To), OrgID: st.OrgID,
 			MissingMaterials: st.Missing, Outcome: service.Outcome(st.Outcome), Reason: st.Reason, DueAt: unptime(st.DueAt)}
+		for _, f := range st.Fields {
+			out[i].Changes = append(out[i].Changes, service.Change{Field: f})
+		}
 	}
 	return out, nil
 }
@@ -336,6 +348,7 @@ type eventRow struct {
 	DueAt            *time.Time
 	ReceiptRecovered *bool
 	Satisfaction     int
+	Changes          string // JSON of a correction's changes; empty otherwise
 	PrevHash         string
 	Hash             string
 }
@@ -345,14 +358,14 @@ func (eventRow) TableName() string { return "events" }
 // The events table's columns in the order of eventRow's fields.
 const eventColumns = `errand_id, seq, action, from_status, to_status, actor_id, actor_name, actor_role,
 	org_id, at, note, to_org_id, missing_materials, outcome, reason, due_at,
-	receipt_recovered, satisfaction, prev_hash, hash`
+	receipt_recovered, satisfaction, changes, prev_hash, hash`
 
 // targets are pointers to r's fields in the order of eventColumns, for Scan.
 func (r *eventRow) targets() []any {
 	return []any{&r.ErrandID, &r.Seq, &r.Action, &r.FromStatus, &r.ToStatus, &r.ActorID,
 		&r.ActorName, &r.ActorRole, &r.OrgID, &r.At, &r.Note, &r.ToOrgID,
 		&r.MissingMaterials, &r.Outcome, &r.Reason, &r.DueAt, &r.ReceiptRecovered, &r.Satisfaction,
-		&r.PrevHash, &r.Hash}
+		&r.Changes, &r.PrevHash, &r.Hash}
 }
 
 func toEvent(r eventRow) (service.Event, error) {
@@ -360,13 +373,19 @@ func toEvent(r eventRow) (service.Event, error) {
 	if err != nil {
 		return service.Event{}, fmt.Errorf("event %s/%d: missing materials: %w", r.ErrandID, r.Seq, err)
 	}
+	var changes []service.Change
+	if r.Changes != "" {
+		if err := json.Unmarshal([]byte(r.Changes), &changes); err != nil {
+			return service.Event{}, fmt.Errorf("event %s/%d: changes: %w", r.ErrandID, r.Seq, err)
+		}
+	}
 	return service.Event{
 		ErrandID: r.ErrandID, Seq: r.Seq, Action: service.Action(r.Action),
 		From: service.Status(r.FromStatus), To: service.Status(r.ToStatus),
 		ActorID: r.ActorID, ActorName: r.ActorName, ActorRole: service.Role(r.ActorRole), OrgID: r.OrgID,
 		At: r.At.UTC(), Note: r.Note, ToOrgID: r.ToOrgID, MissingMaterials: missing,
 		Outcome: service.Outcome(r.Outcome), Reason: r.Reason, DueAt: unptime(r.DueAt),
-		ReceiptRecovered: r.ReceiptRecovered, Satisfaction: r.Satisfaction, PrevHash: r.PrevHash, Hash: r.Hash,
+		ReceiptRecovered: r.ReceiptRecovered, Satisfaction: r.Satisfaction, Changes: changes, PrevHash: r.PrevHash, Hash: r.Hash,
 	}, nil
 }
 
@@ -377,8 +396,17 @@ func fromEvent(ev service.Event) eventRow {
 		ActorID: ev.ActorID, ActorName: ev.ActorName, ActorRole: string(ev.ActorRole), OrgID: ev.OrgID,
 		At: utc(ev.At), Note: ev.Note, ToOrgID: ev.ToOrgID, MissingMaterials: encodeList(ev.MissingMaterials),
 		Outcome: string(ev.Outcome), Reason: ev.Reason, DueAt: ptime(ev.DueAt),
-		ReceiptRecovered: ev.ReceiptRecovered, Satisfaction: ev.Satisfaction, PrevHash: ev.PrevHash, Hash: ev.Hash,
+		ReceiptRecovered: ev.ReceiptRecovered, Satisfaction: ev.Satisfaction, Changes: encodeChanges(ev.Changes), PrevHash: ev.PrevHash, Hash: ev.Hash,
 	}
+}
+
+// encodeChanges is a correction's changes as stored: JSON, or empty.
+func encodeChanges(cs []service.Change) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(cs) // strings only: cannot fail
+	return string(b)
 }
 
 // values are the values behind a row's targets, for an INSERT of its columns.

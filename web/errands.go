@@ -210,6 +210,7 @@ var doneLabels = map[service.Action]string{
 	service.ActionWithdraw: "已撤回。",
 	service.ActionExtend:   "已延期。",
 	service.ActionUrge:     "已催办，经办单位的待办列表中会标出。",
+	service.ActionCorrect:  "登记信息已更正，回执编号不变；更正记入办件过程。",
 }
 
 func (w *console) errandPage(c echo.Context) error {
@@ -293,6 +294,9 @@ func (w *console) transition(c echo.Context) error {
 	case "0":
 		f := false
 		in.ReceiptRecovered = &f
+	}
+	if act == service.ActionCorrect {
+		in.Applicant = &service.Applicant{Name: form.Get("name"), Phone: form.Get("phone"), Address: form.Get("address")}
 	}
 	if s := form.Get("satisfaction"); s != "" {
 		in.Satisfaction, _ = strconv.Atoi(s)

@@ -36,10 +36,11 @@ var codeMessages = map[string]string{
 
 // fieldMessages translate the service's field messages word for word.
 var fieldMessages = map[string]string{
-	"required":                               "此项必填。",
-	"must be valid UTF-8":                    "含有无法识别的字符。",
-	"must not contain control characters":    "含有不可见的控制字符，请重新输入。",
-	"a resident ID number has 18 characters": "身份证号码应为18位。",
+	"required":                                                                   "此项必填。",
+	"nothing differs from the registration":                                      "与登记内容相同，没有需要更正的地方。",
+	"must be valid UTF-8":                                                        "含有无法识别的字符。",
+	"must not contain control characters":                                        "含有不可见的控制字符，请重新输入。",
+	"a resident ID number has 18 characters":                                     "身份证号码应为18位。",
 	"the first 17 characters of a resident ID number are digits":                 "身份证号码前17位应为数字。",
 	"the ID number does not start with a province code":                          "身份证号码前两位不是有效的省份代码。",
 	"the birth date in the ID number is not a real date":                         "身份证号码中的出生日期不存在。",

@@ -194,6 +194,8 @@ func stepWords(st service.PublicStep) string {
 		return org + "依法延长了办理期限：" + st.Detail + "。"
 	case service.ActionUrge:
 		return "督查部门已催促办理单位尽快办理。"
+	case service.ActionCorrect:
+		return org + "更正了登记信息（" + st.Detail + "），回执编号不变。"
 	}
 	return st.Action.Label()
 }

@@ -197,21 +197,22 @@ var funcs = template.FuncMap{
 	"date":  func(t time.Time) string { return fmtDate(t) },
 	"time":  func(t time.Time) string { return fmtTime(t) },
 	// The resident's pages write dates the way people do: 2026年12月11日.
-	"cdate":   func(t time.Time) string { return service.DateOf(t).Chinese() },
-	"ctime":   service.ChineseTime,
-	"fee":     feeLabel,
-	"level":   levelLabel,
-	"channel": func(c service.Channel) string { return channelLabels[c] },
-	"grade":   func(g int) string { return service.SatisfactionLabels[g] },
-	"pct":     pct,
-	"hund":    hund,
-	"join":    func(s []string) string { return strings.Join(s, "、") },
-	"query":   func(v url.Values) string { return v.Encode() },
-	"add":     func(a, b int) int { return a + b },
-	"add64":   func(a, b int64) int64 { return a + b },
-	"count":   func(n int64) string { return counts.Sprintf("%d", n) }, // 1,234
-	"outcome": outcomeLabel,
-	"mask":    service.MaskName,
+	"cdate":      func(t time.Time) string { return service.DateOf(t).Chinese() },
+	"ctime":      service.ChineseTime,
+	"fee":        feeLabel,
+	"level":      levelLabel,
+	"channel":    func(c service.Channel) string { return channelLabels[c] },
+	"grade":      func(g int) string { return service.SatisfactionLabels[g] },
+	"pct":        pct,
+	"hund":       hund,
+	"join":       func(s []string) string { return strings.Join(s, "、") },
+	"query":      func(v url.Values) string { return v.Encode() },
+	"add":        func(a, b int) int { return a + b },
+	"add64":      func(a, b int64) int64 { return a + b },
+	"count":      func(n int64) string { return counts.Sprintf("%d", n) }, // 1,234
+	"outcome":    outcomeLabel,
+	"fieldLabel": func(f string) string { return service.ChangeLabels[f] },
+	"mask":       service.MaskName,
 	"recovered": func(b *bool) string {
 		if b != nil && *b {
 			return "已收回"
