@@ -84,7 +84,8 @@ func errandQuery(c echo.Context) (service.ErrandQuery, error) {
 	q := service.ErrandQuery{
 		OrgID: c.QueryParam("org_id"), HolderOrgID: c.QueryParam("holder_org_id"), ItemCode: c.QueryParam("item"),
 		From: c.QueryParam("from"), To: c.QueryParam("to"), IDNumber: c.QueryParam("id_number"),
-		ReceiptNo: c.QueryParam("receipt_no"), Cursor: c.QueryParam("cursor"), Limit: limit,
+		ReceiptNo: c.QueryParam("receipt_no"), Name: c.QueryParam("name"), Phone: c.QueryParam("phone"),
+		Cursor: c.QueryParam("cursor"), Limit: limit,
 	}
 	for _, v := range c.QueryParams()["status"] {
 		for _, st := range strings.Split(v, ",") {

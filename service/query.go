@@ -30,6 +30,8 @@ type ErrandFilter struct {
 	DueBy       time.Time // only open errands due no later than this (warnings)
 	IDNumber    string    // exact applicant ID number
 	ReceiptNo   string
+	NamePrefix  string // applicant names that start with this
+	Phone       string // exact applicant phone, as registered
 	Order       ErrandOrder
 	AfterID     string    // keyset: the last id seen
 	AfterDue    time.Time // keyset for ByDue: the last deadline seen
@@ -46,6 +48,8 @@ type ErrandQuery struct {
 	Overdue     bool
 	IDNumber    string
 	ReceiptNo   string
+	Name        string      // the start of the applicant's name
+	Phone       string      // the applicant's phone, exactly
 	Order       ErrandOrder // newest first unless ByDue
 	Cursor      string
 	Limit       int
@@ -179,7 +183,7 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	if !a.Role.Staff() {
 		return ErrandFilter{}, ErrForbidden
 	}
-	f := ErrandFilter{Under: a.ScopePath(), Limit: q.Limit, ItemCode: q.ItemCode, HolderOrgID: q.HolderOrgID}
+	f := ErrandFilter{Under: a.ScopePath(), Limit: q.Limit, ItemCode: strings.TrimSpace(q.ItemCode), HolderOrgID: q.HolderOrgID}
 	if q.Limit < 0 || q.Limit > maxLimit {
 		return f, BadParam("limit", "from 1 to "+itoa(maxLimit))
 	}
@@ -216,6 +220,31 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	}
 	if q.ReceiptNo != "" {
 		if f.ReceiptNo, err = ParseReceiptNo(q.ReceiptNo); err != nil {
+			return f, err
+		}
+	}
+	// A name is matched by its start: 张 finds 张三丰 and 张三, 张三 finds
+	// both too. A prefix is an index range on either engine; a search for
+	// a part in the middle would read every row in scope.
+	if name := strings.TrimSpace(q.Name); name != "" {
+		var fe fields
+		if checkText(&fe, "name", name, 1, 40); len(fe) > 0 {
+			return f, BadParam(fe[0].Field, fe[0].Message)
+		}
+		f.NamePrefix = name
+	}
+	if phone := strings.TrimSpace(q.Phone); phone != "" {
+		if !ValidPhone(phone) {
+			return f, BadParam("phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+		}
+		f.Phone = phone
+	}
+	if f.ItemCode != "" {
+		// Errands keep their item's code after it is retired, so any item
+		// in the catalogue, active or not, may be searched for.
+		if _, err := s.directory.Item(ctx, f.ItemCode); isNotFound(err) {
+			return f, BadParam("item", "no such item in the catalogue")
+		} else if err != nil {
 			return f, err
 		}
 	}

@@ -57,15 +57,81 @@ type errandRow struct {
 }
 
 type listData struct {
-	Tabs      []tab
-	Tab       tab
-	Rows      []errandRow
-	Next      template.URL // the next page, path and query
-	ReceiptNo string
-	Overdue   bool
-	CanAdd    bool
-	ByDue     bool       // the soonest deadline first
-	Sorts     []sortLink // the other orders this tab offers
+	Tabs     []tab
+	Tab      tab
+	Rows     []errandRow
+	Next     template.URL // the next page, path and query
+	Search   search
+	More     string // what the second row of the form is set to, said in its summary
+	MoreOpen bool   // a filter of the second row is wrong: show it open
+	Items    []service.Item
+	Statuses []service.Status // the statuses this tab may be narrowed to
+	Clear    template.URL     // the tab without any filter
+	CanAdd   bool
+	ByDue    bool       // the soonest deadline first
+	Sorts    []sortLink // the other orders this tab offers
+}
+
+// search is what the search form on a list of errands asks for, as typed;
+// the service checks every value, in the same place as for the API.
+type search struct {
+	ReceiptNo, Name, IDNumber, Phone string
+	Item, Status, From, To           string
+	Overdue                          bool
+}
+
+func readSearch(c echo.Context) search {
+	v := func(name string) string { return strings.TrimSpace(c.QueryParam(name)) }
+	return search{ReceiptNo: v("receipt_no"), Name: v("name"), IDNumber: v("id_number"), Phone: v("phone"),
+		Item: v("item"), Status: v("status"), From: v("from"), To: v("to"), Overdue: c.QueryParam("overdue") == "1"}
+}
+
+// values are the search's non-empty fields as a query, for the links that
+// keep it: the next page and the other order.
+func (s search) values() url.Values {
+	v := url.Values{}
+	for _, f := range []struct{ name, value string }{
+		{"receipt_no", s.ReceiptNo}, {"name", s.Name}, {"id_number", s.IDNumber}, {"phone", s.Phone},
+		{"item", s.Item}, {"status", s.Status}, {"from", s.From}, {"to", s.To},
+	} {
+		if f.value != "" {
+			v.Set(f.name, f.value)
+		}
+	}
+	if s.Overdue {
+		v.Set("overdue", "1")
+	}
+	return v
+}
+
+// moreSummary says what the form's second row is set to, so it can stay
+// folded (a phone has no room for it) and still show what narrows the list.
+func moreSummary(s search, items []service.Item) string {
+	var parts []string
+	if s.Item != "" {
+		name := s.Item
+		for _, it := range items {
+			if it.Code == s.Item {
+				name = it.Name
+			}
+		}
+		parts = append(parts, name)
+	}
+	if s.Status != "" {
+		parts = append(parts, service.Status(s.Status).Label())
+	}
+	switch {
+	case s.From != "" && s.To != "":
+		parts = append(parts, s.From+" 至 "+s.To+" 登记")
+	case s.From != "":
+		parts = append(parts, s.From+" 起登记")
+	case s.To != "":
+		parts = append(parts, s.To+" 前登记")
+	}
+	if s.Overdue {
+		parts = append(parts, "只看超期")
+	}
+	return strings.Join(parts, "，")
 }
 
 // sortLink switches a listing's order.
@@ -88,7 +154,11 @@ func (w *console) errandList(c echo.Context) error {
 	if c.Request().URL.Path == "/" {
 		p.Nav[0].Active = true
 	}
-	d := listData{Tabs: tabs, Tab: cur, ReceiptNo: strings.TrimSpace(c.QueryParam("receipt_no")), Overdue: c.QueryParam("overdue") == "1", CanAdd: a.Role == service.RoleAgent}
+	d := listData{Tabs: tabs, Tab: cur, Search: readSearch(c), CanAdd: a.Role == service.RoleAgent, Statuses: cur.Statuses}
+	if d.Statuses == nil {
+		d.Statuses = service.Statuses
+	}
+	sr := d.Search
 	// Work queues list the most urgent first: overdue, then due soon, by
 	// deadline; every listing can be sorted either way.
 	sortKey := c.QueryParam("sort")
@@ -100,29 +170,44 @@ func (w *console) errandList(c echo.Context) error {
 	}
 	d.ByDue = sortKey == "due"
 	link := func(extra url.Values) template.URL {
-		v := url.Values{"tab": {cur.Key}, "sort": {sortKey}}
-		if d.Overdue {
-			v.Set("overdue", "1")
-		}
-		if d.ReceiptNo != "" {
-			v.Set("receipt_no", d.ReceiptNo)
-		}
+		v := sr.values()
+		v.Set("tab", cur.Key)
+		v.Set("sort", sortKey)
 		for k, x := range extra {
 			v[k] = x
 		}
 		return template.URL("/errands?" + v.Encode())
 	}
+	d.Clear = template.URL("/errands?" + url.Values{"tab": {cur.Key}, "sort": {sortKey}}.Encode())
 	for _, s := range []struct{ key, label string }{{"due", "承诺办结最早在前"}, {"new", "最新登记在前"}} {
 		d.Sorts = append(d.Sorts, sortLink{Label: s.label, URL: link(url.Values{"sort": {s.key}}), Current: s.key == sortKey})
 	}
-	q := service.ErrandQuery{Statuses: cur.Statuses, ReceiptNo: d.ReceiptNo, Overdue: d.Overdue, Cursor: c.QueryParam("cursor"), Limit: 50}
+	items, err := w.svc.Items(ctx(c), service.ItemFilter{Limit: 500}) // retired items too: their errands remain
+	if err != nil {
+		return err
+	}
+	d.Items = items
+	d.More = moreSummary(sr, items)
+	q := service.ErrandQuery{Statuses: cur.Statuses, ReceiptNo: sr.ReceiptNo, Name: sr.Name, IDNumber: sr.IDNumber, Phone: sr.Phone,
+		ItemCode: sr.Item, From: sr.From, To: sr.To, Overdue: sr.Overdue, Cursor: c.QueryParam("cursor"), Limit: 50}
 	if d.ByDue {
 		q.Order = service.ByDue
 	}
 	if cur.Holder {
 		q.HolderOrgID = a.OrgID
 	}
-	list, next, err := w.svc.Errands(ctx(c), a, q)
+	var list []service.Errand
+	var next string
+	if st := service.Status(sr.Status); st != "" && cur.Statuses != nil && !slices.Contains(cur.Statuses, st) {
+		// A queue narrowed to a status outside it would show nothing
+		// without saying why.
+		err = service.BadParam("status", "not a status of this list")
+	} else {
+		if st != "" {
+			q.Statuses = []service.Status{st}
+		}
+		list, next, err = w.svc.Errands(ctx(c), a, q)
+	}
 	if err != nil {
 		p.Form = "search"
 		p.Values = c.QueryParams()
@@ -130,10 +215,14 @@ func (w *console) errandList(c echo.Context) error {
 		if !ok {
 			return err
 		}
+		d.MoreOpen = p.Errors["item"] != "" || p.Errors["status"] != "" || p.Errors["from"] != "" || p.Errors["to"] != ""
 		p.Data = d
 		return w.render(c, status, "errands", p)
 	}
-	warn, err := w.warnLevels(c, a, service.ErrandQuery{Statuses: cur.Statuses, HolderOrgID: q.HolderOrgID})
+	// The colours come from the warnings of the same search.
+	wq := q
+	wq.Cursor, wq.Overdue, wq.Order = "", false, service.ByNewest
+	warn, err := w.warnLevels(c, a, wq)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,10 @@ var fieldMessages = map[string]string{
 	"no such organisation in your scope":                                         "不在您的管辖范围内。",
 	"one of township, village, category, item, agent, month":                     "请选择分组方式。",
 	"csv or xlsx": "请选择 CSV 或 Excel 格式。",
+	"must not contain invisible or direction-changing characters (such as U+200B, U+202E or U+FEFF)": "含有不可见或改变文字方向的字符，请重新输入。",
+	"not a date of the form YYYY-MM-DD": "请按“年-月-日”填写日期，如 2026-03-02。",
+	"not a status of this list":         "本列表中没有这种状态的办件，请选择其他状态，或到“全部”中查找。",
+	"not a cursor from a previous page": "翻页信息已失效，请从第一页重新查找。",
 }
 
 // fieldLabels name the fields for the fallback message.
@@ -82,6 +86,7 @@ var fieldLabels = map[string]string{
 	"channel": "受理渠道", "item_code": "代办事项", "materials": "收取材料", "missing_materials": "需补正材料",
 	"reason": "理由", "outcome": "办理结果", "due_date": "延期至", "receipt_recovered": "回执", "satisfaction": "评价",
 	"receipt_no": "回执编号", "code": "查询码", "username": "用户名", "password": "密码",
+	"item": "代办事项", "status": "办理状态", "cursor": "翻页",
 	"from": "开始日期", "to": "结束日期", "month": "月份", "org_id": "统计范围", "version": "版本",
 }
 

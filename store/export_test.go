@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"daiban/service"
+)
+
+// ExplainErrands is the query plan of the errands f selects, for tests of
+// the indexes. On PostgreSQL sequential scans are priced out, as on a big
+// table: a plan that still reads the whole table has no index to use.
+func (s *Store) ExplainErrands(ctx context.Context, f service.ErrandFilter) (string, error) {
+	var ids []string
+	stmt := s.filtered(ctx, f).Session(&gorm.Session{DryRun: true}).Select("e.id").Find(&ids).Statement
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return "", err
+	}
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	explain := "EXPLAIN QUERY PLAN "
+	if s.postgres {
+		explain = "EXPLAIN "
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, explain+stmt.SQL.String(), stmt.Vars...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		for _, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			fmt.Fprint(&plan, v, " ")
+		}
+		plan.WriteString("\n")
+	}
+	return plan.String(), rows.Err()
+}
