@@ -35,6 +35,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(s.postgres), Rollback: rollbackLeanIntake(s.postgres)},
 		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
 		{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion},
+		{ID: "202612050001_account_changes", Migrate: migrateAccountChanges, Rollback: rollbackAccountChanges},
 	})
 }
 
@@ -507,4 +508,40 @@ func migrateCatalogVersion(tx *gorm.DB) error {
 
 func rollbackCatalogVersion(tx *gorm.DB) error {
 	return tx.Exec(`DELETE FROM counters WHERE name = 'catalog'`).Error
+}
+
+// Migration 5 lets accounts change: a user (and each of their sessions)
+// carries whether the password must be changed before anything else (set by
+// an admin's reset), and every change to an account is appended to
+// account_events with who made it.
+type m5AccountEvent struct {
+	ID        string    `gorm:"type:varchar(36);primaryKey"`
+	UserID    string    `gorm:"type:varchar(36);not null;index:idx_account_events_user,priority:1"`
+	User      m1User    `gorm:"foreignKey:UserID"`
+	Action    string    `gorm:"type:varchar(20);not null"`
+	ActorID   string    `gorm:"type:varchar(36);not null"`
+	ActorName string    `gorm:"type:varchar(200);not null"`
+	At        time.Time `gorm:"not null;index:idx_account_events_user,priority:2"`
+}
+
+func (m5AccountEvent) TableName() string { return "account_events" }
+
+func migrateAccountChanges(tx *gorm.DB) error {
+	if err := execAll(tx, []string{
+		`ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false`,
+		`ALTER TABLE sessions ADD COLUMN must_change_password boolean NOT NULL DEFAULT false`,
+	}); err != nil {
+		return err
+	}
+	return tx.Migrator().CreateTable(&m5AccountEvent{})
+}
+
+func rollbackAccountChanges(tx *gorm.DB) error {
+	if err := tx.Migrator().DropTable(&m5AccountEvent{}); err != nil {
+		return err
+	}
+	return execAll(tx, []string{
+		`ALTER TABLE sessions DROP COLUMN must_change_password`,
+		`ALTER TABLE users DROP COLUMN must_change_password`,
+	})
 }
