@@ -147,6 +147,13 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/warnings", w.warnings, page...)
 	e.GET("/ledger", w.ledger, page...)
 	e.GET("/ledger/export", w.ledgerExport, page...)
+	e.GET(passwordPath, w.passwordPage, page...)
+	e.POST(passwordPath, w.changePassword, page...)
+	e.GET("/users", w.users, page...)
+	e.POST("/users", w.createUser, page...)
+	e.POST("/users/:id/reset-password", w.resetPassword, page...)
+	e.POST("/users/:id/disable", w.setUserActive(false), page...)
+	e.POST("/users/:id/enable", w.setUserActive(true), page...)
 
 	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
@@ -324,6 +331,9 @@ func navFor(a service.Actor, u *url.URL) []navLink {
 	default:
 		links = []navLink{{"/dashboard", "统计分析", false}, {"/warnings", "预警督办", false}, {"/ledger", "登记台账", false},
 			{"/errands?tab=all", "全部办件", false}}
+		if a.Role == service.RoleAdmin {
+			links = append(links, navLink{"/users", "用户管理", false})
+		}
 	}
 	here := u.Path
 	if t := u.Query().Get("tab"); t != "" {
