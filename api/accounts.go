@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,8 +27,19 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(actorKey, a)
+		if a.MustChangePassword && !whileMustChange[c.Path()] {
+			return service.ErrPasswordChangeRequired
+		}
 		return next(c)
 	}
+}
+
+// whileMustChange are the routes open to a user signed in with a password
+// an admin reset: changing it, reading who they are, signing out.
+var whileMustChange = map[string]bool{
+	"/api/v1/auth/password": true,
+	"/api/v1/auth/me":       true,
+	"/api/v1/auth/logout":   true,
 }
 
 func bearer(c echo.Context) (string, bool) {
@@ -71,6 +83,25 @@ func (s *Server) login(c echo.Context) error {
 func (s *Server) logout(c echo.Context) error {
 	token, _ := bearer(c)
 	if err := s.svc.Logout(c.Request().Context(), token); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password" validate:"required,max=128"`
+	NewPassword     string `json:"new_password" validate:"required,max=128"`
+}
+
+// changePassword sets the caller's own password; this session stays open,
+// the account's others end.
+func (s *Server) changePassword(c echo.Context) error {
+	var req passwordRequest
+	if _, err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	token, _ := bearer(c)
+	if err := s.svc.ChangePassword(c.Request().Context(), actor(c), token, req.CurrentPassword, req.NewPassword); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -207,9 +238,12 @@ func (s *Server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := service.UserFilter{OrgID: c.QueryParam("org_id"), Role: service.Role(c.QueryParam("role")), After: after, Limit: limit}
+	f := service.UserFilter{OrgID: c.QueryParam("org_id"), Role: service.Role(c.QueryParam("role")), Query: strings.TrimSpace(c.QueryParam("q")), After: after, Limit: limit}
 	if f.Role != "" && f.Role.Level() == "" {
 		return service.BadParam("role", "one of agent, township_officer, city_officer, supervisor, admin")
+	}
+	if utf8.RuneCountInString(f.Query) > 40 {
+		return service.BadParam("q", "at most 40 characters")
 	}
 	users, err := s.svc.Users(c.Request().Context(), actor(c), f)
 	if err != nil {
@@ -220,4 +254,31 @@ func (s *Server) listUsers(c echo.Context) error {
 		out[i] = toUserJSON(u)
 	}
 	return c.JSON(http.StatusOK, newPage(out, nextKey(users, limit, func(u service.User) string { return u.Username })))
+}
+
+type resetJSON struct {
+	User     userJSON `json:"user"`
+	Password string   `json:"password"`
+}
+
+// resetPassword gives the user a generated password, shown in this answer
+// only; they must change it at their next sign-in.
+func (s *Server) resetPassword(c echo.Context) error {
+	u, password, err := s.svc.ResetPassword(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, resetJSON{User: toUserJSON(u), Password: password})
+}
+
+// setUserActive disables (ending the user's sessions) or re-enables a user.
+func (s *Server) setUserActive(active bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, err := s.svc.SetUserActive(c.Request().Context(), actor(c), c.Param("id"), active)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toUserJSON(u))
+	}
 }

@@ -55,6 +55,13 @@ func TestAuthorisationMatrix(t *testing.T) {
 			return map[string]any{"username": fmt.Sprintf("new%d", n), "password": "long-enough", "display_name": "新人", "role": "agent", "org_id": env.F.V1a.ID}
 		}, want: only(201, "admin")},
 		{method: "GET", own: "/api/v1/auth/me", want: all(200)},
+		// A wrong current password: every role gets as far as checking it.
+		{method: "POST", own: "/api/v1/auth/password", body: func(int) any {
+			return map[string]any{"current_password": "not-the-password", "new_password": "a-new-password"}
+		}, want: all(422)},
+		{method: "POST", own: "/api/v1/users/" + env.F.Users["ag1b"].ID + "/reset-password", want: only(200, "admin")},
+		{method: "POST", own: "/api/v1/users/" + env.F.Users["ag1b"].ID + "/disable", want: only(200, "admin")},
+		{method: "POST", own: "/api/v1/users/" + env.F.Users["ag1b"].ID + "/enable", want: only(200, "admin")},
 		{method: "GET", own: "/api/v1/catalog/items", want: map[string]int{"": 200, "ag1a": 200, "tw1": 200, "city": 200, "super": 200, "admin": 200}},
 		{method: "POST", own: "/api/v1/catalog/categories", body: func(n int) any { return map[string]any{"code": fmt.Sprintf("cat%d", n), "name": "新类"} }, want: only(201, "admin")},
 		{method: "POST", own: "/api/v1/catalog/items", body: func(n int) any {

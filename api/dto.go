@@ -41,18 +41,22 @@ func toOrgJSON(o service.Org) orgJSON {
 }
 
 type userJSON struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Phone       string    `json:"phone"`
-	Role        string    `json:"role"`
-	OrgID       string    `json:"org_id"`
-	Active      bool      `json:"active"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Phone       string `json:"phone"`
+	Role        string `json:"role"`
+	OrgID       string `json:"org_id"`
+	Active      bool   `json:"active"`
+	// MustChangePassword: an admin reset the password; the user must
+	// change it at the next sign-in before doing anything else.
+	MustChangePassword bool      `json:"must_change_password"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 func toUserJSON(u service.User) userJSON {
-	return userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Phone: u.Phone, Role: string(u.Role), OrgID: u.OrgID, Active: u.Active, CreatedAt: shanghai(u.CreatedAt)}
+	return userJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Phone: u.Phone, Role: string(u.Role), OrgID: u.OrgID,
+		Active: u.Active, MustChangePassword: u.MustChangePassword, CreatedAt: shanghai(u.CreatedAt)}
 }
 
 type meJSON struct {
@@ -64,10 +68,14 @@ type meJSON struct {
 	OrgID       string `json:"org_id"`
 	OrgName     string `json:"org_name"`
 	OrgLevel    string `json:"org_level"`
+	// MustChangePassword: this session may only change the password,
+	// read this and sign out.
+	MustChangePassword bool `json:"must_change_password"`
 }
 
 func toMeJSON(a service.Actor) meJSON {
-	return meJSON{ID: a.UserID, Username: a.Username, DisplayName: a.Name, Phone: a.Phone, Role: string(a.Role), OrgID: a.OrgID, OrgName: a.OrgName, OrgLevel: string(a.OrgLevel)}
+	return meJSON{ID: a.UserID, Username: a.Username, DisplayName: a.Name, Phone: a.Phone, Role: string(a.Role), OrgID: a.OrgID,
+		OrgName: a.OrgName, OrgLevel: string(a.OrgLevel), MustChangePassword: a.MustChangePassword}
 }
 
 type categoryJSON struct {

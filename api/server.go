@@ -166,6 +166,7 @@ func (s *Server) routes() {
 	a := v1.Group("", s.authenticate)
 	a.POST("/auth/logout", s.logout)
 	a.GET("/auth/me", s.me)
+	a.POST("/auth/password", s.changePassword)
 
 	a.GET("/orgs", s.listOrgs)
 	a.POST("/orgs", s.createOrg)
@@ -174,6 +175,9 @@ func (s *Server) routes() {
 
 	a.GET("/users", s.listUsers)
 	a.POST("/users", s.createUser)
+	a.POST("/users/:id/reset-password", s.resetPassword)
+	a.POST("/users/:id/disable", s.setUserActive(false))
+	a.POST("/users/:id/enable", s.setUserActive(true))
 
 	a.POST("/catalog/categories", s.createCategory)
 	a.POST("/catalog/items", s.createItem)

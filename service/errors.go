@@ -42,11 +42,11 @@ func (e *Error) Error() string {
 	if len(e.Fields) == 0 {
 		return e.Code + ": " + e.Detail
 	}
-	names := make([]string, len(e.Fields))
+	fields := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
-		names[i] = f.Field
+		fields[i] = f.Field + ": " + f.Message
 	}
-	return fmt.Sprintf("%s: %s (%s)", e.Code, e.Detail, strings.Join(names, ", "))
+	return fmt.Sprintf("%s: %s (%s)", e.Code, e.Detail, strings.Join(fields, "; "))
 }
 
 // Sentinels for errors.Is; every *Error with the same kind and code matches.

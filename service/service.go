@@ -25,7 +25,14 @@ import (
 // AccountStore keeps users, their sessions and the failure counters of the
 // sign-in and lookup throttles.
 type AccountStore interface {
-	CreateUser(ctx context.Context, u User) error
+	// CreateUser inserts u and the event that records who created it.
+	CreateUser(ctx context.Context, u User, ev AccountEvent) error
+	// UpdateUser loads the user in a transaction, lets fn change it and
+	// name the event to record, saves both, and ends every session of the
+	// user except the one whose token hash is keep (nil ends them all).
+	UpdateUser(ctx context.Context, id string, fn func(*User) (AccountEvent, error), keep []byte) (User, error)
+	// AccountEvents lists what was done to a user's account, newest first.
+	AccountEvents(ctx context.Context, userID string, limit int) ([]AccountEvent, error)
 	User(ctx context.Context, id string) (User, error)
 	UserByUsername(ctx context.Context, username string) (User, error)
 	Users(ctx context.Context, f UserFilter) ([]User, error)
@@ -120,9 +127,19 @@ func (s *Service) claim(ctx context.Context, kind ThrottleKind, key string, b bu
 		return err
 	}
 	if !ok {
-		return TooMany(code, detail, max(start.Add(b.window).Sub(now), time.Second))
+		wait := max(start.Add(b.window).Sub(now), time.Second)
+		return TooMany(code, detail+"; try again in "+minutes(wait), wait)
 	}
 	return nil
+}
+
+// minutes says how long d is in whole minutes, rounded up.
+func minutes(d time.Duration) string {
+	n := int((d + time.Minute - 1) / time.Minute)
+	if n == 1 {
+		return "1 minute"
+	}
+	return itoa(n) + " minutes"
 }
 
 // spent refuses with code, without writing anything, if key has used up

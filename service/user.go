@@ -56,7 +56,10 @@ type User struct {
 	OrgID        string
 	PasswordHash []byte
 	Active       bool
-	CreatedAt    time.Time
+	// MustChangePassword: the password was set by someone else (an admin's
+	// reset); the user may do nothing but change it once signed in.
+	MustChangePassword bool
+	CreatedAt          time.Time
 }
 
 // Actor is the authenticated caller of a request, with its organisation.
@@ -70,12 +73,16 @@ type Actor struct {
 	OrgPath  string
 	OrgLevel Level
 	OrgName  string
+	// MustChangePassword: signed in with a password an admin reset; until
+	// it is changed, changing it and signing out are all this actor may do.
+	MustChangePassword bool
 }
 
 // Session is a bearer token's server-side record; only the hash is stored.
 // It keeps the actor as signed in, so a request is authenticated by one
-// read: users and organisations never change once created. Whatever comes
-// to change or disable them must end their sessions.
+// read: users' names and organisations never change once created, and every
+// change to an account (password, reset, disabling) ends its sessions in the
+// same transaction (AccountStore.UpdateUser).
 type Session struct {
 	TokenHash []byte
 	Actor     Actor
@@ -91,12 +98,16 @@ type UserInput struct {
 	Phone       string
 	Role        Role
 	OrgID       string
+	// MustChangePassword: the password is one the admin hands over (the
+	// console makes one up); the user sets their own at the first sign-in.
+	MustChangePassword bool
 }
 
 // UserFilter narrows a user listing.
 type UserFilter struct {
 	OrgID string
 	Role  Role
+	Query string // part of the username or of the display name
 	After string // keyset cursor: the last username seen
 	Limit int
 }
@@ -109,16 +120,16 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, in UserInput) (User, 
 	if a.Role != RoleAdmin {
 		return User{}, ErrForbidden
 	}
-	return s.createUser(ctx, in)
+	return s.createUser(ctx, a, in)
 }
 
 // Bootstrap creates a user without an acting admin: the first admin, the demo
 // and the command line use it.
 func (s *Service) Bootstrap(ctx context.Context, in UserInput) (User, error) {
-	return s.createUser(ctx, in)
+	return s.createUser(ctx, CommandLine, in)
 }
 
-func (s *Service) createUser(ctx context.Context, in UserInput) (User, error) {
+func (s *Service) createUser(ctx context.Context, by Actor, in UserInput) (User, error) {
 	in.Username = strings.TrimSpace(in.Username)
 	in.DisplayName = strings.TrimSpace(in.DisplayName)
 	in.Phone = strings.TrimSpace(in.Phone)
@@ -126,9 +137,7 @@ func (s *Service) createUser(ctx context.Context, in UserInput) (User, error) {
 	if !usernameRE.MatchString(in.Username) {
 		f.add("username", "3 to 32 lower-case letters, digits, '.', '_' or '-'")
 	}
-	if n := len(in.Password); n < 8 || n > 72 {
-		f.add("password", "8 to 72 bytes")
-	}
+	checkPassword(&f, "password", in.Password)
 	checkText(&f, "display_name", in.DisplayName, 1, 40)
 	if in.Phone != "" && !ValidPhone(in.Phone) {
 		f.add("phone", "an 11-digit mobile number or a landline such as 0591-28888888")
@@ -158,9 +167,9 @@ func (s *Service) createUser(ctx context.Context, in UserInput) (User, error) {
 	}
 	u := User{
 		ID: s.newID(), Username: in.Username, DisplayName: in.DisplayName, Phone: in.Phone,
-		Role: in.Role, OrgID: org.ID, PasswordHash: hash, Active: true, CreatedAt: s.now(),
+		Role: in.Role, OrgID: org.ID, PasswordHash: hash, Active: true, MustChangePassword: in.MustChangePassword, CreatedAt: s.now(),
 	}
-	if err := s.accounts.CreateUser(ctx, u); err != nil {
+	if err := s.accounts.CreateUser(ctx, u, s.accountEvent(u.ID, AccountCreated, by)); err != nil {
 		return User{}, err
 	}
 	return u, nil
@@ -205,10 +214,10 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	}
 	now := s.now()
 	byClient, byAccount := "client "+clientKey(client), "user "+username
-	if err := s.claim(ctx, ThrottleLogin, byClient, loginClient, now, "too_many_attempts", "too many failed sign-ins from this address; try again later"); err != nil {
+	if err := s.claim(ctx, ThrottleLogin, byClient, loginClient, now, "too_many_attempts", "too many failed sign-ins from this address"); err != nil {
 		return "", Session{}, User{}, err
 	}
-	if err := s.claim(ctx, ThrottleLogin, byAccount, loginAccount, now, "too_many_attempts", "too many failed sign-ins for this username; try again later"); err != nil {
+	if err := s.claim(ctx, ThrottleLogin, byAccount, loginAccount, now, "too_many_attempts", "too many failed sign-ins for this username"); err != nil {
 		return "", Session{}, User{}, err
 	}
 	u, err = s.accounts.UserByUsername(ctx, username)
@@ -216,7 +225,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		return "", Session{}, User{}, err
 	}
 	hash := s.dummyHash() // an unknown user costs as much time as a wrong password
-	if err == nil && u.Active {
+	if err == nil {
 		hash = u.PasswordHash
 	}
 	if err := s.logins.Acquire(ctx, 1); err != nil {
@@ -224,13 +233,18 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	}
 	wrong := bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil
 	s.logins.Release(1)
-	if wrong || err != nil || !u.Active {
+	if wrong || err != nil {
 		return "", Session{}, User{}, &Error{Kind: KindUnauthenticated, Code: "bad_credentials", Detail: "wrong username or password"}
 	}
 	for _, key := range []string{byAccount, byClient} {
 		if err := s.accounts.ReleaseAttempt(ctx, ThrottleLogin, key); err != nil {
 			return "", Session{}, User{}, err
 		}
+	}
+	// Only the holder of the right password learns that the account is
+	// disabled, and whom to ask.
+	if !u.Active {
+		return "", Session{}, User{}, ErrAccountDisabled
 	}
 	org, err := s.org(ctx, u.OrgID)
 	if err != nil {
@@ -255,7 +269,7 @@ func (s *Service) newSession(a Actor, now time.Time) (string, Session) {
 // ActorOf is the user u of organisation org as an actor.
 func ActorOf(u User, org Org) Actor {
 	return Actor{UserID: u.ID, Username: u.Username, Name: u.DisplayName, Phone: u.Phone, Role: u.Role,
-		OrgID: org.ID, OrgPath: org.Path, OrgLevel: org.Level, OrgName: org.Name}
+		OrgID: org.ID, OrgPath: org.Path, OrgLevel: org.Level, OrgName: org.Name, MustChangePassword: u.MustChangePassword}
 }
 
 // HashToken is how a bearer token is stored and looked up.

@@ -63,14 +63,77 @@ func (s *Store) Orgs(ctx context.Context, f service.OrgFilter) ([]service.Org, e
 	return out, nil
 }
 
-// CreateUser inserts a user; a taken username is a duplicate on "username".
-func (s *Store) CreateUser(ctx context.Context, u service.User) error {
-	r := fromUser(u)
-	err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
+// CreateUser inserts a user and the event recording who created it; a
+// taken username is a duplicate on "username".
+func (s *Store) CreateUser(ctx context.Context, u service.User, ev service.AccountEvent) error {
+	r, er := fromUser(u), fromAccountEvent(ev)
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&r).Error; err != nil {
+			return err
+		}
+		return tx.Create(&er).Error
+	})
 	if err != nil {
 		return dup(translate(err, "user"), "username", "this username is taken")
 	}
 	return nil
+}
+
+// UpdateUser loads the user in the write transaction, lets fn change it and
+// name the event to record, saves both, and ends the user's sessions but
+// the one whose token hash is keep; that one takes the user's new
+// must-change flag.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*service.User) (service.AccountEvent, error), keep []byte) (service.User, error) {
+	var out service.User
+	err := s.write(ctx, func(tx *gorm.DB) error {
+		var r userRow
+		if err := tx.Where("id = ?", id).Take(&r).Error; err != nil {
+			return translate(err, "user")
+		}
+		u := toUser(r)
+		ev, err := fn(&u)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(map[string]any{
+			"password_hash": u.PasswordHash, "active": u.Active, "must_change_password": u.MustChangePassword,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		er := fromAccountEvent(ev)
+		if err := tx.Create(&er).Error; err != nil {
+			return err
+		}
+		ended := tx.Where("user_id = ?", id)
+		if keep != nil {
+			ended = ended.Where("token_hash <> ?", keep)
+		}
+		if err := ended.Delete(&sessionRow{}).Error; err != nil {
+			return err
+		}
+		if keep != nil {
+			if err := tx.Model(&sessionRow{}).Where("token_hash = ?", keep).Update("must_change_password", u.MustChangePassword).Error; err != nil {
+				return err
+			}
+		}
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// AccountEvents lists the changes to a user's account, newest first.
+func (s *Store) AccountEvents(ctx context.Context, userID string, limit int) ([]service.AccountEvent, error) {
+	var rows []accountEventRow
+	if err := s.read(ctx).Where("user_id = ?", userID).Order("at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]service.AccountEvent, len(rows))
+	for i, r := range rows {
+		out[i] = toAccountEvent(r)
+	}
+	return out, nil
 }
 
 // User reads a user by id.
@@ -100,6 +163,10 @@ func (s *Store) Users(ctx context.Context, f service.UserFilter) ([]service.User
 	if f.Role != "" {
 		q = q.Where("role = ?", string(f.Role))
 	}
+	if f.Query != "" {
+		like := "%" + likeEscaper.Replace(strings.ToLower(f.Query)) + "%"
+		q = q.Where(`(username LIKE ? ESCAPE '\' OR LOWER(display_name) LIKE ? ESCAPE '\')`, like, like)
+	}
 	if f.After != "" {
 		q = q.Where("username > ?", f.After)
 	}
@@ -119,7 +186,7 @@ func (s *Store) CreateSession(ctx context.Context, sess service.Session) error {
 	a := sess.Actor
 	r := sessionRow{TokenHash: sess.TokenHash, UserID: a.UserID, CreatedAt: utc(sess.CreatedAt), ExpiresAt: utc(sess.ExpiresAt),
 		Username: a.Username, DisplayName: a.Name, Phone: a.Phone, Role: string(a.Role),
-		OrgID: a.OrgID, OrgPath: a.OrgPath, OrgLevel: string(a.OrgLevel), OrgName: a.OrgName}
+		OrgID: a.OrgID, OrgPath: a.OrgPath, OrgLevel: string(a.OrgLevel), OrgName: a.OrgName, MustChangePassword: a.MustChangePassword}
 	return s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
 }
 
@@ -128,9 +195,9 @@ func (s *Store) CreateSession(ctx context.Context, sess service.Session) error {
 func (s *Store) ActorBySession(ctx context.Context, tokenHash []byte, now time.Time) (service.Actor, error) {
 	var a service.Actor
 	var role, level string
-	err := s.queryRow(ctx, `SELECT user_id, username, display_name, phone, role, org_id, org_path, org_level, org_name
+	err := s.queryRow(ctx, `SELECT user_id, username, display_name, phone, role, org_id, org_path, org_level, org_name, must_change_password
 		FROM sessions WHERE token_hash = ? AND expires_at > ?`, []any{tokenHash, utc(now)},
-		&a.UserID, &a.Username, &a.Name, &a.Phone, &role, &a.OrgID, &a.OrgPath, &level, &a.OrgName)
+		&a.UserID, &a.Username, &a.Name, &a.Phone, &role, &a.OrgID, &a.OrgPath, &level, &a.OrgName, &a.MustChangePassword)
 	if err != nil {
 		return service.Actor{}, translate(err, "session")
 	}
@@ -260,6 +327,9 @@ func (s *Store) DeleteStaleThrottles(ctx context.Context, since time.Time) error
 		return nil
 	})
 }
+
+// likeEscaper makes a search term match itself in a LIKE pattern.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func dup(err error, field, detail string) error {
 	if e, ok := err.(*service.Error); ok && e.Code == "duplicate" {

@@ -36,6 +36,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
 		{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion},
 		{ID: "202612050001_applicant_search", Migrate: migrateApplicantSearch(s.postgres), Rollback: rollbackApplicantSearch},
+		{ID: "202612050002_account_changes", Migrate: migrateAccountChanges, Rollback: rollbackAccountChanges},
 		{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(s.postgres), Rollback: rollbackErrandUrges},
 		{ID: "202612050011_event_changes", Migrate: migrateEventChanges, Rollback: rollbackEventChanges},
 	})
@@ -531,7 +532,7 @@ func rollbackApplicantSearch(tx *gorm.DB) error {
 	return execAll(tx, []string{`DROP INDEX idx_errands_name`, `DROP INDEX idx_errands_phone`})
 }
 
-// Migration 6 counts the supervisors' 催办 on the errand, with the last
+// Migration 7 counts the supervisors' 催办 on the errand, with the last
 // one's time, for the holder's queue and the warnings list.
 func migrateErrandUrges(postgres bool) gormigrate.MigrateFunc {
 	return func(tx *gorm.DB) error {
@@ -550,7 +551,7 @@ func rollbackErrandUrges(tx *gorm.DB) error {
 	return execAll(tx, []string{`ALTER TABLE errands DROP COLUMN urged_at`, `ALTER TABLE errands DROP COLUMN urges`})
 }
 
-// Migration 7 keeps what a correction changed on its event (JSON of the
+// Migration 8 keeps what a correction changed on its event (JSON of the
 // fields with their old and new values; empty for every other event).
 func migrateEventChanges(tx *gorm.DB) error {
 	return tx.Exec(`ALTER TABLE events ADD COLUMN changes text NOT NULL DEFAULT ''`).Error
@@ -558,4 +559,40 @@ func migrateEventChanges(tx *gorm.DB) error {
 
 func rollbackEventChanges(tx *gorm.DB) error {
 	return tx.Exec(`ALTER TABLE events DROP COLUMN changes`).Error
+}
+
+// Migration 6 lets accounts change: a user (and each of their sessions)
+// carries whether the password must be changed before anything else (set by
+// an admin's reset), and every change to an account is appended to
+// account_events with who made it.
+type m6AccountEvent struct {
+	ID        string    `gorm:"type:varchar(36);primaryKey"`
+	UserID    string    `gorm:"type:varchar(36);not null;index:idx_account_events_user,priority:1"`
+	User      m1User    `gorm:"foreignKey:UserID"`
+	Action    string    `gorm:"type:varchar(20);not null"`
+	ActorID   string    `gorm:"type:varchar(36);not null"`
+	ActorName string    `gorm:"type:varchar(200);not null"`
+	At        time.Time `gorm:"not null;index:idx_account_events_user,priority:2"`
+}
+
+func (m6AccountEvent) TableName() string { return "account_events" }
+
+func migrateAccountChanges(tx *gorm.DB) error {
+	if err := execAll(tx, []string{
+		`ALTER TABLE users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false`,
+		`ALTER TABLE sessions ADD COLUMN must_change_password boolean NOT NULL DEFAULT false`,
+	}); err != nil {
+		return err
+	}
+	return tx.Migrator().CreateTable(&m6AccountEvent{})
+}
+
+func rollbackAccountChanges(tx *gorm.DB) error {
+	if err := tx.Migrator().DropTable(&m6AccountEvent{}); err != nil {
+		return err
+	}
+	return execAll(tx, []string{
+		`ALTER TABLE sessions DROP COLUMN must_change_password`,
+		`ALTER TABLE users DROP COLUMN must_change_password`,
+	})
 }

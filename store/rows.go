@@ -40,27 +40,48 @@ func fromOrg(o service.Org) orgRow {
 }
 
 type userRow struct {
-	ID           string
-	Username     string
-	DisplayName  string
-	Phone        string
-	Role         string
-	OrgID        string
-	PasswordHash []byte
-	Active       bool
-	CreatedAt    time.Time
+	ID                 string
+	Username           string
+	DisplayName        string
+	Phone              string
+	Role               string
+	OrgID              string
+	PasswordHash       []byte
+	Active             bool
+	MustChangePassword bool
+	CreatedAt          time.Time
 }
 
 func (userRow) TableName() string { return "users" }
 
 func toUser(r userRow) service.User {
 	return service.User{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, Phone: r.Phone,
-		Role: service.Role(r.Role), OrgID: r.OrgID, PasswordHash: r.PasswordHash, Active: r.Active, CreatedAt: r.CreatedAt.UTC()}
+		Role: service.Role(r.Role), OrgID: r.OrgID, PasswordHash: r.PasswordHash, Active: r.Active,
+		MustChangePassword: r.MustChangePassword, CreatedAt: r.CreatedAt.UTC()}
 }
 
 func fromUser(u service.User) userRow {
 	return userRow{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Phone: u.Phone, Role: string(u.Role),
-		OrgID: u.OrgID, PasswordHash: u.PasswordHash, Active: u.Active, CreatedAt: utc(u.CreatedAt)}
+		OrgID: u.OrgID, PasswordHash: u.PasswordHash, Active: u.Active, MustChangePassword: u.MustChangePassword, CreatedAt: utc(u.CreatedAt)}
+}
+
+type accountEventRow struct {
+	ID        string
+	UserID    string
+	Action    string
+	ActorID   string
+	ActorName string
+	At        time.Time
+}
+
+func (accountEventRow) TableName() string { return "account_events" }
+
+func toAccountEvent(r accountEventRow) service.AccountEvent {
+	return service.AccountEvent{ID: r.ID, UserID: r.UserID, Action: service.AccountAction(r.Action), ActorID: r.ActorID, ActorName: r.ActorName, At: r.At.UTC()}
+}
+
+func fromAccountEvent(e service.AccountEvent) accountEventRow {
+	return accountEventRow{ID: e.ID, UserID: e.UserID, Action: string(e.Action), ActorID: e.ActorID, ActorName: e.ActorName, At: utc(e.At)}
 }
 
 type sessionRow struct {
@@ -76,6 +97,9 @@ type sessionRow struct {
 	OrgPath     string
 	OrgLevel    string
 	OrgName     string
+	// MustChangePassword is the user's flag as the session opened; a
+	// password change clears it on the session it keeps.
+	MustChangePassword bool
 }
 
 func (sessionRow) TableName() string { return "sessions" }

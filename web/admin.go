@@ -37,7 +37,7 @@ func adminNav(a service.Actor, u *url.URL) []navLink {
 	if a.Role != service.RoleAdmin {
 		return nil
 	}
-	links := []navLink{{"/admin/orgs", "组织机构", false}, {"/admin/catalogue", "事项目录", false}, {"/admin/calendar", "工作日历", false}}
+	links := []navLink{{"/users", "用户管理", false}, {"/admin/orgs", "组织机构", false}, {"/admin/catalogue", "事项目录", false}, {"/admin/calendar", "工作日历", false}}
 	for i := range links {
 		links[i].Active = u.Path == links[i].Href || strings.HasPrefix(u.Path, links[i].Href+"/")
 	}

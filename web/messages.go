@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"daiban/api"
 	"daiban/service"
@@ -13,25 +14,28 @@ import (
 
 // codeMessages translate errors that are about the request as a whole.
 var codeMessages = map[string]string{
-	"version_conflict":       "该办件刚刚已被他人办理或更新，下面是最新状态，请核对后再操作。",
-	"invalid_transition":     "该办件当前的状态不能进行此操作，下面是最新状态。",
-	"decided_here":           "本事项由本级办结，无需转报。",
-	"wrong_level":            "本事项不由本级办结，请转报上级。",
-	"no_higher_level":        "已是最高层级，无法继续转报。",
-	"role_not_allowed":       "您的岗位不能进行此操作。",
-	"wrong_organisation":     "此办件目前不在本单位，不能进行此操作。",
-	"forbidden":              "您的账号无权进行此操作。",
-	"bad_credentials":        "用户名或密码错误。",
-	"too_many_attempts":      "登录失败次数过多，请稍后再试。",
-	"too_many_lookups":       "查询过于频繁，请稍后再试。",
-	"rate_limited":           "查询过于频繁，请稍后再试。",
-	"receipt_not_found":      "未找到：请对照回执核对回执编号和查询码。",
-	"idempotency_key_reused": "这张登记表已经提交过，请勿重复提交。请在“本村办件”中查看。",
-	"idempotency_in_flight":  "正在提交，请勿重复点击。",
-	"not_found":              "未找到，或不在您的管辖范围内。",
-	"unauthenticated":        "会话已过期，请重新登录。",
-	"invalid_token":          "会话已过期，请重新登录。",
-	"duplicate":              "已存在，不能重复添加。",
+	"version_conflict":         "该办件刚刚已被他人办理或更新，下面是最新状态，请核对后再操作。",
+	"invalid_transition":       "该办件当前的状态不能进行此操作，下面是最新状态。",
+	"decided_here":             "本事项由本级办结，无需转报。",
+	"wrong_level":              "本事项不由本级办结，请转报上级。",
+	"no_higher_level":          "已是最高层级，无法继续转报。",
+	"role_not_allowed":         "您的岗位不能进行此操作。",
+	"wrong_organisation":       "此办件目前不在本单位，不能进行此操作。",
+	"forbidden":                "您的账号无权进行此操作。",
+	"bad_credentials":          "用户名或密码错误。",
+	"too_many_attempts":        "登录失败次数过多，请稍后再试。",
+	"too_many_lookups":         "查询过于频繁，请稍后再试。",
+	"rate_limited":             "查询过于频繁，请稍后再试。",
+	"receipt_not_found":        "未找到：请对照回执核对回执编号和查询码。",
+	"idempotency_key_reused":   "这张登记表已经提交过，请勿重复提交。请在“本村办件”中查看。",
+	"idempotency_in_flight":    "正在提交，请勿重复点击。",
+	"not_found":                "未找到，或不在您的管辖范围内。",
+	"unauthenticated":          "会话已过期，请重新登录。",
+	"invalid_token":            "会话已过期，请重新登录。",
+	"duplicate":                "已存在，不能重复添加。",
+	"account_disabled":         "此账号已停用，不能登录。请联系本县（市）系统管理员。",
+	"password_change_required": "您的密码是管理员设置的，请先设置自己的新密码。",
+	"cannot_disable_self":      "不能停用自己的账号。",
 }
 
 // fieldMessages translate the service's field messages word for word.
@@ -75,9 +79,16 @@ var fieldMessages = map[string]string{
 	"one of township, village, category, item, agent, month":                     "请选择分组方式。",
 	"csv or xlsx": "请选择 CSV 或 Excel 格式。",
 	"must not contain invisible or direction-changing characters (such as U+200B, U+202E or U+FEFF)": "含有不可见或改变文字方向的字符，请重新输入。",
-	"not a date of the form YYYY-MM-DD": "请按“年-月-日”填写日期，如 2026-03-02。",
-	"not a status of this list":         "本列表中没有这种状态的办件，请选择其他状态，或到“全部”中查找。",
-	"not a cursor from a previous page": "翻页信息已失效，请从第一页重新查找。",
+	"not a date of the form YYYY-MM-DD":                               "请按“年-月-日”填写日期，如 2026-03-02。",
+	"not a status of this list":                                       "本列表中没有这种状态的办件，请选择其他状态，或到“全部”中查找。",
+	"not a cursor from a previous page":                               "翻页信息已失效，请从第一页重新查找。",
+	"8 to 72 bytes":                                                   "密码须为 8 至 72 个字节：字母、数字、符号各占 1 个字节，一个汉字占 3 个字节。",
+	"does not match your current password":                            "当前密码不正确。",
+	"must differ from the current password":                           "新密码不能与当前密码相同。",
+	"3 to 32 lower-case letters, digits, '.', '_' or '-'":             "用户名须为 3 至 32 位小写字母、数字或 . _ -，以字母或数字开头。",
+	"this username is taken":                                          "此用户名已被使用。",
+	"no such organisation":                                            "没有这个单位代码，请从列表中选择。",
+	"one of agent, township_officer, city_officer, supervisor, admin": "请选择岗位。",
 }
 
 // fieldLabels name the fields for the fallback message.
@@ -88,6 +99,8 @@ var fieldLabels = map[string]string{
 	"receipt_no": "回执编号", "code": "查询码", "username": "用户名", "password": "密码",
 	"item": "代办事项", "status": "办理状态", "cursor": "翻页",
 	"from": "开始日期", "to": "结束日期", "month": "月份", "org_id": "统计范围", "version": "版本",
+	"current_password": "当前密码", "new_password": "新密码", "confirm_password": "确认新密码",
+	"display_name": "姓名", "role": "岗位", "org": "所属单位",
 }
 
 // formField maps the service's field path to the form's input name.
@@ -112,6 +125,8 @@ func zhField(field, msg string) string {
 		return "最多 " + strings.TrimSuffix(strings.TrimPrefix(msg, "at most "), " characters") + " 个字。"
 	case strings.HasPrefix(msg, "at least ") && strings.HasSuffix(msg, " characters"):
 		return "至少 " + strings.TrimSuffix(strings.TrimPrefix(msg, "at least "), " characters") + " 个字。"
+	case strings.Contains(msg, " belongs to a "):
+		return "岗位与单位的层级不符：代办员属村（社区），乡镇办事员属乡镇（街道），其他岗位属市级单位。"
 	}
 	if l, ok := fieldLabels[field]; ok {
 		return l + "填写有误，请核对。"
@@ -128,6 +143,11 @@ func translate(se *service.Error) string {
 			parts = append(parts, fieldLabels[name]+zhField(name, f.Message))
 		}
 		return strings.Join(parts, " ")
+	}
+	if se.Code == "too_many_attempts" && se.RetryAfter > 0 {
+		// The minutes left of the real window, as the service counts it.
+		n := int((se.RetryAfter + time.Minute - 1) / time.Minute)
+		return "密码输错次数过多，请 " + itoa(n) + " 分钟后再试。"
 	}
 	if m, ok := codeMessages[se.Code]; ok {
 		return m

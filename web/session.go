@@ -84,6 +84,10 @@ func (w *console) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(actorKey, a)
 		c.Set(tokenKey, ck.Value)
+		// Signed in with a password an admin reset: nothing but changing it.
+		if a.MustChangePassword && c.Path() != passwordPath {
+			return c.Redirect(http.StatusSeeOther, passwordPath)
+		}
 		return next(c)
 	}
 }
@@ -154,7 +158,7 @@ func (w *console) loginPage(c echo.Context) error {
 func (w *console) login(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	token, _, _, err := w.svc.Login(ctx(c), username, password, c.RealIP())
+	token, _, u, err := w.svc.Login(ctx(c), username, password, c.RealIP())
 	if err != nil {
 		p := w.newPage(c, "代办系统登录")
 		p.NoChrom = true
@@ -168,6 +172,9 @@ func (w *console) login(c echo.Context) error {
 		return w.render(c, status, "login", p)
 	}
 	w.setSessionCookie(c, token)
+	if u.MustChangePassword {
+		next = passwordPath
+	}
 	return c.Redirect(http.StatusSeeOther, next)
 }
 

@@ -150,6 +150,13 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/ledger", w.ledger, page...)
 	e.GET("/ledger/export", w.ledgerExport, page...)
 	w.mountAdmin(e, page)
+	e.GET(passwordPath, w.passwordPage, page...)
+	e.POST(passwordPath, w.changePassword, page...)
+	e.GET("/users", w.users, page...)
+	e.POST("/users", w.createUser, page...)
+	e.POST("/users/:id/reset-password", w.resetPassword, page...)
+	e.POST("/users/:id/disable", w.setUserActive(false), page...)
+	e.POST("/users/:id/enable", w.setUserActive(true), page...)
 
 	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{

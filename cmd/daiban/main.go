@@ -1,7 +1,8 @@
 // Command daiban runs the citizen-errand service and its maintenance tasks.
 //
 //	daiban [serve] [--addr :8080] [--db daiban.db] [--demo] [--pprof 127.0.0.1:6060]
-//	daiban migrate | demo | user add | verify-ledger | backup PATH
+//	daiban migrate | demo | verify-ledger | backup PATH
+//	daiban user add | passwd | reset | disable | enable --username NAME
 package main
 
 import (
@@ -75,11 +76,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	if cmd == "user" {
-		if len(args) == 0 || args[0] != "add" {
-			fmt.Fprintln(stderr, "usage: daiban user add --username NAME --role ROLE --org CODE --name DISPLAY [--phone PHONE]")
+		if len(args) == 0 || !userCommands[args[0]] {
+			fmt.Fprintln(stderr, userUsage)
 			return 2
 		}
-		cmd, args = "user add", args[1:]
+		cmd, args = "user "+args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("daiban "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -121,8 +122,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 60*time.Second, "how long an answer may take to write")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	var username, role, orgCode, displayName, phone string
-	if cmd == "user add" {
+	if strings.HasPrefix(cmd, "user ") {
 		fs.StringVar(&username, "username", "", "login name")
+	}
+	if cmd == "user add" {
 		fs.StringVar(&role, "role", "", "agent, township_officer, city_officer, supervisor or admin")
 		fs.StringVar(&orgCode, "org", "", "division code of the user's organisation")
 		fs.StringVar(&displayName, "name", "", "display name")
@@ -169,6 +172,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = withStore(ctx, cfg, true, func(st *store.Store, svc *service.Service) error {
 			return addUser(ctx, st, svc, getenv, stdout, username, role, orgCode, displayName, phone)
 		})
+	case "user passwd", "user reset", "user disable", "user enable":
+		if username == "" {
+			fmt.Fprintln(stderr, "daiban "+cmd+": --username is required\n"+userUsage)
+			return 2
+		}
+		err = withStore(ctx, cfg, true, func(_ *store.Store, svc *service.Service) error {
+			return changeUser(ctx, svc, getenv, stdout, cmd, username)
+		})
 	case "verify-ledger":
 		err = withStore(ctx, cfg, true, func(_ *store.Store, svc *service.Service) error {
 			r, err := svc.Verify(ctx)
@@ -195,7 +206,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		})
 	default:
-		fmt.Fprintf(stderr, "unknown command %q; use serve, migrate, demo, user add, verify-ledger or backup\n", cmd)
+		fmt.Fprintf(stderr, "unknown command %q; use serve, migrate, demo, user (add, passwd, reset, disable, enable), verify-ledger or backup\n", cmd)
 		return 2
 	}
 	if err != nil {
@@ -388,6 +399,49 @@ func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Serv
 	}
 	_, err = svc.Bootstrap(ctx, service.UserInput{Username: "admin", Password: password, DisplayName: "系统管理员", Role: service.RoleAdmin, OrgID: cities[0].ID})
 	return err
+}
+
+var userCommands = map[string]bool{"add": true, "passwd": true, "reset": true, "disable": true, "enable": true}
+
+const userUsage = `usage:
+  daiban user add --username NAME --role ROLE --org CODE --name DISPLAY [--phone PHONE]   (password from DAIBAN_USER_PASSWORD)
+  daiban user passwd --username NAME    set the password to DAIBAN_USER_PASSWORD (no change required at sign-in)
+  daiban user reset --username NAME     make up a password, print it once; it must be changed at the next sign-in
+  daiban user disable --username NAME   disable the account and end its sessions
+  daiban user enable --username NAME    re-enable it`
+
+// changeUser carries out an operator's account change, recorded as done by
+// the command line; each ends the user's sessions.
+func changeUser(ctx context.Context, svc *service.Service, getenv func(string) string, stdout io.Writer, cmd, username string) error {
+	switch cmd {
+	case "user passwd":
+		password := getenv("DAIBAN_USER_PASSWORD")
+		if password == "" {
+			return errors.New("set DAIBAN_USER_PASSWORD to the new password")
+		}
+		u, err := svc.SetPasswordByUsername(ctx, username, password)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "set the password of %s (%s); their sessions have ended\n", u.Username, u.DisplayName)
+	case "user reset":
+		u, password, err := svc.ResetPasswordByUsername(ctx, username)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "new password of %s (%s): %s (shown once; it must be changed at the next sign-in)\n", u.Username, u.DisplayName, password)
+	case "user disable", "user enable":
+		u, err := svc.SetActiveByUsername(ctx, username, cmd == "user enable")
+		if err != nil {
+			return err
+		}
+		if u.Active {
+			fmt.Fprintf(stdout, "enabled %s (%s)\n", u.Username, u.DisplayName)
+		} else {
+			fmt.Fprintf(stdout, "disabled %s (%s); their sessions have ended\n", u.Username, u.DisplayName)
+		}
+	}
+	return nil
 }
 
 func addUser(ctx context.Context, st *store.Store, svc *service.Service, getenv func(string) string, stdout io.Writer, username, role, orgCode, name, phone string) error {

@@ -159,3 +159,81 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("backup without a path: %d", code)
 	}
 }
+
+// TestUserCommands: an operator resets a password (printed once, to be
+// changed at sign-in), sets one, disables and re-enables an account; each
+// is checked by signing in through the service.
+func TestUserCommands(t *testing.T) {
+	dsn := testdb.DSN(t)
+	env := map[string]string{"DAIBAN_DB": dsn, "DAIBAN_SECRET_KEY": string(testdb.SecretKey), "DAIBAN_LOG_FORMAT": "text"}
+	if code, out := cli(t, env, "demo", "--demo-errands", "10"); code != 0 {
+		t.Fatalf("demo: %d %s", code, out)
+	}
+	st := testdb.OpenDSN(t, dsn)
+	svc := service.New(st.Stores(), service.Options{})
+	ctx := context.Background()
+	signIn := func(password string) (service.User, error) {
+		_, _, u, err := svc.Login(ctx, "ag001", password, "127.0.0.1")
+		return u, err
+	}
+
+	code, out := cli(t, env, "user", "reset", "--username", "ag001")
+	if code != 0 || !strings.Contains(out, "new password of ag001") {
+		t.Fatalf("user reset: %d %s", code, out)
+	}
+	password := strings.Fields(strings.SplitN(out, ": ", 2)[1])[0]
+	if u, err := signIn(password); err != nil || !u.MustChangePassword {
+		t.Fatalf("after the reset, %q signs in as %+v, %v; want must change", password, u, err)
+	}
+	if _, err := signIn("demo1234"); err == nil {
+		t.Error("the old password still signs in")
+	}
+
+	env["DAIBAN_USER_PASSWORD"] = "short"
+	if code, out := cli(t, env, "user", "passwd", "--username", "ag001"); code != 1 || !strings.Contains(out, "8 to 72 bytes") {
+		t.Errorf("a short password: %d %s", code, out)
+	}
+	env["DAIBAN_USER_PASSWORD"] = "operator-set-pw"
+	if code, out := cli(t, env, "user", "passwd", "--username", "ag001"); code != 0 || !strings.Contains(out, "set the password of ag001") {
+		t.Fatalf("user passwd: %d %s", code, out)
+	}
+	if u, err := signIn("operator-set-pw"); err != nil || u.MustChangePassword {
+		t.Fatalf("after passwd: %+v, %v", u, err)
+	}
+
+	if code, out := cli(t, env, "user", "disable", "--username", "ag001"); code != 0 || !strings.Contains(out, "disabled ag001") {
+		t.Fatalf("user disable: %d %s", code, out)
+	}
+	if _, err := signIn("operator-set-pw"); !errors.Is(err, service.ErrAccountDisabled) {
+		t.Errorf("a disabled user signs in: %v", err)
+	}
+	if code, out := cli(t, env, "user", "enable", "--username", "ag001"); code != 0 || !strings.Contains(out, "enabled ag001") {
+		t.Fatalf("user enable: %d %s", code, out)
+	}
+	if _, err := signIn("operator-set-pw"); err != nil {
+		t.Errorf("after enable: %v", err)
+	}
+
+	u, err := st.UserByUsername(ctx, "ag001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.AccountEvents(ctx, u.ID, 10)
+	var acts []string
+	for _, e := range evs {
+		acts = append(acts, string(e.Action)+" by "+e.ActorName)
+	}
+	if want := "enabled by 命令行 (daiban),disabled by 命令行 (daiban),password_changed by 命令行 (daiban),password_reset by 命令行 (daiban)"; err != nil || strings.Join(acts, ",") != want {
+		t.Errorf("account events %q, %v; want %q", strings.Join(acts, ","), err, want)
+	}
+
+	if code, out := cli(t, env, "user", "disable", "--username", "nobody"); code != 1 || !strings.Contains(out, "not found") {
+		t.Errorf("an unknown user: %d %s", code, out)
+	}
+	if code, out := cli(t, env, "user", "reset"); code != 2 || !strings.Contains(out, "--username is required") {
+		t.Errorf("no username: %d %s", code, out)
+	}
+	if code, out := cli(t, env, "user", "frob"); code != 2 || !strings.Contains(out, "daiban user passwd") {
+		t.Errorf("an unknown user command: %d %s", code, out)
+	}
+}
