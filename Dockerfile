@@ -13,6 +13,10 @@ COPY --from=build /out/daiban /usr/local/bin/daiban
 USER daiban
 WORKDIR /data
 ENV DAIBAN_ADDR=:8080 DAIBAN_DB=/data/daiban.db DAIBAN_LOG_FORMAT=json
+# The SQLite database (and its WAL) lives here: keep it on a volume.
+VOLUME ["/data"]
 EXPOSE 8080
+# Healthy while the process answers /healthz on its own port.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=2m --retries=3 CMD ["/usr/local/bin/daiban", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/daiban"]
 CMD ["serve"]

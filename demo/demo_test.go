@@ -62,7 +62,7 @@ func TestDemoLoad(t *testing.T) {
 			t.Errorf("by %q: rollups %+v, recomputation %+v", by, fast.Totals.Counts, slow.Totals.Counts)
 		}
 	}
-	check, err := svc.Verify(ctx)
+	check, err := svc.Verify(ctx, nil)
 	if err != nil || check.Broken != nil || check.Errands != sum.Errands || check.Events != sum.Events {
 		t.Errorf("ledger: %+v, %v", check, err)
 	}

@@ -65,14 +65,29 @@ func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error
 		return LedgerCheck{}, TooMany("ledger_check_running", "a ledger check is already running; it checks everything, so wait for it and try again", 10*time.Second)
 	}
 	defer s.checks.Release(1)
-	return s.Verify(ctx)
+	return s.Verify(ctx, nil)
 }
 
-// Verify recomputes every chain without an actor.
-func (s *Service) Verify(ctx context.Context) (LedgerCheck, error) {
+// Verify recomputes every chain without an actor. progress, if not nil,
+// hears how many errands are checked of how many, every tenth of them.
+func (s *Service) Verify(ctx context.Context, progress func(checked, all int)) (LedgerCheck, error) {
 	var out LedgerCheck
+	all := 0
+	if progress != nil {
+		n, err := s.errands.CountErrands(ctx, ErrandFilter{})
+		if err != nil {
+			return LedgerCheck{}, err
+		}
+		all = int(n)
+	}
 	errStop := &Error{Code: "stop"}
+	checked, tenth := 0, 0
 	n, err := s.errands.VerifyLedger(ctx, func(e Errand, events []Event) error {
+		checked++
+		if t := checked * 10 / max(all, 1); progress != nil && (t > tenth || checked == all) {
+			tenth = t
+			progress(checked, all)
+		}
 		out.Events += len(events)
 		if b := CheckChain(e, events); b != nil {
 			out.Broken = b

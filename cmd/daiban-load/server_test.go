@@ -63,7 +63,7 @@ func TestScenariosAgainstAServer(t *testing.T) {
 
 func errandCount(t *testing.T, svc *service.Service) int {
 	t.Helper()
-	check, err := svc.Verify(context.Background())
+	check, err := svc.Verify(context.Background(), nil)
 	if err != nil || check.Broken != nil {
 		t.Fatalf("ledger: %+v, %v", check, err)
 	}

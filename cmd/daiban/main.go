@@ -70,10 +70,39 @@ type config struct {
 // devSecretKey encrypts the demo's ID numbers; anything real needs its own key.
 const devSecretKey = "daiban-demo-only-secret-key-never-use-in-production"
 
+// commandsHelp is what `daiban help` prints.
+const commandsHelp = `daiban — 便民代办 errands and their statistics
+
+Usage: daiban COMMAND [flags]   (daiban COMMAND -h lists a command's flags)
+
+Commands:
+  serve            run the service (the default); --demo fills an empty database with the Changle demo
+  demo             fill an empty database with the demo and exit
+  migrate          bring the database's schema up to date and exit
+  orgs             list the organisations with their division codes (--under CODE for one subtree)
+  user add         create an account: --username --role --org CODE --name [--phone]; password from DAIBAN_USER_PASSWORD
+  user passwd      set an account's password from DAIBAN_USER_PASSWORD (--username)
+  user reset       make up a new password, shown once, to be changed at the next sign-in (--username)
+  user disable     disable an account and end its sessions (--username)
+  user enable      enable it again (--username)
+  verify-ledger    recompute every errand's hash chain and report the first break
+  backup PATH      write a consistent copy of a SQLite database to PATH
+  healthcheck      exit 0 if the server on --addr answers /healthz (for container health checks)
+  help             this list
+
+The database is --db (DAIBAN_DB): a SQLite file, or a postgres:// URL.
+Roles and the level of organisation each needs: agent (village), township_officer (township),
+city_officer, supervisor and admin (city). Passwords have 8 to 72 bytes.
+`
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "help" || cmd == "--help" || cmd == "-help" {
+		fmt.Fprint(stdout, commandsHelp)
+		return 0
 	}
 	if cmd == "user" {
 		if len(args) == 0 || !userCommands[args[0]] {
@@ -121,7 +150,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a whole request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 60*time.Second, "how long an answer may take to write")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
-	var username, role, orgCode, displayName, phone string
+	var username, role, orgCode, displayName, phone, under string
+	if cmd == "orgs" {
+		fs.StringVar(&under, "under", "", "division code of the organisation whose subtree to list (default: all)")
+	}
 	if strings.HasPrefix(cmd, "user ") {
 		fs.StringVar(&username, "username", "", "login name")
 	}
@@ -169,20 +201,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return prepare(ctx, cfg, st, svc, log, stdout)
 		})
 	case "user add":
-		err = withStore(ctx, cfg, true, func(st *store.Store, svc *service.Service) error {
+		// Accounts hold no ID numbers: no key needed.
+		err = withStore(ctx, cfg, false, func(st *store.Store, svc *service.Service) error {
 			return addUser(ctx, st, svc, getenv, stdout, username, role, orgCode, displayName, phone)
 		})
+	case "orgs":
+		err = withStore(ctx, cfg, false, func(st *store.Store, _ *service.Service) error {
+			return listOrgs(ctx, st, stdout, under)
+		})
+	case "healthcheck":
+		err = healthcheck(ctx, cfg.Addr)
 	case "user passwd", "user reset", "user disable", "user enable":
 		if username == "" {
 			fmt.Fprintln(stderr, "daiban "+cmd+": --username is required\n"+userUsage)
 			return 2
 		}
-		err = withStore(ctx, cfg, true, func(_ *store.Store, svc *service.Service) error {
+		err = withStore(ctx, cfg, false, func(_ *store.Store, svc *service.Service) error {
 			return changeUser(ctx, svc, getenv, stdout, cmd, username)
 		})
 	case "verify-ledger":
 		err = withStore(ctx, cfg, true, func(_ *store.Store, svc *service.Service) error {
-			r, err := svc.Verify(ctx)
+			r, err := svc.Verify(ctx, func(errands, all int) {
+				fmt.Fprintf(stderr, "verify-ledger: %d of %d errands checked\n", errands, all)
+			})
 			if err != nil {
 				return err
 			}
@@ -206,7 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return nil
 		})
 	default:
-		fmt.Fprintf(stderr, "unknown command %q; use serve, migrate, demo, user (add, passwd, reset, disable, enable), verify-ledger or backup\n", cmd)
+		fmt.Fprintf(stderr, "unknown command %q; daiban help lists the commands\n", cmd)
 		return 2
 	}
 	if err != nil {
@@ -363,8 +404,11 @@ func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Serv
 	if empty && cfg.Demo {
 		start := time.Now()
 		log.Info("generating the demo", "errands", cfg.DemoErrands)
+		tenth := 0
 		sum, _, err := demo.Load(ctx, st, demo.Options{Errands: cfg.DemoErrands, Seed: cfg.DemoSeed, Progress: func(done, all int) {
-			if done%100000 < 5000 || done == all {
+			// A line for every tenth written, and the last.
+			if t := done * 10 / max(all, 1); t > tenth || done == all {
+				tenth = t
 				log.Info("demo errands", "written", done, "of", all)
 			}
 		}})
@@ -512,4 +556,63 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// listOrgs prints the organisation tree with its division codes, the codes
+// user add --org takes.
+func listOrgs(ctx context.Context, st *store.Store, stdout io.Writer, under string) error {
+	f := service.OrgFilter{Limit: 500}
+	if under != "" {
+		top, err := st.Orgs(ctx, service.OrgFilter{Code: under, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(top) == 0 {
+			return fmt.Errorf("--under: no organisation with code %q", under)
+		}
+		f.Under = top[0].Path
+	}
+	var all []service.Org
+	for {
+		page, err := st.Orgs(ctx, f)
+		if err != nil {
+			return err
+		}
+		all = append(all, page...)
+		if len(page) < f.Limit {
+			break
+		}
+		f.After = page[len(page)-1].Path
+	}
+	for _, o := range all {
+		depth := strings.Count(strings.Trim(o.Path, "/"), "/")
+		fmt.Fprintf(stdout, "%s%-12s %-8s %s\n", strings.Repeat("  ", depth), o.Code, o.Level, o.Name)
+	}
+	return nil
+}
+
+// healthcheck asks the server on addr for /healthz over loopback.
+func healthcheck(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %s", resp.Status)
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,7 +150,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Errorf("%s: %d rows live, %d restored", table, a, b)
 		}
 	}
-	check, err := service.New(restored.Stores(), service.Options{}).Verify(ctx)
+	check, err := service.New(restored.Stores(), service.Options{}).Verify(ctx, nil)
 	if err != nil || check.Broken != nil || check.Errands != 201 {
 		t.Errorf("the restored ledger: %+v %v", check, err)
 	}
@@ -235,5 +237,54 @@ func TestUserCommands(t *testing.T) {
 	}
 	if code, out := cli(t, env, "user", "frob"); code != 2 || !strings.Contains(out, "daiban user passwd") {
 		t.Errorf("an unknown user command: %d %s", code, out)
+	}
+}
+
+// TestHelpOrgsHealthcheckProgress: daiban help lists every command; orgs
+// prints the tree with the codes user add takes, and user add needs no
+// ID-number key; the demo and verify-ledger report their progress;
+// healthcheck passes on a server that answers /healthz and fails otherwise.
+func TestHelpOrgsHealthcheckProgress(t *testing.T) {
+	code, out := cli(t, nil, "help")
+	for _, c := range []string{"serve", "demo", "migrate", "orgs", "user add", "user reset", "verify-ledger", "backup", "healthcheck", "8 to 72 bytes", "township_officer (township)"} {
+		if code != 0 || !strings.Contains(out, c) {
+			t.Errorf("daiban help (exit %d) lacks %q:\n%s", code, c, out)
+		}
+	}
+	if code, out := cli(t, nil, "frobnicate"); code != 2 || !strings.Contains(out, "daiban help") {
+		t.Errorf("an unknown command: %d %s", code, out)
+	}
+
+	db := filepath.Join(t.TempDir(), "d.db")
+	env := map[string]string{"DAIBAN_DB": db, "DAIBAN_SECRET_KEY": string(testdb.SecretKey), "DAIBAN_LOG_FORMAT": "text"}
+	code, out = cli(t, env, "demo", "--demo-errands", "12000")
+	if code != 0 || strings.Count(out, "demo errands") < 2 || !strings.Contains(out, "written=12060 of=12060") {
+		t.Fatalf("the demo's progress (exit %d):\n%s", code, out)
+	}
+	code, out = cli(t, env, "verify-ledger")
+	if code != 0 || !strings.Contains(out, "verify-ledger: 12060 of 12060 errands checked") || strings.Count(out, "errands checked") < 5 {
+		t.Errorf("verify-ledger's progress (exit %d):\n%s", code, out)
+	}
+	code, out = cli(t, map[string]string{"DAIBAN_DB": db}, "orgs", "--under", "350182100")
+	if code != 0 || !strings.Contains(out, "350182100") || !strings.Contains(out, "township") || !strings.Contains(out, "village") || strings.Contains(out, "350182101 ") {
+		t.Errorf("orgs --under a township:\n%s", out)
+	}
+	noKey := map[string]string{"DAIBAN_DB": db, "DAIBAN_USER_PASSWORD": "a-good-password"}
+	if code, out := cli(t, noKey, "user", "add", "--username", "newagent", "--role", "agent", "--org", "350182100201", "--name", "新代办员"); code != 0 {
+		t.Errorf("user add without DAIBAN_SECRET_KEY: %d %s", code, out)
+	}
+
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	addr := strings.TrimPrefix(up.URL, "http://")
+	if code, out := cli(t, nil, "healthcheck", "--addr", addr); code != 0 {
+		t.Errorf("healthcheck of a live server: %d %s", code, out)
+	}
+	up.Close()
+	if code, _ := cli(t, nil, "healthcheck", "--addr", addr); code != 1 {
+		t.Errorf("healthcheck of a stopped server: exit %d, want 1", code)
 	}
 }
