@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
 
 	"daiban/service"
 )
@@ -71,6 +72,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		p := problemOf(err)
+		c.Response().Header().Add("Vary", "Accept-Language")
+		if prefersChinese(c.Request()) {
+			inChinese(&p, err)
+			c.Response().Header().Set("Content-Language", "zh-CN")
+		}
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		p.Instance = c.Request().URL.Path
 		if p.Status >= 500 {
@@ -136,6 +142,45 @@ func problemOf(err error) Problem {
 		}
 	}
 	return newProblem(http.StatusInternalServerError, "internal", "something went wrong on our side; quote the request id when you report it")
+}
+
+// languages are what a problem can be written in, English first: the
+// default for a client that says nothing.
+var languages = language.NewMatcher([]language.Tag{language.English, language.Chinese})
+
+// prefersChinese reports whether the client's Accept-Language puts Chinese
+// before English.
+func prefersChinese(r *http.Request) bool {
+	h := r.Header.Get("Accept-Language")
+	if h == "" {
+		return false
+	}
+	tags, _, err := language.ParseAcceptLanguage(h)
+	if err != nil || len(tags) == 0 {
+		return false
+	}
+	_, i, conf := languages.Match(tags...)
+	return i == 1 && conf != language.No
+}
+
+// inChinese rewrites a problem's detail and field messages from the
+// service's Chinese catalogue; code, type and fields stay as they are, for
+// programs.
+func inChinese(p *Problem, err error) {
+	var se *service.Error
+	if errors.As(err, &se) {
+		p.Detail = service.Zh(se)
+		for i := range p.Errors {
+			p.Errors[i].Message = service.ZhField(service.ZhFieldName(p.Errors[i].Field), p.Errors[i].Message)
+		}
+		return
+	}
+	if zh := service.ZhCode(p.Code); zh != "" {
+		p.Detail = zh
+	}
+	for i := range p.Errors {
+		p.Errors[i].Message = service.ZhField(service.ZhFieldName(p.Errors[i].Field), p.Errors[i].Message)
+	}
 }
 
 func codeOfStatus(status int) string {

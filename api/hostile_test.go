@@ -302,3 +302,41 @@ func TestInvisibleCharactersRefused(t *testing.T) {
 		t.Errorf("reason with U+202E: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestProblemsInChinese: a client that prefers Chinese gets the problem's
+// detail and field messages from the service's Chinese catalogue (the code
+// and field names stay for programs); one that says nothing, or prefers
+// English, gets English.
+func TestProblemsInChinese(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	bad := apitest.Registration(env.F.ItemTownship)
+	bad["applicant"].(map[string]any)["phone"] = "12345"
+	send := func(lang string) *apitest.Response {
+		h := map[string]string{}
+		if lang != "" {
+			h["Accept-Language"] = lang
+		}
+		return env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: bad, Header: h})
+	}
+	zh := send("zh-CN,zh;q=0.9,en;q=0.8")
+	apitest.Expect(t, zh, http.StatusUnprocessableEntity)
+	p := zh.Problem(t)
+	if p.Code != "validation_failed" || len(p.Errors) != 1 || p.Errors[0].Field != "applicant.phone" ||
+		!strings.Contains(p.Errors[0].Message, "请填写11位手机号码") || !strings.Contains(p.Detail, "联系电话") ||
+		zh.Header.Get("Content-Language") != "zh-CN" {
+		t.Errorf("in Chinese: %s (Content-Language %q)", zh.Body, zh.Header.Get("Content-Language"))
+	}
+	for _, lang := range []string{"", "en-US,en;q=0.9,zh;q=0.5", "fr"} {
+		en := send(lang)
+		if p := en.Problem(t); len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, "11-digit mobile number") || en.Header.Get("Content-Language") != "" {
+			t.Errorf("Accept-Language %q: %s", lang, en.Body)
+		}
+	}
+	r := env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/public/receipts/" + service.FormatReceiptNo(env.Clock.Now(), 99) + "?code=123456",
+		Header: map[string]string{"Accept-Language": "zh"}})
+	apitest.Expect(t, r, http.StatusNotFound)
+	if p := r.Problem(t); p.Code != "receipt_not_found" || !strings.Contains(p.Detail, "请对照回执核对") {
+		t.Errorf("a wrong receipt in Chinese: %s", r.Body)
+	}
+}

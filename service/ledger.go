@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -80,7 +81,7 @@ func (s *Service) Verify(ctx context.Context, progress func(checked, all int)) (
 		}
 		all = int(n)
 	}
-	errStop := &Error{Code: "stop"}
+	errStop := errors.New("stop at the first break")
 	checked, tenth := 0, 0
 	n, err := s.errands.VerifyLedger(ctx, func(e Errand, events []Event) error {
 		checked++

@@ -119,10 +119,10 @@ func (w *console) publicError(c echo.Context, p *page, err error) error {
 	case http.StatusNotFound:
 		// One answer for an unknown number and a wrong code, said once:
 		// beside the code, with no banner repeating it.
-		p.Errors = map[string]string{"code": codeMessages["receipt_not_found"]}
+		p.Errors = map[string]string{"code": service.ZhCode("receipt_not_found")}
 		p.Alert = ""
 	case http.StatusTooManyRequests:
-		p.Alert = codeMessages["too_many_lookups"]
+		p.Alert = service.ZhCode("too_many_lookups")
 	}
 	return w.render(c, status, "public", p)
 }
