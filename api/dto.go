@@ -171,11 +171,8 @@ type errandJSON struct {
 // toErrandJSON renders an errand for a. full shows the applicant's ID number
 // and phone to those handling the case; lists always mask them.
 func toErrandJSON(e service.Errand, a service.Actor, now time.Time, full bool) errandJSON {
-	app := applicantJSON{Name: e.Applicant.Name, IDNumber: e.Applicant.IDNumber, Phone: e.Applicant.Phone, Address: e.Applicant.Address}
-	if !full || !a.FullApplicant() {
-		app.IDNumber = service.MaskIDNumber(app.IDNumber)
-		app.Phone = service.MaskPhone(app.Phone)
-	}
+	v := a.View(e, full)
+	app := applicantJSON{Name: v.Applicant.Name, IDNumber: v.Applicant.IDNumber, Phone: v.Applicant.Phone, Address: v.Applicant.Address}
 	j := errandJSON{
 		ID: e.ID, ReceiptNo: e.ReceiptNo, Status: string(e.Status), StatusLabel: e.Status.Label(), Version: e.Version,
 		Item:      errandItemJSON{Code: e.ItemCode, Name: e.ItemName, Category: e.Category, Level: string(e.ItemLevel), TimeLimitDays: e.TimeLimitDays},
@@ -194,9 +191,8 @@ func toErrandJSON(e service.Errand, a service.Actor, now time.Time, full bool) e
 	if j.Materials == nil {
 		j.Materials = []string{}
 	}
-	// The code is the agent's to print and hand over, and no one else's.
-	if a.Role == service.RoleAgent && a.OrgID == e.IntakeOrgID {
-		j.VerifyCode = &e.VerifyCode
+	if v.VerifyCode != "" {
+		j.VerifyCode = &v.VerifyCode
 	}
 	if !e.CompletedAt.IsZero() {
 		wd, ot := e.WorkingDays, e.OnTime

@@ -22,13 +22,6 @@ var formFS embed.FS
 
 var formTemplate = template.Must(template.ParseFS(formFS, "templates/form.html"))
 
-var channelLabels = map[service.Channel]string{
-	service.ChannelWalkIn: "来访", service.ChannelHomeVisit: "上门", service.ChannelPhone: "电话",
-	service.ChannelApp: "手机应用", service.ChannelWeb: "网站",
-}
-
-var levelLabels = map[service.Level]string{service.LevelTownship: "乡镇(街道)便民服务中心", service.LevelCity: "市行政服务中心"}
-
 type formData struct {
 	ReceiptNo, VerifyCode, Registered, ItemName, ItemCode, ItemLevel  string
 	ApplicantName, ApplicantMasked, IDNumber, Phone, Address, Channel string
@@ -84,18 +77,22 @@ func Form(ctx context.Context, svc *service.Service, a service.Actor, id, status
 	if err != nil {
 		return nil, err
 	}
+	// The reader's view decides what the form shows: the full ID number
+	// and phone to those handling the case, the code to the intake agent.
+	v := a.View(e, true)
+	code := v.VerifyCode
+	if code == "" {
+		code = "******"
+	}
 	d := formData{
-		ReceiptNo: e.ReceiptNo, VerifyCode: "******", Registered: service.ChineseTime(e.RegisteredAt),
-		ItemName: e.ItemName, ItemCode: e.ItemCode, ItemLevel: levelLabels[e.ItemLevel],
+		ReceiptNo: e.ReceiptNo, VerifyCode: code, Registered: service.ChineseTime(e.RegisteredAt),
+		ItemName: e.ItemName, ItemCode: e.ItemCode, ItemLevel: v.Level,
 		ApplicantName: e.Applicant.Name, ApplicantMasked: service.MaskName(e.Applicant.Name),
-		IDNumber: service.MaskIDNumber(e.Applicant.IDNumber), Phone: service.MaskPhone(e.Applicant.Phone),
-		Address: e.Applicant.Address, Channel: channelLabels[e.Channel], Materials: e.Materials,
-		Fee: feeLabel(it.FeeCents), DueDate: service.DateOf(e.DueAt).Chinese(), TimeLimit: strconv.Itoa(e.TimeLimitDays),
+		IDNumber: v.Applicant.IDNumber, Phone: v.Applicant.Phone,
+		Address: e.Applicant.Address, Channel: v.Channel, Materials: e.Materials,
+		Fee: service.FeeLabel(it.FeeCents), DueDate: service.DateOf(e.DueAt).Chinese(), TimeLimit: strconv.Itoa(e.TimeLimitDays),
 		AgentName: e.AgentName, AgentPhone: e.AgentPhone, Note: e.Note, IntakeName: e.IntakeName,
 		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png)), StatusURL: url,
-	}
-	if a.Role == service.RoleAgent && a.OrgID == e.IntakeOrgID {
-		d.VerifyCode, d.IDNumber, d.Phone = e.VerifyCode, e.Applicant.IDNumber, e.Applicant.Phone
 	}
 	var buf bytes.Buffer
 	if err := formTemplate.Execute(&buf, d); err != nil {
@@ -104,9 +101,3 @@ func Form(ctx context.Context, svc *service.Service, a service.Actor, id, status
 	return buf.Bytes(), nil
 }
 
-func feeLabel(cents int64) string {
-	if cents == 0 {
-		return "免费"
-	}
-	return strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:] + " 元"
-}

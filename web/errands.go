@@ -269,7 +269,7 @@ type errandData struct {
 	Phone        string
 	MinDue       string
 	Grades       []int
-	ShowCode     bool
+	Code         string // the verification code, for the intake agent only
 	RecoveredSet bool
 }
 
@@ -322,12 +322,10 @@ func (w *console) showErrand(c echo.Context, p *page, status int) error {
 		return err
 	}
 	now := w.svc.Now()
+	v := a.View(e, true)
 	d := errandData{E: e, Events: evs, Can: allowed(e, a, now), Grades: []int{5, 4, 3, 2, 1},
-		IDNumber: service.MaskIDNumber(e.Applicant.IDNumber), Phone: service.MaskPhone(e.Applicant.Phone),
-		MinDue: service.DateOf(e.DueAt).String(), ShowCode: a.Role == service.RoleAgent && a.OrgID == e.IntakeOrgID}
-	if a.FullApplicant() {
-		d.IDNumber, d.Phone = e.Applicant.IDNumber, e.Applicant.Phone
-	}
+		IDNumber: v.Applicant.IDNumber, Phone: v.Applicant.Phone, Code: v.VerifyCode,
+		MinDue: service.DateOf(e.DueAt).String()}
 	if d.Can[string(service.ActionReturn)] {
 		if it, err := w.svc.Item(ctx(c), e.ItemCode); err == nil {
 			d.Materials = it.Materials
@@ -610,30 +608,6 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.In(service.Shanghai).Format("2006-01-02 15:04")
-}
-
-func feeLabel(cents int64) string {
-	if cents == 0 {
-		return "免费"
-	}
-	return strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:] + " 元"
-}
-
-func levelLabel(l service.Level) string {
-	switch l {
-	case service.LevelTownship:
-		return "乡镇(街道)便民服务中心"
-	case service.LevelCity:
-		return "市行政服务中心"
-	case service.LevelVillage:
-		return "村(社区)代办点"
-	}
-	return string(l)
-}
-
-var channelLabels = map[service.Channel]string{
-	service.ChannelWalkIn: "来访", service.ChannelHomeVisit: "上门代办", service.ChannelPhone: "电话",
-	service.ChannelApp: "手机应用", service.ChannelWeb: "网站",
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

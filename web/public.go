@@ -152,7 +152,7 @@ func outcomeLabel(o service.Outcome) string {
 func stepWords(st service.PublicStep) string {
 	org := st.OrgName
 	if org == "" {
-		org = levelLabel(st.OrgLevel)
+		org = service.LevelLabel(st.OrgLevel)
 	}
 	switch st.Action {
 	case service.ActionRegister:

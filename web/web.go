@@ -206,9 +206,9 @@ var funcs = template.FuncMap{
 	// The resident's pages write dates the way people do: 2026年12月11日.
 	"cdate":      func(t time.Time) string { return service.DateOf(t).Chinese() },
 	"ctime":      service.ChineseTime,
-	"fee":        feeLabel,
-	"level":      levelLabel,
-	"channel":    func(c service.Channel) string { return channelLabels[c] },
+	"fee":        service.FeeLabel,
+	"level":      service.LevelLabel,
+	"channel":    service.ChannelLabel,
 	"grade":      func(g int) string { return service.SatisfactionLabels[g] },
 	"pct":        pct,
 	"hund":       hund,
