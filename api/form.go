@@ -100,4 +100,3 @@ func Form(ctx context.Context, svc *service.Service, a service.Actor, id, status
 	}
 	return buf.Bytes(), nil
 }
-
