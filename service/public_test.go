@@ -51,7 +51,9 @@ func TestVerifyCodesComparedInConstantTime(t *testing.T) {
 						names = map[string]bool{"code": true, "want": true}
 					}
 				case *ast.BinaryExpr:
-					if (x.Op == token.EQL || x.Op == token.NEQ) && (mentionsCode(x.X, names) || mentionsCode(x.Y, names)) {
+					// Against the empty string a comparison only asks
+					// whether there is a code to show, and leaks nothing.
+					if (x.Op == token.EQL || x.Op == token.NEQ) && (mentionsCode(x.X, names) || mentionsCode(x.Y, names)) && !isEmptyString(x.X) && !isEmptyString(x.Y) {
 						t.Errorf("%s: the verification code is compared with %s", fset.Position(x.Pos()), x.Op)
 					}
 				case *ast.CallExpr:
@@ -112,4 +114,9 @@ func mentionsCode(e ast.Expr, names map[string]bool) bool {
 		return !found
 	})
 	return found
+}
+
+func isEmptyString(e ast.Expr) bool {
+	b, ok := e.(*ast.BasicLit)
+	return ok && b.Kind == token.STRING && (b.Value == `""` || b.Value == "``")
 }
