@@ -305,7 +305,7 @@ func (w *console) ledger(c echo.Context) error {
 	if d.OrgID == "" {
 		return w.render(c, http.StatusOK, "ledger", p)
 	}
-	l, err := w.svc.Ledger(ctx(c), a, d.OrgID, d.Month)
+	l, err := w.svc.Ledger(ctx(c), a, service.LedgerQuery{OrgID: d.OrgID, Month: d.Month})
 	if err != nil {
 		p.Form = "ledger"
 		status, ok := formError(err, p)
@@ -325,7 +325,7 @@ func (w *console) ledgerExport(c echo.Context) error {
 	if format != "csv" && format != "xlsx" {
 		return service.BadParam("format", "csv or xlsx")
 	}
-	l, err := w.svc.Ledger(ctx(c), actor(c), c.QueryParam("org_id"), c.QueryParam("month"))
+	l, err := w.svc.Ledger(ctx(c), actor(c), api.LedgerQuery(c, c.QueryParam("org_id")))
 	if err != nil {
 		return err
 	}
