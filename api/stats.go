@@ -161,9 +161,6 @@ type ledgerJSON struct {
 	Items []ledgerRowJSON `json:"items"`
 }
 
-// OutcomeLabels name an errand's result as the ledger prints it.
-var outcomeLabels = map[service.Outcome]string{service.OutcomeApproved: "准予", service.OutcomeRefused: "不予"}
-
 // toLedgerRow maps a ledger errand; its applicant's name is already as the
 // reader may see it (the service decides).
 func toLedgerRow(e service.Errand) ledgerRowJSON {
@@ -177,7 +174,7 @@ func toLedgerRow(e service.Errand) ledgerRowJSON {
 		r.CompletedAt = &v
 	}
 	if e.Outcome != "" {
-		o, l := string(e.Outcome), outcomeLabels[e.Outcome]
+		o, l := string(e.Outcome), e.Outcome.Label()
 		r.Outcome, r.OutcomeLabel = &o, &l
 		if e.Outcome == service.OutcomeRefused {
 			reason := e.OutcomeReason

@@ -75,6 +75,9 @@ var fieldMessages = map[string]string{
 	"a period covers at most five years":                                         "统计期间最长为五年。",
 	"a date from 2000 to 2100":                                                   "日期须在2000年至2100年之间。",
 	"a month of the form YYYY-MM":                                                "请选择月份。",
+	"a month of the form YYYY-MM, or from and to as YYYY-MM-DD":                  "请选择起止日期。",
+	"required, as YYYY-MM-DD":                                                    "请填写日期，如 2026-03-02。",
+	"a ledger covers at most one year (366 days)":                                "台账一次最多查看一年（366天），请缩短起止日期。",
 	"no such organisation in your scope":                                         "不在您的管辖范围内。",
 	"one of township, village, category, item, agent, month":                     "请选择分组方式。",
 	"csv or xlsx": "请选择 CSV 或 Excel 格式。",
@@ -117,6 +120,8 @@ func zhField(field, msg string) string {
 		return m
 	}
 	switch {
+	case strings.HasPrefix(msg, "more than ") && strings.HasSuffix(msg, " registrations in this range; choose a shorter one"):
+		return "这段时间登记超过 " + strings.TrimSuffix(strings.TrimPrefix(msg, "more than "), " registrations in this range; choose a shorter one") + " 件，请缩短起止日期。"
 	case strings.HasPrefix(msg, "missing: "):
 		return "缺少材料：" + strings.TrimPrefix(msg, "missing: ") + "。材料不齐全的，请一次性告知申请人补齐后再登记。"
 	case strings.HasPrefix(msg, "must be later than the current due date "):

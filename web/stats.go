@@ -279,33 +279,37 @@ func (w *console) warningsExport(c echo.Context) error {
 }
 
 type ledgerData struct {
-	Orgs   []orgChoice
-	OrgID  string
-	Month  string
-	Ledger *service.Ledger
-	Export string
+	Orgs     []orgChoice
+	OrgID    string
+	From, To string
+	Ledger   *service.Ledger
+	Export   string
 }
 
+// ledger shows a registration ledger for a range of days (from, to), or a
+// month (month=YYYY-MM, as links and bookmarks still say); the current
+// month when neither is given.
 func (w *console) ledger(c echo.Context) error {
 	a := actor(c)
 	p := w.newPage(c, "登记台账")
-	d := ledgerData{OrgID: c.QueryParam("org_id"), Month: c.QueryParam("month")}
-	if d.Month == "" {
-		d.Month = w.svc.Now().In(service.Shanghai).Format("2006-01")
+	q := api.LedgerQuery(c, c.QueryParam("org_id"))
+	if q.From == "" && q.To == "" && q.Month == "" {
+		q.Month = w.svc.Now().In(service.Shanghai).Format("2006-01")
 	}
+	d := ledgerData{OrgID: q.OrgID, From: q.From, To: q.To}
 	if d.OrgID == "" && a.OrgLevel != service.LevelCity {
-		d.OrgID = a.OrgID
+		d.OrgID, q.OrgID = a.OrgID, a.OrgID
 	}
 	var err error
 	if d.Orgs, err = w.scopeChoices(c, a, true); err != nil {
 		return err
 	}
-	p.Values = url.Values{"org_id": {d.OrgID}, "month": {d.Month}}
+	p.Values = url.Values{"org_id": {d.OrgID}, "from": {d.From}, "to": {d.To}}
 	p.Data = &d
 	if d.OrgID == "" {
 		return w.render(c, http.StatusOK, "ledger", p)
 	}
-	l, err := w.svc.Ledger(ctx(c), a, service.LedgerQuery{OrgID: d.OrgID, Month: d.Month})
+	l, err := w.svc.Ledger(ctx(c), a, q)
 	if err != nil {
 		p.Form = "ledger"
 		status, ok := formError(err, p)
@@ -315,8 +319,9 @@ func (w *console) ledger(c echo.Context) error {
 		return w.render(c, status, "ledger", p)
 	}
 	d.Ledger = &l
-	d.Export = url.Values{"org_id": {d.OrgID}, "month": {d.Month}}.Encode()
-	p.Title = "登记台账：" + l.Org.Name + " " + l.Month
+	d.From, d.To = l.From.String(), l.To.String()
+	d.Export = url.Values{"org_id": {d.OrgID}, "from": {d.From}, "to": {d.To}}.Encode()
+	p.Title = "登记台账：" + l.Org.Name + " " + l.From.Chinese() + "至" + l.To.Chinese()
 	return w.render(c, http.StatusOK, "ledger", p)
 }
 
