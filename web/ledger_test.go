@@ -81,6 +81,9 @@ func TestBrowserLedgerRangeNamesAndPrint(t *testing.T) {
 	if strings.Contains(agent.text("table.ledger"), "钱七") {
 		t.Error("the village's ledger shows another village's errand")
 	}
+	if href := agent.eval(`document.querySelector(".downloads a[href*='format=csv']").getAttribute("href")`); !strings.Contains(href, "&from=2026-03-01&") || !strings.Contains(href, "&to=2026-04-30") {
+		t.Errorf("the CSV download is %s, want the range", href)
+	}
 	agent.shot("60-agent-ledger-range-1366x768")
 	if n := agent.printedPages(); n != 1 {
 		t.Errorf("five rows print on %d pages, want 1", n)

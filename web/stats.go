@@ -25,8 +25,23 @@ type dashData struct {
 	TrendTitle      string
 	Grades          template.HTML
 	GradeRows       []gradeRow
-	Export          string // the query of the downloads
+	Export          template.URL // the query of the downloads, encoded
+	Group           string       // the table's 分组: "" (unit), item, category or month
+	GroupChoices    []groupChoice
+	Table           *service.StatsReport // the rows of the 明细 table, grouped by Group
+	TableTitle      string
+	TableHead       string // the first column's heading
 }
+
+// groupChoice is one 分组 of the dashboard's table.
+type groupChoice struct {
+	Value, Label string
+}
+
+// tableGroups are the dashboard table's groupings: by unit (the level under
+// the scope, as the chart beside it), by item, category or month, as
+// GET /stats/completion?group_by= offers them.
+var tableGroups = []groupChoice{{"", "单位"}, {string(service.GroupItem), "事项"}, {string(service.GroupCategory), "类别"}, {string(service.GroupMonth), "月份"}}
 
 type orgChoice struct {
 	ID, Name string
@@ -83,7 +98,7 @@ func (w *console) dashboard(c echo.Context) error {
 	// (on the 5th a rate of a few percent says nothing), and a year's
 	// window matches the trend beside it and never starts empty.
 	yearStart := service.MakeDate(ty, tm-11, 1)
-	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id")}
+	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), Group: c.QueryParam("group"), GroupChoices: tableGroups}
 	if d.From == "" && d.To == "" {
 		d.From, d.To = yearStart.String(), today.String()
 	}
@@ -93,6 +108,9 @@ func (w *console) dashboard(c echo.Context) error {
 	lastStart := service.MakeDate(ty, tm-1, 1)
 	quick := func(label string, from, to service.Date) navLink {
 		v := url.Values{"from": {from.String()}, "to": {to.String()}, "org_id": {d.OrgID}}
+		if d.Group != "" {
+			v.Set("group", d.Group)
+		}
 		return navLink{Href: "/dashboard?" + v.Encode(), Label: label, Active: d.From == from.String() && d.To == to.String()}
 	}
 	quarterStart := service.MakeDate(ty, tm-(tm-1)%3, 1)
@@ -102,8 +120,19 @@ func (w *console) dashboard(c echo.Context) error {
 	if d.Orgs, err = w.scopeChoices(c, a, false); err != nil {
 		return err
 	}
-	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}}
+	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}, "group": {d.Group}}
 	p.Data = &d
+	head := ""
+	for _, g := range tableGroups {
+		if g.Value == d.Group {
+			head = g.Label
+		}
+	}
+	if head == "" {
+		p.Form = "period"
+		status, _ := formError(service.BadParam("group", "one of item, category, month"), p)
+		return w.render(c, status, "dashboard", p)
+	}
 
 	scope, err := w.svc.Org(ctx(c), a, d.OrgID)
 	if err != nil {
@@ -121,6 +150,16 @@ func (w *console) dashboard(c echo.Context) error {
 	}
 	d.Rep = &rep
 	d.UnitTitle = unitTitle + "（从低到高）"
+	d.Table, d.TableHead, d.TableTitle = &rep, head, "分"+head+"明细"
+	tableBy := gb
+	if d.Group != "" {
+		tableBy = service.GroupBy(d.Group)
+		t, err := w.svc.Stats(ctx(c), a, service.StatsRequest{From: d.From, To: d.To, OrgID: d.OrgID, GroupBy: d.Group})
+		if err != nil {
+			return err
+		}
+		d.Table = &t
+	}
 	var bars []bar
 	for _, g := range rep.Groups {
 		b := bar{Label: g.Name, Text: "无受理"}
@@ -188,7 +227,8 @@ func (w *console) dashboard(c echo.Context) error {
 		gbars = append(gbars, b)
 	}
 	d.Grades = hbars("好差评满意度分布", gbars, scale{0, 100})
-	d.Export = url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(gb)}}.Encode()
+	// template.URL: a plain string here would be query-escaped whole, & and = included.
+	d.Export = template.URL(url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(tableBy)}}.Encode())
 	return w.render(c, http.StatusOK, "dashboard", p)
 }
 
@@ -283,7 +323,7 @@ type ledgerData struct {
 	OrgID    string
 	From, To string
 	Ledger   *service.Ledger
-	Export   string
+	Export   template.URL // the query of the downloads, encoded
 }
 
 // ledger shows a registration ledger for a range of days (from, to), or a
@@ -320,7 +360,7 @@ func (w *console) ledger(c echo.Context) error {
 	}
 	d.Ledger = &l
 	d.From, d.To = l.From.String(), l.To.String()
-	d.Export = url.Values{"org_id": {d.OrgID}, "from": {d.From}, "to": {d.To}}.Encode()
+	d.Export = template.URL(url.Values{"org_id": {d.OrgID}, "from": {d.From}, "to": {d.To}}.Encode())
 	p.Title = "登记台账：" + l.Org.Name + " " + l.From.Chinese() + "至" + l.To.Chinese()
 	return w.render(c, http.StatusOK, "ledger", p)
 }
