@@ -18,7 +18,9 @@ import (
 )
 
 // table is a report ready for CSV or XLSX: one header row, the data rows
-// and an optional totals row.
+// and an optional totals row. A time.Time cell is a date-time cell in XLSX
+// (yyyy-mm-dd hh:mm, the wall clock of its zone) and text like
+// 2026-03-02 09:00 in CSV.
 type table struct {
 	sheet   string
 	headers []string
@@ -67,6 +69,12 @@ func writeTable(c echo.Context, format, file string, t table) error {
 	return c.Blob(http.StatusOK, ctype, buf.Bytes())
 }
 
+// xlsxTimeFormat is the number format of a date-time cell; csvTime the
+// same moment as CSV text.
+var xlsxTimeFormat = "yyyy-mm-dd hh:mm"
+
+const csvTime = "2006-01-02 15:04"
+
 func writeXLSX(buf *bytes.Buffer, t table) error {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -74,6 +82,10 @@ func writeXLSX(buf *bytes.Buffer, t table) error {
 		return err
 	}
 	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return err
+	}
+	when, err := f.NewStyle(&excelize.Style{CustomNumFmt: &xlsxTimeFormat})
 	if err != nil {
 		return err
 	}
@@ -89,8 +101,18 @@ func writeXLSX(buf *bytes.Buffer, t table) error {
 			return err
 		}
 		for j, v := range row {
+			w := 0
+			if _, ok := v.(time.Time); ok {
+				at, _ := excelize.CoordinatesToCellName(j+1, i+1)
+				if err := f.SetCellStyle(t.sheet, at, at, when); err != nil {
+					return err
+				}
+				w = len(csvTime)
+			} else {
+				w = displayWidth(fmt.Sprint(v))
+			}
 			if j < len(widths) {
-				widths[j] = max(widths[j], displayWidth(fmt.Sprint(v)))
+				widths[j] = max(widths[j], w)
 			}
 		}
 	}
@@ -179,6 +201,8 @@ func cells(r []any) []string {
 			out[i] = x.String()
 		case int64:
 			out[i] = strconv.FormatInt(x, 10)
+		case time.Time:
+			out[i] = x.Format(csvTime)
 		case string:
 			out[i] = csvText(x)
 		default:

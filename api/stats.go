@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -133,42 +134,69 @@ func statsTable(rep service.StatsReport) table {
 }
 
 type ledgerRowJSON struct {
-	ReceiptNo        string   `json:"receipt_no"`
-	RegisteredAt     string   `json:"registered_at"`
-	ApplicantName    string   `json:"applicant_name"`
-	ItemName         string   `json:"item_name"`
-	Materials        []string `json:"materials"`
-	Agent            string   `json:"agent"`
-	Status           string   `json:"status"`
-	StatusLabel      string   `json:"status_label"`
-	DueDate          string   `json:"due_date"`
-	CompletedAt      *string  `json:"completed_at"`
-	DeliveredAt      *string  `json:"delivered_at"`
-	ReceiptRecovered *bool    `json:"receipt_recovered"`
+	ReceiptNo         string   `json:"receipt_no"`
+	RegisteredAt      string   `json:"registered_at"`
+	ApplicantName     string   `json:"applicant_name"`
+	ItemName          string   `json:"item_name"`
+	Materials         []string `json:"materials"`
+	Agent             string   `json:"agent"`
+	Status            string   `json:"status"`
+	StatusLabel       string   `json:"status_label"`
+	DueDate           string   `json:"due_date"`
+	CompletedAt       *string  `json:"completed_at"`
+	Outcome           *string  `json:"outcome"`
+	OutcomeLabel      *string  `json:"outcome_label"`
+	OutcomeReason     *string  `json:"outcome_reason"`
+	DeliveredAt       *string  `json:"delivered_at"`
+	ReceiptRecovered  *bool    `json:"receipt_recovered"`
+	Satisfaction      *int     `json:"satisfaction"`
+	SatisfactionLabel *string  `json:"satisfaction_label"`
 }
 
 type ledgerJSON struct {
 	Org   statsOrgJSON    `json:"org"`
-	Month string          `json:"month"`
+	From  string          `json:"from"`
+	To    string          `json:"to"`
+	Month *string         `json:"month"`
 	Items []ledgerRowJSON `json:"items"`
 }
 
+// toLedgerRow maps a ledger errand; its applicant's name is already as the
+// reader may see it (the service decides).
 func toLedgerRow(e service.Errand) ledgerRowJSON {
 	r := ledgerRowJSON{
 		ReceiptNo: e.ReceiptNo, RegisteredAt: shanghai(e.RegisteredAt).Format(publicTime),
-		ApplicantName: service.MaskName(e.Applicant.Name), ItemName: e.ItemName, Materials: e.Materials, Agent: e.AgentName,
+		ApplicantName: e.Applicant.Name, ItemName: e.ItemName, Materials: e.Materials, Agent: e.AgentName,
 		Status: string(e.Status), StatusLabel: e.Status.Label(), DueDate: service.DateOf(e.DueAt).String(),
 	}
 	if !e.CompletedAt.IsZero() {
 		v := shanghai(e.CompletedAt).Format(publicTime)
 		r.CompletedAt = &v
 	}
+	if e.Outcome != "" {
+		o, l := string(e.Outcome), e.Outcome.Label()
+		r.Outcome, r.OutcomeLabel = &o, &l
+		if e.Outcome == service.OutcomeRefused {
+			reason := e.OutcomeReason
+			r.OutcomeReason = &reason
+		}
+	}
 	if !e.DeliveredAt.IsZero() {
 		v := shanghai(e.DeliveredAt).Format(publicTime)
 		rr := e.ReceiptRecovered
 		r.DeliveredAt, r.ReceiptRecovered = &v, &rr
 	}
+	if e.Satisfaction != 0 {
+		g, l := e.Satisfaction, service.SatisfactionLabels[e.Satisfaction]
+		r.Satisfaction, r.SatisfactionLabel = &g, &l
+	}
 	return r
+}
+
+// LedgerQuery reads a ledger's org, month, from and to from the query
+// string (the org from the path when the route has one).
+func LedgerQuery(c echo.Context, orgID string) service.LedgerQuery {
+	return service.LedgerQuery{OrgID: orgID, Month: c.QueryParam("month"), From: c.QueryParam("from"), To: c.QueryParam("to")}
 }
 
 func (s *Server) ledger(c echo.Context) error {
@@ -176,7 +204,7 @@ func (s *Server) ledger(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.svc.Ledger(c.Request().Context(), actor(c), c.Param("id"), c.QueryParam("month"))
+	l, err := s.svc.Ledger(c.Request().Context(), actor(c), LedgerQuery(c, c.Param("id")))
 	if err != nil {
 		return err
 	}
@@ -185,24 +213,46 @@ func (s *Server) ledger(c echo.Context) error {
 		for i, e := range l.Errands {
 			rows[i] = toLedgerRow(e)
 		}
-		return c.JSON(http.StatusOK, ledgerJSON{Org: statsOrgJSON{ID: l.Org.ID, Name: l.Org.Name, Level: string(l.Org.Level)}, Month: l.Month, Items: rows})
+		out := ledgerJSON{Org: statsOrgJSON{ID: l.Org.ID, Name: l.Org.Name, Level: string(l.Org.Level)}, From: l.From.String(), To: l.To.String(), Items: rows}
+		if l.Month != "" {
+			out.Month = &l.Month
+		}
+		return c.JSON(http.StatusOK, out)
 	}
 	return WriteLedger(c, format, l)
 }
 
+// LedgerHeaders are the columns of the ledger download.
+var LedgerHeaders = []string{"回执编号", "登记时间", "申请人", "代办事项", "材料", "代办员", "状态", "承诺办结日期", "办结时间", "办理结果", "不予理由", "送达时间", "回执收回", "满意度"}
+
 // WriteLedger sends a registration ledger as a CSV or XLSX download, as
-// GET /orgs/{id}/ledger does; the web console serves the same files.
+// GET /orgs/{id}/ledger does; the web console serves the same files. Times
+// are date-time cells in XLSX and text like 2026-03-02 09:00 in CSV.
 func WriteLedger(c echo.Context, format string, l service.Ledger) error {
 	if format != "csv" && format != "xlsx" {
 		return service.BadParam("format", "csv or xlsx")
 	}
-	t := table{sheet: "登记台账", headers: []string{"回执编号", "登记时间", "申请人", "代办事项", "材料", "代办员", "状态", "承诺办结日期", "办结时间", "送达时间", "回执收回"}}
+	t := table{sheet: "登记台账", headers: LedgerHeaders}
 	for _, e := range l.Errands {
 		r := toLedgerRow(e)
-		t.rows = append(t.rows, []any{r.ReceiptNo, r.RegisteredAt, r.ApplicantName, r.ItemName, joinMaterials(r.Materials), r.Agent,
-			r.StatusLabel, r.DueDate, deStr(r.CompletedAt), deStr(r.DeliveredAt), recoveredLabel(r.ReceiptRecovered)})
+		t.rows = append(t.rows, []any{r.ReceiptNo, cellTime(e.RegisteredAt), r.ApplicantName, r.ItemName, joinMaterials(r.Materials), r.Agent,
+			r.StatusLabel, r.DueDate, cellTime(e.CompletedAt), deStr(r.OutcomeLabel), deStr(r.OutcomeReason), cellTime(e.DeliveredAt),
+			recoveredLabel(r.ReceiptRecovered), deStr(r.SatisfactionLabel)})
 	}
-	return writeTable(c, format, "登记台账_"+l.Org.Name+"_"+l.Month, t)
+	name := l.Month
+	if name == "" {
+		name = l.From.String() + "_" + l.To.String()
+	}
+	return writeTable(c, format, "登记台账_"+l.Org.Name+"_"+name, t)
+}
+
+// cellTime is a moment as a table cell: Shanghai time, or an empty cell
+// for a moment that has not come.
+func cellTime(t time.Time) any {
+	if t.IsZero() {
+		return ""
+	}
+	return shanghai(t)
 }
 
 func joinMaterials(m []string) string {

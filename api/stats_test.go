@@ -347,7 +347,7 @@ func TestLedgerExports(t *testing.T) {
 	r = env.Get("/api/v1/orgs/"+env.F.V1a.ID+"/ledger?month=2026-03&format=csv", tw1)
 	apitest.Expect(t, r, http.StatusOK)
 	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\ufeff")))).ReadAll()
-	if err != nil || len(rows) != 6 || rows[0][0] != "回执编号" || rows[3][10] != "遗失" {
+	if err != nil || len(rows) != 6 || rows[0][0] != "回执编号" || rows[3][ledgerCol(t, "回执收回")] != "遗失" {
 		t.Errorf("ledger CSV: %v %v", rows, err)
 	}
 	r = env.Get("/api/v1/orgs/"+env.F.V1a.ID+"/ledger?month=2026-03&format=xlsx", tw1)
@@ -362,4 +362,160 @@ func TestLedgerExports(t *testing.T) {
 	apitest.Expect(t, env.Get("/api/v1/orgs/"+env.F.V1a.ID+"/ledger?month=2026-02", tw1), http.StatusOK)
 	apitest.Expect(t, env.Get("/api/v1/orgs/"+env.F.V2a.ID+"/ledger?month=2026-03", tw1), http.StatusNotFound)
 	apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/orgs/" + env.F.V1a.ID + "/ledger?month=March", Token: tw1, Raw: true}), http.StatusBadRequest)
+}
+
+func ledgerCol(t *testing.T, name string) int {
+	t.Helper()
+	for i, h := range api.LedgerHeaders {
+		if h == name {
+			return i
+		}
+	}
+	t.Fatalf("no ledger column %s", name)
+	return -1
+}
+
+// TestLedgerRange: from..to across months picks the registration days in
+// Shanghai; the rows carry the result (准予/不予 and why) and the rating;
+// the intake village's agent reads full names, the township and the
+// supervisor masked ones; the XLSX times are date-time cells and the CSV
+// times text.
+func TestLedgerRange(t *testing.T) {
+	env := apitest.New(t)
+	e := buildHistory(t, env)
+	a1 := env.Login("ag1a")
+	env.Clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, service.Shanghai))
+	e["e9"] = register(t, env, a1, env.F.ItemTownship)
+
+	type row struct {
+		ReceiptNo         string  `json:"receipt_no"`
+		ApplicantName     string  `json:"applicant_name"`
+		OutcomeLabel      *string `json:"outcome_label"`
+		OutcomeReason     *string `json:"outcome_reason"`
+		Satisfaction      *int    `json:"satisfaction"`
+		SatisfactionLabel *string `json:"satisfaction_label"`
+	}
+	var l struct {
+		From  string  `json:"from"`
+		To    string  `json:"to"`
+		Month *string `json:"month"`
+		Items []row   `json:"items"`
+	}
+	path := "/api/v1/orgs/" + env.F.V1a.ID + "/ledger?from=2026-03-02&to=2026-04-30"
+	r := env.Get(path, a1)
+	apitest.Expect(t, r, http.StatusOK)
+	r.JSON(t, &l)
+	var got []string
+	for _, it := range l.Items {
+		got = append(got, it.ReceiptNo)
+	}
+	// e7 was registered in the last minute of 1 March, Shanghai: outside.
+	want := []string{e["e1"].ReceiptNo, e["e2"].ReceiptNo, e["e3"].ReceiptNo, e["e8"].ReceiptNo, e["e9"].ReceiptNo}
+	if strings.Join(got, " ") != strings.Join(want, " ") || l.From != "2026-03-02" || l.To != "2026-04-30" || l.Month != nil {
+		t.Fatalf("ledger 2 March..30 April = %v %s..%s %v, want %v", got, l.From, l.To, l.Month, want)
+	}
+	e1, e2, e3 := l.Items[0], l.Items[1], l.Items[2]
+	if e1.ApplicantName != "张三丰" {
+		t.Errorf("the intake village's agent reads %q, want the full name", e1.ApplicantName)
+	}
+	if e1.OutcomeLabel == nil || *e1.OutcomeLabel != "准予" || e1.OutcomeReason != nil || e1.Satisfaction == nil || *e1.Satisfaction != 5 || *e1.SatisfactionLabel != "非常满意" {
+		t.Errorf("e1 approved and rated 5: %+v", e1)
+	}
+	if e2.OutcomeLabel == nil || *e2.OutcomeLabel != "不予" || e2.OutcomeReason == nil || *e2.OutcomeReason != "不符合条件" || *e2.SatisfactionLabel != "不满意" {
+		t.Errorf("e2 refused and rated 2: %+v", e2)
+	}
+	if e3.OutcomeLabel != nil || e3.Satisfaction != nil {
+		t.Errorf("e3 withdrawn: %+v", e3)
+	}
+	for _, who := range []string{"tw1", "super"} {
+		var m struct{ Items []row }
+		r := env.Get(path, env.Login(who))
+		apitest.Expect(t, r, http.StatusOK)
+		r.JSON(t, &m)
+		if len(m.Items) != 5 || m.Items[0].ApplicantName != "张*丰" {
+			t.Errorf("%s reads %+v, want masked names", who, m.Items)
+		}
+	}
+
+	r = env.Get(path+"&format=csv", a1)
+	apitest.Expect(t, r, http.StatusOK)
+	rows, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(r.Body, []byte("\ufeff")))).ReadAll()
+	if err != nil || len(rows) != 6 {
+		t.Fatalf("CSV: %v %v", rows, err)
+	}
+	if c := rows[1]; c[ledgerCol(t, "登记时间")] != "2026-03-02 09:00" || c[ledgerCol(t, "办结时间")] != "2026-03-04 10:00" ||
+		c[ledgerCol(t, "办理结果")] != "准予" || c[ledgerCol(t, "满意度")] != "非常满意" || c[ledgerCol(t, "申请人")] != "张三丰" {
+		t.Errorf("CSV e1 = %v", c)
+	}
+	if c := rows[2]; c[ledgerCol(t, "办理结果")] != "不予" || c[ledgerCol(t, "不予理由")] != "不符合条件" || c[ledgerCol(t, "满意度")] != "不满意" {
+		t.Errorf("CSV e2 = %v", c)
+	}
+
+	r = env.Get(path+"&format=xlsx", a1)
+	apitest.Expect(t, r, http.StatusOK)
+	book, err := excelize.OpenReader(bytes.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet := book.GetSheetName(0)
+	for _, tc := range []struct {
+		col  string
+		row  int
+		want time.Time
+	}{
+		{"登记时间", 2, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
+		{"办结时间", 2, time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)},
+		{"送达时间", 2, time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC)},
+		{"登记时间", 6, time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)},
+	} {
+		cell, _ := excelize.CoordinatesToCellName(ledgerCol(t, tc.col)+1, tc.row)
+		typ, err := book.GetCellType(sheet, cell)
+		if err != nil || (typ != excelize.CellTypeUnset && typ != excelize.CellTypeNumber) {
+			t.Errorf("%s (%s) has type %v, want a number", cell, tc.col, typ)
+		}
+		raw, _ := book.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true})
+		serial, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			t.Errorf("%s (%s) = %q, want a date serial", cell, tc.col, raw)
+			continue
+		}
+		if at, err := excelize.ExcelDateToTime(serial, false); err != nil || !at.Round(time.Second).Equal(tc.want) {
+			t.Errorf("%s (%s) = %v, want %v (the wall clock in Shanghai)", cell, tc.col, at, tc.want)
+		}
+		id, _ := book.GetCellStyle(sheet, cell)
+		if st, err := book.GetStyle(id); err != nil || st.CustomNumFmt == nil || *st.CustomNumFmt != "yyyy-mm-dd hh:mm" {
+			t.Errorf("%s (%s) style %+v, want the number format yyyy-mm-dd hh:mm", cell, tc.col, st)
+		}
+		if shown, _ := book.GetCellValue(sheet, cell); shown != tc.want.Format("2006-01-02 15:04") {
+			t.Errorf("%s (%s) shows %q", cell, tc.col, shown)
+		}
+	}
+	cell, _ := excelize.CoordinatesToCellName(ledgerCol(t, "办结时间")+1, 4)
+	if v, _ := book.GetCellValue(sheet, cell); v != "" {
+		t.Errorf("e3 (withdrawn) completion cell = %q, want empty", v)
+	}
+}
+
+// TestLedgerBadRange: a bad or half range, a reversed one and one longer
+// than a year are 400s naming the field.
+func TestLedgerBadRange(t *testing.T) {
+	env := apitest.New(t)
+	tw1 := env.Login("tw1")
+	for _, tc := range []struct{ query, field string }{
+		{"from=2026-03-01", "to"},
+		{"to=2026-03-01", "from"},
+		{"from=2026-3-1&to=2026-03-31", "from"},
+		{"from=2026-03-01&to=2026-02-31", "to"},
+		{"from=2026-03-02&to=2026-03-01", "from"},
+		{"from=2025-01-01&to=2026-01-02", "to"},
+		{"month=2026-13", "month"},
+		{"", "month"},
+	} {
+		r := env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/orgs/" + env.F.V1a.ID + "/ledger?" + tc.query, Token: tw1, Raw: true})
+		apitest.Expect(t, r, http.StatusBadRequest)
+		if p := r.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != tc.field {
+			t.Errorf("%q: %s, want the field %s", tc.query, r.Body, tc.field)
+		}
+	}
+	apitest.Expect(t, env.Get("/api/v1/orgs/"+env.F.V1a.ID+"/ledger?from=2025-01-01&to=2026-01-01", tw1), http.StatusOK)
 }

@@ -3,40 +3,95 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
-// Ledger is the registration ledger (登记台账) of a service point for one
-// month: every errand registered there, in registration order.
+// Ledger is the registration ledger (登记台账) of a service point over a
+// range of registration days: every errand registered there, in
+// registration order. Applicants' names are as the reader may see them
+// (see Actor.SeesStubName): in full or masked.
 type Ledger struct {
-	Org     Org
-	Month   string // YYYY-MM
-	Errands []Errand
+	Org      Org
+	From, To Date
+	Month    string // YYYY-MM when the range was asked for as one month
+	Errands  []Errand
 }
 
-// MaxLedgerRows bounds one ledger; a township's busiest month is far below it.
+// LedgerQuery chooses a ledger: an organisation and either a month
+// (YYYY-MM) or a range of registration days From..To (YYYY-MM-DD, Shanghai).
+type LedgerQuery struct {
+	OrgID    string
+	Month    string
+	From, To string
+}
+
+// MaxLedgerRows bounds one ledger; a township's busiest year is far below it.
 const MaxLedgerRows = 50_000
 
-// Ledger returns an organisation's registration ledger for month (YYYY-MM).
-func (s *Service) Ledger(ctx context.Context, a Actor, orgID, month string) (Ledger, error) {
+// MaxLedgerDays bounds a ledger's range: one year, a leap day included.
+const MaxLedgerDays = 366
+
+// Ledger returns an organisation's registration ledger for a month or a
+// range of days. A range longer than a year, or one holding more than
+// MaxLedgerRows registrations, is refused rather than cut short.
+func (s *Service) Ledger(ctx context.Context, a Actor, q LedgerQuery) (Ledger, error) {
 	if !a.Role.Staff() {
 		return Ledger{}, ErrForbidden
 	}
-	t, err := time.Parse("2006-01", month)
-	if err != nil || t.Year() < 2000 || t.Year() > 2100 {
-		return Ledger{}, BadParam("month", "a month of the form YYYY-MM")
-	}
-	org, err := s.scopedOrg(ctx, a, orgID)
+	from, to, err := ledgerRange(q)
 	if err != nil {
 		return Ledger{}, err
 	}
-	from := MakeDate(t.Year(), t.Month(), 1)
-	to := MakeDate(t.Year(), t.Month()+1, 0)
-	list, err := s.errands.Ledger(ctx, org.Path, from, to)
+	org, err := s.scopedOrg(ctx, a, q.OrgID)
 	if err != nil {
 		return Ledger{}, err
 	}
-	return Ledger{Org: org, Month: month, Errands: list}, nil
+	list, err := s.errands.Ledger(ctx, org.Path, from, to, MaxLedgerRows+1)
+	if err != nil {
+		return Ledger{}, err
+	}
+	if len(list) > MaxLedgerRows {
+		return Ledger{}, BadParam("to", fmt.Sprintf("more than %d registrations in this range; choose a shorter one", MaxLedgerRows))
+	}
+	for i := range list {
+		if !a.SeesStubName(list[i]) {
+			list[i].Applicant.Name = MaskName(list[i].Applicant.Name)
+		}
+	}
+	month := ""
+	if q.From == "" && q.To == "" {
+		month = q.Month
+	}
+	return Ledger{Org: org, From: from, To: to, Month: month, Errands: list}, nil
+}
+
+// ledgerRange reads a ledger's days: from and to (both required once
+// either is given), or else the month.
+func ledgerRange(q LedgerQuery) (Date, Date, error) {
+	if q.From == "" && q.To == "" {
+		t, err := time.Parse("2006-01", q.Month)
+		if err != nil || t.Year() < 2000 || t.Year() > 2100 {
+			return 0, 0, BadParam("month", "a month of the form YYYY-MM, or from and to as YYYY-MM-DD")
+		}
+		return MakeDate(t.Year(), t.Month(), 1), MakeDate(t.Year(), t.Month()+1, 0), nil
+	}
+	from, to, err := parsePeriod(q.From, q.To, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	if to-from >= MaxLedgerDays {
+		return 0, 0, BadParam("to", "a ledger covers at most one year (366 days)")
+	}
+	return from, to, nil
+}
+
+// SeesStubName reports whether the actor may read the applicant's full name
+// in a ledger: the staff of the village where the errand was registered
+// keep the stub of the two-part form (存根联), which carries it; everyone
+// else (township, city, supervisors) reads it masked.
+func (a Actor) SeesStubName(e Errand) bool {
+	return a.Role.Staff() && a.OrgLevel == LevelVillage && a.OrgID == e.IntakeOrgID
 }
 
 // Break is the first broken link found in an errand's event chain.

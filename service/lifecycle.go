@@ -157,6 +157,18 @@ const (
 	OutcomeRefused  Outcome = "refused"  // 不予
 )
 
+// Label is the result as the ledger prints it: 准予 or 不予 (empty while
+// there is none).
+func (o Outcome) Label() string {
+	switch o {
+	case OutcomeApproved:
+		return "准予"
+	case OutcomeRefused:
+		return "不予"
+	}
+	return ""
+}
+
 // Satisfaction grades of the national 好差评 scheme (GB/T 39734-2020).
 var SatisfactionLabels = map[int]string{5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 

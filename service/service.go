@@ -87,7 +87,7 @@ type ErrandStore interface {
 	Events(ctx context.Context, errandID string) ([]Event, error)
 	Idempotent(ctx context.Context, key string) (IdemRecord, error)
 	DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64, error)
-	Ledger(ctx context.Context, orgPath string, from, to Date) ([]Errand, error)
+	Ledger(ctx context.Context, orgPath string, from, to Date, limit int) ([]Errand, error)
 	VerifyLedger(ctx context.Context, fn func(e Errand, events []Event) error) (checked int, err error)
 }
 

@@ -45,6 +45,9 @@ var zhCodes = map[string]string{
 
 // zhFieldMessages translate the service's field messages word for word.
 var zhFieldMessages = map[string]string{
+	"a month of the form YYYY-MM, or from and to as YYYY-MM-DD":                  "请选择起止日期。",
+	"a ledger covers at most one year (366 days)":                                "台账一次最多查看一年（366天），请缩短起止日期。",
+	"one of item, category, month":                                               "请选择分组方式：单位、事项、类别或月份。",
 	"a make-up working day falls on a weekend":                                   "调休上班日须是周六或周日。",
 	"no such category":                                                           "没有这个事项类别。",
 	"holiday or workday":                                                         "请填写“休”或“班”。",
@@ -152,6 +155,8 @@ func ZhField(field, msg string) string {
 		return "最多 " + strings.TrimSuffix(strings.TrimPrefix(msg, "at most "), " characters") + " 个字。"
 	case strings.HasPrefix(msg, "at least ") && strings.HasSuffix(msg, " characters"):
 		return "至少 " + strings.TrimSuffix(strings.TrimPrefix(msg, "at least "), " characters") + " 个字。"
+	case strings.HasPrefix(msg, "more than ") && strings.HasSuffix(msg, " registrations in this range; choose a shorter one"):
+		return "这段时间登记超过 " + strings.TrimSuffix(strings.TrimPrefix(msg, "more than "), " registrations in this range; choose a shorter one") + " 件，请缩短起止日期。"
 	case strings.Contains(msg, " belongs to a "):
 		return "岗位与单位的层级不符：代办员属村（社区），乡镇办事员属乡镇（街道），其他岗位属市级单位。"
 	}

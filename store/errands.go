@@ -485,12 +485,12 @@ func (s *Store) DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64,
 }
 
 // Ledger lists the errands registered under path on days from..to, in
-// registration order.
-func (s *Store) Ledger(ctx context.Context, path string, from, to service.Date) ([]service.Errand, error) {
+// registration order, at most limit of them.
+func (s *Store) Ledger(ctx context.Context, path string, from, to service.Date, limit int) ([]service.Errand, error) {
 	lo, hi := service.PathRange(path)
 	var views []errandView
 	err := s.read(ctx).Raw(errandSelect+` WHERE e.org_path >= ? AND e.org_path < ? AND e.reg_day BETWEEN ? AND ?
-		ORDER BY e.registered_at, e.id LIMIT ?`, lo, hi, from.YMD(), to.YMD(), service.MaxLedgerRows).Scan(&views).Error
+		ORDER BY e.registered_at, e.id LIMIT ?`, lo, hi, from.YMD(), to.YMD(), limit).Scan(&views).Error
 	if err != nil {
 		return nil, err
 	}

@@ -6,11 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -201,6 +203,18 @@ func (p *person) logout() {
 // shot saves a full-page PNG as a test artefact.
 func (p *person) shot(name string) {
 	p.t.Helper()
+	var png []byte
+	p.limited(func(ctx context.Context) error {
+		var err error
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		return err
+	})
+	p.saveArtefact(name+".png", png)
+}
+
+// saveArtefact writes a file under $DAIBAN_SCREENSHOTS (artifacts/screenshots).
+func (p *person) saveArtefact(name string, data []byte) {
+	p.t.Helper()
 	dir := os.Getenv("DAIBAN_SCREENSHOTS")
 	if dir == "" {
 		dir = filepath.Join("..", "artifacts", "screenshots")
@@ -208,13 +222,7 @@ func (p *person) shot(name string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		p.t.Fatal(err)
 	}
-	var png []byte
-	p.limited(func(ctx context.Context) error {
-		var err error
-		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		return err
-	})
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 		p.t.Fatal(err)
 	}
 }
@@ -225,6 +233,12 @@ var pdfPage = regexp.MustCompile(`/Type\s*/Page[^s]`)
 // printedPages prints the current page to A4 as Chromium's print dialog
 // would (CSS page size and margins honoured) and counts the pages.
 func (p *person) printedPages() int {
+	p.t.Helper()
+	return len(pdfPage.FindAll(p.printedPDF(), -1))
+}
+
+// printedPDF prints the current page to A4 as Chromium's print dialog would.
+func (p *person) printedPDF() []byte {
 	p.t.Helper()
 	var pdf []byte
 	p.limited(func(ctx context.Context) error {
@@ -238,7 +252,29 @@ func (p *person) printedPages() int {
 	if len(pdf) < 100 {
 		p.t.Fatalf("no PDF printed (%d bytes)", len(pdf))
 	}
-	return len(pdfPage.FindAll(pdf, -1))
+	return pdf
+}
+
+// pdfMediaBox matches a page's size in points.
+var pdfMediaBox = regexp.MustCompile(`/MediaBox\s*\[\s*0\s+0\s+([0-9.]+)\s+([0-9.]+)\s*\]`)
+
+// pdfPageSizes lists the width and height in points of every page box.
+func pdfPageSizes(pdf []byte) [][2]float64 {
+	var out [][2]float64
+	for _, m := range pdfMediaBox.FindAllSubmatch(pdf, -1) {
+		w, _ := strconv.ParseFloat(string(m[1]), 64)
+		h, _ := strconv.ParseFloat(string(m[2]), 64)
+		out = append(out, [2]float64{w, h})
+	}
+	return out
+}
+
+// emulatePrint makes the page use its print stylesheet, as when printing.
+func emulatePrint() chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+		return chromedp.Void{}, err
+	}
 }
 
 // TestBrowserWholePath is the issue's path in a real browser: an agent

@@ -25,8 +25,23 @@ type dashData struct {
 	TrendTitle      string
 	Grades          template.HTML
 	GradeRows       []gradeRow
-	Export          string // the query of the downloads
+	Export          template.URL // the query of the downloads, encoded
+	Group           string       // the table's 分组: "" (unit), item, category or month
+	GroupChoices    []groupChoice
+	Table           *service.StatsReport // the rows of the 明细 table, grouped by Group
+	TableTitle      string
+	TableHead       string // the first column's heading
 }
+
+// groupChoice is one 分组 of the dashboard's table.
+type groupChoice struct {
+	Value, Label string
+}
+
+// tableGroups are the dashboard table's groupings: by unit (the level under
+// the scope, as the chart beside it), by item, category or month, as
+// GET /stats/completion?group_by= offers them.
+var tableGroups = []groupChoice{{"", "单位"}, {string(service.GroupItem), "事项"}, {string(service.GroupCategory), "类别"}, {string(service.GroupMonth), "月份"}}
 
 type orgChoice struct {
 	ID, Name string
@@ -83,7 +98,7 @@ func (w *console) dashboard(c echo.Context) error {
 	// (on the 5th a rate of a few percent says nothing), and a year's
 	// window matches the trend beside it and never starts empty.
 	yearStart := service.MakeDate(ty, tm-11, 1)
-	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id")}
+	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), Group: c.QueryParam("group"), GroupChoices: tableGroups}
 	if d.From == "" && d.To == "" {
 		d.From, d.To = yearStart.String(), today.String()
 	}
@@ -93,6 +108,9 @@ func (w *console) dashboard(c echo.Context) error {
 	lastStart := service.MakeDate(ty, tm-1, 1)
 	quick := func(label string, from, to service.Date) navLink {
 		v := url.Values{"from": {from.String()}, "to": {to.String()}, "org_id": {d.OrgID}}
+		if d.Group != "" {
+			v.Set("group", d.Group)
+		}
 		return navLink{Href: "/dashboard?" + v.Encode(), Label: label, Active: d.From == from.String() && d.To == to.String()}
 	}
 	quarterStart := service.MakeDate(ty, tm-(tm-1)%3, 1)
@@ -102,8 +120,19 @@ func (w *console) dashboard(c echo.Context) error {
 	if d.Orgs, err = w.scopeChoices(c, a, false); err != nil {
 		return err
 	}
-	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}}
+	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}, "group": {d.Group}}
 	p.Data = &d
+	head := ""
+	for _, g := range tableGroups {
+		if g.Value == d.Group {
+			head = g.Label
+		}
+	}
+	if head == "" {
+		p.Form = "period"
+		status, _ := formError(service.BadParam("group", "one of item, category, month"), p)
+		return w.render(c, status, "dashboard", p)
+	}
 
 	scope, err := w.svc.Org(ctx(c), a, d.OrgID)
 	if err != nil {
@@ -121,6 +150,16 @@ func (w *console) dashboard(c echo.Context) error {
 	}
 	d.Rep = &rep
 	d.UnitTitle = unitTitle + "（从低到高）"
+	d.Table, d.TableHead, d.TableTitle = &rep, head, "分"+head+"明细"
+	tableBy := gb
+	if d.Group != "" {
+		tableBy = service.GroupBy(d.Group)
+		t, err := w.svc.Stats(ctx(c), a, service.StatsRequest{From: d.From, To: d.To, OrgID: d.OrgID, GroupBy: d.Group})
+		if err != nil {
+			return err
+		}
+		d.Table = &t
+	}
 	var bars []bar
 	for _, g := range rep.Groups {
 		b := bar{Label: g.Name, Text: "无受理"}
@@ -188,7 +227,8 @@ func (w *console) dashboard(c echo.Context) error {
 		gbars = append(gbars, b)
 	}
 	d.Grades = hbars("好差评满意度分布", gbars, scale{0, 100})
-	d.Export = url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(gb)}}.Encode()
+	// template.URL: a plain string here would be query-escaped whole, & and = included.
+	d.Export = template.URL(url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(tableBy)}}.Encode())
 	return w.render(c, http.StatusOK, "dashboard", p)
 }
 
@@ -213,7 +253,8 @@ type warnData struct {
 	Totals  service.WarningCounts
 	Orgs    []orgChoice // the townships (and villages) to narrow to
 	OrgID   string
-	Export  string // the query of the downloads
+	CSV     template.URL // the downloads of the chosen scope
+	XLSX    template.URL
 	Here    string // this page, to come back to after 催办
 	CanUrge bool
 	Urged   string // the receipt just urged
@@ -249,7 +290,11 @@ func (w *console) warnings(c echo.Context) error {
 	if d.OrgID != "" {
 		scope.Set("org_id", d.OrgID)
 	}
-	d.Export = scope.Encode()
+	scope.Set("format", "csv")
+	d.CSV = template.URL("/warnings/export?" + scope.Encode())
+	scope.Set("format", "xlsx")
+	d.XLSX = template.URL("/warnings/export?" + scope.Encode())
+	scope.Del("format")
 	here := url.Values{"cursor": {c.QueryParam("cursor")}}
 	if d.OrgID != "" {
 		here.Set("org_id", d.OrgID)
@@ -279,33 +324,37 @@ func (w *console) warningsExport(c echo.Context) error {
 }
 
 type ledgerData struct {
-	Orgs   []orgChoice
-	OrgID  string
-	Month  string
-	Ledger *service.Ledger
-	Export string
+	Orgs     []orgChoice
+	OrgID    string
+	From, To string
+	Ledger   *service.Ledger
+	Export   template.URL // the query of the downloads, encoded
 }
 
+// ledger shows a registration ledger for a range of days (from, to), or a
+// month (month=YYYY-MM, as links and bookmarks still say); the current
+// month when neither is given.
 func (w *console) ledger(c echo.Context) error {
 	a := actor(c)
 	p := w.newPage(c, "登记台账")
-	d := ledgerData{OrgID: c.QueryParam("org_id"), Month: c.QueryParam("month")}
-	if d.Month == "" {
-		d.Month = w.svc.Now().In(service.Shanghai).Format("2006-01")
+	q := api.LedgerQuery(c, c.QueryParam("org_id"))
+	if q.From == "" && q.To == "" && q.Month == "" {
+		q.Month = w.svc.Now().In(service.Shanghai).Format("2006-01")
 	}
+	d := ledgerData{OrgID: q.OrgID, From: q.From, To: q.To}
 	if d.OrgID == "" && a.OrgLevel != service.LevelCity {
-		d.OrgID = a.OrgID
+		d.OrgID, q.OrgID = a.OrgID, a.OrgID
 	}
 	var err error
 	if d.Orgs, err = w.scopeChoices(c, a, true); err != nil {
 		return err
 	}
-	p.Values = url.Values{"org_id": {d.OrgID}, "month": {d.Month}}
+	p.Values = url.Values{"org_id": {d.OrgID}, "from": {d.From}, "to": {d.To}}
 	p.Data = &d
 	if d.OrgID == "" {
 		return w.render(c, http.StatusOK, "ledger", p)
 	}
-	l, err := w.svc.Ledger(ctx(c), a, d.OrgID, d.Month)
+	l, err := w.svc.Ledger(ctx(c), a, q)
 	if err != nil {
 		p.Form = "ledger"
 		status, ok := formError(err, p)
@@ -315,8 +364,9 @@ func (w *console) ledger(c echo.Context) error {
 		return w.render(c, status, "ledger", p)
 	}
 	d.Ledger = &l
-	d.Export = url.Values{"org_id": {d.OrgID}, "month": {d.Month}}.Encode()
-	p.Title = "登记台账：" + l.Org.Name + " " + l.Month
+	d.From, d.To = l.From.String(), l.To.String()
+	d.Export = template.URL(url.Values{"org_id": {d.OrgID}, "from": {d.From}, "to": {d.To}}.Encode())
+	p.Title = "登记台账：" + l.Org.Name + " " + l.From.Chinese() + "至" + l.To.Chinese()
 	return w.render(c, http.StatusOK, "ledger", p)
 }
 
@@ -325,7 +375,7 @@ func (w *console) ledgerExport(c echo.Context) error {
 	if format != "csv" && format != "xlsx" {
 		return service.BadParam("format", "csv or xlsx")
 	}
-	l, err := w.svc.Ledger(ctx(c), actor(c), c.QueryParam("org_id"), c.QueryParam("month"))
+	l, err := w.svc.Ledger(ctx(c), actor(c), api.LedgerQuery(c, c.QueryParam("org_id")))
 	if err != nil {
 		return err
 	}

@@ -105,10 +105,16 @@ func TestBrowserWarningsSupervise(t *testing.T) {
 	officer.open("/errands/" + urged.ID)
 	officer.expectText(".timeline", "催办", "请尽快办理")
 
-	// The download holds every row of the scope, with the days overdue.
+	// The download link keeps the scope; the file holds every row of it,
+	// with the days overdue.
+	super.open("/warnings?org_id=" + env.F.T1.ID)
+	link := super.eval(`document.querySelector('a[href^="/warnings/export?"][href*="format=csv"]').getAttribute("href")`)
+	if !strings.Contains(link, "org_id="+env.F.T1.ID) {
+		t.Errorf("the CSV link %q does not keep 甲镇", link)
+	}
 	b := newBrowser(t, env)
 	b.login("super")
-	csv := b.get("/warnings/export?format=csv&org_id=" + env.F.T1.ID)
+	csv := b.get(link)
 	expectStatus(t, csv, http.StatusOK)
 	if lines := strings.Split(strings.TrimSpace(csv.Body), "\n"); len(lines) != 4 || !strings.Contains(lines[0], "超期工作日") ||
 		!strings.Contains(csv.Body, first) || !strings.Contains(csv.Body, "王*") || strings.Contains(csv.Body, "王五") {
