@@ -201,6 +201,14 @@ func (p *person) logout() {
 }
 
 // shot saves a full-page PNG as a test artefact.
+// lookUp is a resident opening a receipt's QR address and typing its code.
+func (p *person) lookUp(receiptNo, code string) {
+	p.t.Helper()
+	p.open("/q/" + receiptNo)
+	p.do(chromedp.SendKeys(chromedp.CSS("#code"), code))
+	p.submit("#lookup button")
+}
+
 func (p *person) shot(name string) {
 	p.t.Helper()
 	var png []byte

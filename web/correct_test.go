@@ -54,9 +54,7 @@ func TestBrowserCorrectRegistration(t *testing.T) {
 	super.shot("62-supervisor-corrected-390x844")
 
 	resident := newPerson(t, root, env, "resident", phoneW, phoneH)
-	resident.open("/q/" + e.ReceiptNo)
-	resident.do(chromedp.SendKeys(chromedp.CSS("#code"), e.VerifyCode))
-	resident.submit("#lookup button")
+	resident.lookUp(e.ReceiptNo, e.VerifyCode)
 	resident.expectText(".timeline", "更正了登记信息（姓名、联系电话），回执编号不变")
 	resident.expectText(".facts", "王*")
 	if tl := resident.text("main"); strings.Contains(tl, "王五") || strings.Contains(tl, "王武") || strings.Contains(tl, "核对身份证") {

@@ -52,9 +52,7 @@ func TestBrowserResidentWords(t *testing.T) {
 	officer.expectText(".timeline", "给申请人的说明："+instruction, "内部：已电话联系")
 
 	resident := newPerson(t, root, env, "resident", phoneW, phoneH)
-	resident.open("/q/" + e.ReceiptNo)
-	resident.do(chromedp.SendKeys(chromedp.CSS("#code"), e.VerifyCode))
-	resident.submit("#lookup button")
+	resident.lookUp(e.ReceiptNo, e.VerifyCode)
 	resident.expectText("#status", "需要补充材料")
 	resident.expectText(".timeline", "需要您补充材料", "办理单位的说明："+instruction)
 	if body := resident.text("main"); strings.Contains(body, "内部：已电话联系") {
@@ -91,9 +89,7 @@ func TestBrowserResidentWords(t *testing.T) {
 	}
 	resident.shot("32-resident-refused-390x844")
 	wide := newPerson(t, root, env, "resident-desktop", desktopW, desktopH)
-	wide.open("/q/" + e.ReceiptNo)
-	wide.do(chromedp.SendKeys(chromedp.CSS("#code"), e.VerifyCode))
-	wide.submit("#lookup button")
+	wide.lookUp(e.ReceiptNo, e.VerifyCode)
 	wide.expectText("#status", "不予办理")
 	wide.shot("33-resident-refused-1366x768")
 
