@@ -1,6 +1,7 @@
 package api
 
 import (
+	"daiban/report"
 	"net/http"
 	"strconv"
 	"strings"
@@ -143,7 +144,7 @@ func (s *Server) warnings(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return WriteWarnings(c, format, s.svc.Now(), all)
+		return report.Warnings(c.Response(), format, s.svc.Now(), all)
 	}
 	list, next, err := s.svc.Warnings(c.Request().Context(), a, q)
 	if err != nil {

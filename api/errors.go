@@ -34,22 +34,6 @@ type ProblemField struct {
 	Message string `json:"message"`
 }
 
-// StatusOf is the HTTP status of a domain error kind, for the API and the
-// web console alike.
-func StatusOf(k service.Kind) int { return statusOf[k] }
-
-// statusOf is the one place domain error kinds become HTTP statuses.
-var statusOf = map[service.Kind]int{
-	service.KindInvalid:         http.StatusUnprocessableEntity,
-	service.KindBadRequest:      http.StatusBadRequest,
-	service.KindUnauthenticated: http.StatusUnauthorized,
-	service.KindForbidden:       http.StatusForbidden,
-	service.KindNotFound:        http.StatusNotFound,
-	service.KindConflict:        http.StatusConflict,
-	service.KindTooMany:         http.StatusTooManyRequests,
-	service.KindUnavailable:     http.StatusServiceUnavailable,
-}
-
 // httpError is an error the HTTP layer itself raises (binding, routing).
 type httpError struct {
 	status int
@@ -107,7 +91,7 @@ func problemOf(err error) Problem {
 	var ee *echo.HTTPError
 	switch {
 	case errors.As(err, &se):
-		p := newProblem(statusOf[se.Kind], se.Code, se.Detail)
+		p := newProblem(se.Kind.HTTPStatus(), se.Code, se.Detail)
 		for _, f := range se.Fields {
 			p.Errors = append(p.Errors, ProblemField{Field: f.Field, Message: f.Message})
 		}

@@ -1,8 +1,8 @@
 package api
 
 import (
+	"daiban/report"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -92,7 +92,7 @@ func (s *Server) completionStats(c echo.Context) error {
 		return err
 	}
 	if format != "json" {
-		return WriteStats(c, format, rep)
+		return report.Stats(c.Response(), format, rep)
 	}
 	out := statsJSON{
 		From: rep.From.String(), To: rep.To.String(), GroupBy: optString(string(rep.GroupBy)),
@@ -103,34 +103,6 @@ func (s *Server) completionStats(c echo.Context) error {
 		out.Groups = append(out.Groups, groupJSON{Key: g.Key, Name: g.Name, figuresJSON: toFiguresJSON(g.Figures)})
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// StatsHeaders are the column titles of the CSV and XLSX statistics.
-var StatsHeaders = []string{"分组", "名称", "受理件", "办结件", "办结率(%)", "不予办理", "按时办结", "按时办结率(%)", "超期未办结",
-	"已送达", "回执收回", "回执收回率(%)", "平均办理工作日", "评价数", "满意度均分", "非常满意", "满意", "基本满意", "不满意", "非常不满意"}
-
-func figureCells(f service.Figures) []any {
-	return []any{f.Accepted, f.Completed, f.CompletionRate, f.Refused, f.OnTime, f.OnTimeRate, f.OverdueOpen,
-		f.Delivered, f.Recovered, f.RecoveryRate, f.AvgWorkingDays, f.Rated, f.MeanRating,
-		f.Grades[5], f.Grades[4], f.Grades[3], f.Grades[2], f.Grades[1]}
-}
-
-// WriteStats sends a statistics report as a CSV or XLSX download, as
-// GET /stats/completion does; the web console serves the same files.
-func WriteStats(c echo.Context, format string, rep service.StatsReport) error {
-	if format != "csv" && format != "xlsx" {
-		return service.BadParam("format", "csv or xlsx")
-	}
-	return writeTable(c, format, "办结率统计_"+rep.Org.Name+"_"+rep.From.String()+"_"+rep.To.String(), statsTable(rep))
-}
-
-func statsTable(rep service.StatsReport) table {
-	t := table{sheet: "办结率统计", headers: StatsHeaders}
-	for _, g := range rep.Groups {
-		t.rows = append(t.rows, append([]any{g.Key, g.Name}, figureCells(g.Figures)...))
-	}
-	t.totals = append([]any{"合计", rep.Org.Name}, figureCells(rep.Totals)...)
-	return t
 }
 
 type ledgerRowJSON struct {
@@ -219,68 +191,7 @@ func (s *Server) ledger(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, out)
 	}
-	return WriteLedger(c, format, l)
-}
-
-// LedgerHeaders are the columns of the ledger download.
-var LedgerHeaders = []string{"回执编号", "登记时间", "申请人", "代办事项", "材料", "代办员", "状态", "承诺办结日期", "办结时间", "办理结果", "不予理由", "送达时间", "回执收回", "满意度"}
-
-// WriteLedger sends a registration ledger as a CSV or XLSX download, as
-// GET /orgs/{id}/ledger does; the web console serves the same files. Times
-// are date-time cells in XLSX and text like 2026-03-02 09:00 in CSV.
-func WriteLedger(c echo.Context, format string, l service.Ledger) error {
-	if format != "csv" && format != "xlsx" {
-		return service.BadParam("format", "csv or xlsx")
-	}
-	t := table{sheet: "登记台账", headers: LedgerHeaders}
-	for _, e := range l.Errands {
-		r := toLedgerRow(e)
-		t.rows = append(t.rows, []any{r.ReceiptNo, cellTime(e.RegisteredAt), r.ApplicantName, r.ItemName, joinMaterials(r.Materials), r.Agent,
-			r.StatusLabel, r.DueDate, cellTime(e.CompletedAt), deStr(r.OutcomeLabel), deStr(r.OutcomeReason), cellTime(e.DeliveredAt),
-			recoveredLabel(r.ReceiptRecovered), deStr(r.SatisfactionLabel)})
-	}
-	name := l.Month
-	if name == "" {
-		name = l.From.String() + "_" + l.To.String()
-	}
-	return writeTable(c, format, "登记台账_"+l.Org.Name+"_"+name, t)
-}
-
-// cellTime is a moment as a table cell: Shanghai time, or an empty cell
-// for a moment that has not come.
-func cellTime(t time.Time) any {
-	if t.IsZero() {
-		return ""
-	}
-	return shanghai(t)
-}
-
-func joinMaterials(m []string) string {
-	out := ""
-	for i, x := range m {
-		if i > 0 {
-			out += "、"
-		}
-		out += x
-	}
-	return out
-}
-
-func deStr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-func recoveredLabel(b *bool) string {
-	switch {
-	case b == nil:
-		return ""
-	case *b:
-		return "已收回"
-	}
-	return "遗失"
+	return report.Ledger(c.Response(), format, l)
 }
 
 type ledgerCheckJSON struct {

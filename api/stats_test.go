@@ -12,9 +12,9 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"daiban/api"
 	"daiban/internal/apitest"
 	"daiban/internal/testdb"
+	"daiban/report"
 	"daiban/service"
 )
 
@@ -41,7 +41,7 @@ type figures struct {
 	} `json:"satisfaction"`
 }
 
-type report struct {
+type statsReport struct {
 	Totals figures `json:"totals"`
 	Groups []struct {
 		Key  string `json:"key"`
@@ -50,11 +50,11 @@ type report struct {
 	} `json:"groups"`
 }
 
-func stats(t *testing.T, env *apitest.Env, token, query string) report {
+func stats(t *testing.T, env *apitest.Env, token, query string) statsReport {
 	t.Helper()
 	r := env.Get("/api/v1/stats/completion?"+query, token)
 	apitest.Expect(t, r, http.StatusOK)
-	var rep report
+	var rep statsReport
 	r.JSON(t, &rep)
 	return rep
 }
@@ -288,13 +288,13 @@ func TestStatisticsExports(t *testing.T) {
 }
 
 // checkTable compares a parsed CSV or XLSX statistics table with the JSON report.
-func checkTable(t *testing.T, format string, rows [][]string, rep report) {
+func checkTable(t *testing.T, format string, rows [][]string, rep statsReport) {
 	t.Helper()
-	if len(rows) != 2+len(rep.Groups) || strings.Join(rows[0], ",") != strings.Join(api.StatsHeaders, ",") {
+	if len(rows) != 2+len(rep.Groups) || strings.Join(rows[0], ",") != strings.Join(report.StatsHeaders, ",") {
 		t.Fatalf("%s: %d rows, header %v", format, len(rows), rows[0])
 	}
 	col := func(name string) int {
-		for i, h := range api.StatsHeaders {
+		for i, h := range report.StatsHeaders {
 			if h == name {
 				return i
 			}
@@ -366,7 +366,7 @@ func TestLedgerExports(t *testing.T) {
 
 func ledgerCol(t *testing.T, name string) int {
 	t.Helper()
-	for i, h := range api.LedgerHeaders {
+	for i, h := range report.LedgerHeaders {
 		if h == name {
 			return i
 		}

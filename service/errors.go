@@ -21,6 +21,30 @@ const (
 	KindUnavailable                     // the database cannot do it now; retry later (503)
 )
 
+// HTTPStatus is the status a kind answers with, the one mapping the API's
+// problems and the console's pages share (the numbers above).
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case KindInvalid:
+		return 422
+	case KindBadRequest:
+		return 400
+	case KindUnauthenticated:
+		return 401
+	case KindForbidden:
+		return 403
+	case KindNotFound:
+		return 404
+	case KindConflict:
+		return 409
+	case KindTooMany:
+		return 429
+	case KindUnavailable:
+		return 503
+	}
+	return 500
+}
+
 // FieldError names one offending field of a request.
 type FieldError struct {
 	Field   string

@@ -18,7 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"daiban/api"
+	"daiban/report"
 	"daiban/service"
 )
 
@@ -579,7 +579,7 @@ func formHash(v url.Values) string {
 // opens this console's /q/ page.
 func (w *console) printPage(c echo.Context) error {
 	id := c.Param("id")
-	body, err := api.Form(ctx(c), w.svc, actor(c), id, api.StatusURL(w.opts.PublicURL, c.Request(), ""))
+	body, err := report.Form(ctx(c), w.svc, actor(c), id, report.StatusURL(w.opts.PublicURL, c.Request(), ""))
 	if err != nil {
 		return err
 	}

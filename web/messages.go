@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 
-	"daiban/api"
 	"daiban/service"
 )
 
@@ -48,5 +47,5 @@ func formError(err error, p *page) (status int, ok bool) {
 	} else {
 		p.Alert = translate(se)
 	}
-	return api.StatusOf(se.Kind), true
+	return se.Kind.HTTPStatus(), true
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"daiban/api"
+	"daiban/report"
 	"daiban/service"
 )
 
@@ -244,7 +244,7 @@ func (w *console) statsExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.WriteStats(c, format, rep)
+	return report.Stats(c.Response(), format, rep)
 }
 
 type warnData struct {
@@ -320,7 +320,7 @@ func (w *console) warningsExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.WriteWarnings(c, format, w.svc.Now(), all)
+	return report.Warnings(c.Response(), format, w.svc.Now(), all)
 }
 
 type ledgerData struct {
@@ -337,7 +337,7 @@ type ledgerData struct {
 func (w *console) ledger(c echo.Context) error {
 	a := actor(c)
 	p := w.newPage(c, "登记台账")
-	q := api.LedgerQuery(c, c.QueryParam("org_id"))
+	q := ledgerQuery(c)
 	if q.From == "" && q.To == "" && q.Month == "" {
 		q.Month = w.svc.Now().In(service.Shanghai).Format("2006-01")
 	}
@@ -375,9 +375,15 @@ func (w *console) ledgerExport(c echo.Context) error {
 	if format != "csv" && format != "xlsx" {
 		return service.BadParam("format", "csv or xlsx")
 	}
-	l, err := w.svc.Ledger(ctx(c), actor(c), api.LedgerQuery(c, c.QueryParam("org_id")))
+	l, err := w.svc.Ledger(ctx(c), actor(c), ledgerQuery(c))
 	if err != nil {
 		return err
 	}
-	return api.WriteLedger(c, format, l)
+	return report.Ledger(c.Response(), format, l)
+}
+
+// ledgerQuery reads the ledger's organisation and period from the page's
+// query string.
+func ledgerQuery(c echo.Context) service.LedgerQuery {
+	return service.LedgerQuery{OrgID: c.QueryParam("org_id"), Month: c.QueryParam("month"), From: c.QueryParam("from"), To: c.QueryParam("to")}
 }
