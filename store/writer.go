@@ -115,24 +115,27 @@ func (w *writer) run() {
 		if n := int64(len(batch)); n > w.largest.Load() {
 			w.largest.Store(n)
 		}
-		w.commit(batch)
+		results := w.commit(batch)
+		// The counters move before any write is answered, so whoever
+		// reads them after an answer finds its batch counted.
 		w.batches.Add(1)
 		w.writes.Add(int64(len(batch)))
 		w.busy.Add(int64(time.Since(began)))
+		for i, j := range batch {
+			j.err <- results[i]
+		}
 	}
 }
 
-// commit runs one batch and answers each of its writes.
-func (w *writer) commit(batch []*job) {
+// commit runs one batch and returns each of its writes' results.
+func (w *writer) commit(batch []*job) []error {
 	results := make([]error, len(batch))
 	if !w.plain(batch, results) {
 		w.reruns.Add(1)
 		clear(results)
 		w.inSavepoints(batch, results)
 	}
-	for i, j := range batch {
-		j.err <- results[i]
-	}
+	return results
 }
 
 // plain runs the batch without savepoints and commits it. It reports false,

@@ -145,14 +145,7 @@ func TestWriterRerun(t *testing.T) {
 			return nil
 		}}
 	}
-	run := func(jobs ...*job) []error {
-		w.commit(jobs)
-		out := make([]error, len(jobs))
-		for i, j := range jobs {
-			out[i] = <-j.err
-		}
-		return out
-	}
+	run := func(jobs ...*job) []error { return w.commit(jobs) }
 	check := func(step string, errs []error, want []error, reruns int64) {
 		t.Helper()
 		for i := range want {
