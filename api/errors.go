@@ -154,12 +154,7 @@ func inChinese(p *Problem, err error) {
 	var se *service.Error
 	if errors.As(err, &se) {
 		p.Detail = service.Zh(se)
-		for i := range p.Errors {
-			p.Errors[i].Message = service.ZhField(service.ZhFieldName(p.Errors[i].Field), p.Errors[i].Message)
-		}
-		return
-	}
-	if zh := service.ZhCode(p.Code); zh != "" {
+	} else if zh := service.ZhCode(p.Code); zh != "" {
 		p.Detail = zh
 	}
 	for i := range p.Errors {

@@ -286,23 +286,19 @@ func (w *console) warnings(c echo.Context) error {
 	for _, x := range ws {
 		d.Rows = append(d.Rows, warnRow{errandRow: errandRow{E: x.Errand, Warn: x.Level}, DaysOverdue: x.DaysOverdue})
 	}
-	scope := url.Values{}
-	if d.OrgID != "" {
-		scope.Set("org_id", d.OrgID)
+	// Every link of the page keeps the chosen township.
+	inScope := func(path, key, value string) string {
+		v := url.Values{key: {value}}
+		if d.OrgID != "" {
+			v.Set("org_id", d.OrgID)
+		}
+		return path + "?" + v.Encode()
 	}
-	scope.Set("format", "csv")
-	d.CSV = template.URL("/warnings/export?" + scope.Encode())
-	scope.Set("format", "xlsx")
-	d.XLSX = template.URL("/warnings/export?" + scope.Encode())
-	scope.Del("format")
-	here := url.Values{"cursor": {c.QueryParam("cursor")}}
-	if d.OrgID != "" {
-		here.Set("org_id", d.OrgID)
-	}
-	d.Here = "/warnings?" + here.Encode()
+	d.CSV = template.URL(inScope("/warnings/export", "format", "csv"))
+	d.XLSX = template.URL(inScope("/warnings/export", "format", "xlsx"))
+	d.Here = inScope("/warnings", "cursor", c.QueryParam("cursor"))
 	if next != "" {
-		scope.Set("cursor", next)
-		d.Next = template.URL("/warnings?" + scope.Encode())
+		d.Next = template.URL(inScope("/warnings", "cursor", next))
 	}
 	p.Values = url.Values{"org_id": {d.OrgID}}
 	p.Data = d
