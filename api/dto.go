@@ -145,6 +145,7 @@ type errandJSON struct {
 	Materials        []string       `json:"materials"`
 	Channel          string         `json:"channel"`
 	Note             string         `json:"note"`
+	NoSMS            bool           `json:"no_sms"`
 	IntakeOrg        refJSON        `json:"intake_org"`
 	HolderOrg        holderJSON     `json:"holder_org"`
 	Agent            agentJSON      `json:"agent"`
@@ -176,7 +177,7 @@ func toErrandJSON(e service.Errand, a service.Actor, now time.Time, full bool) e
 	j := errandJSON{
 		ID: e.ID, ReceiptNo: e.ReceiptNo, Status: string(e.Status), StatusLabel: e.Status.Label(), Version: e.Version,
 		Item:      errandItemJSON{Code: e.ItemCode, Name: e.ItemName, Category: e.Category, Level: string(e.ItemLevel), TimeLimitDays: e.TimeLimitDays},
-		Applicant: app, Materials: e.Materials, Channel: string(e.Channel), Note: e.Note,
+		Applicant: app, Materials: e.Materials, Channel: string(e.Channel), Note: e.Note, NoSMS: e.NoSMS,
 		IntakeOrg: refJSON{ID: e.IntakeOrgID, Name: e.IntakeName},
 		HolderOrg: holderJSON{ID: e.HolderOrgID, Name: e.HolderName, Level: string(e.HolderLevel)},
 		Agent:     agentJSON{ID: e.AgentID, Name: e.AgentName, Phone: e.AgentPhone},

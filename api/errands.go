@@ -24,6 +24,7 @@ type registerRequest struct {
 	Materials []string         `json:"materials" validate:"max=30,dive,max=60"`
 	Channel   string           `json:"channel" validate:"required,oneof=walk_in home_visit phone app web"`
 	Note      string           `json:"note" validate:"max=500"`
+	NoSMS     bool             `json:"no_sms"`
 }
 
 func (s *Server) register(c echo.Context) error {
@@ -38,7 +39,7 @@ func (s *Server) register(c echo.Context) error {
 		return err
 	}
 	e, replayed, err := s.svc.Register(c.Request().Context(), a, service.RegisterInput{
-		ItemCode: req.ItemCode, Materials: req.Materials, Channel: service.Channel(req.Channel), Note: req.Note,
+		ItemCode: req.ItemCode, Materials: req.Materials, Channel: service.Channel(req.Channel), Note: req.Note, NoSMS: req.NoSMS,
 		Applicant: service.Applicant{Name: req.Applicant.Name, IDNumber: req.Applicant.IDNumber, Phone: req.Applicant.Phone, Address: req.Applicant.Address},
 	}, idem)
 	if err != nil {

@@ -198,6 +198,13 @@ func (s *Server) routes() {
 	a.GET("/supervision/warnings", s.warnings)
 	a.GET("/stats/completion", s.completionStats)
 	a.GET("/admin/ledger-check", s.ledgerCheck)
+	a.GET("/inbox", s.inbox)
+	a.POST("/inbox/:id/read", s.markRead)
+	a.GET("/webhooks", s.listWebhooks)
+	a.POST("/webhooks", s.createWebhook)
+	a.DELETE("/webhooks/:id", s.deleteWebhook)
+	a.GET("/admin/outbox", s.listOutbox)
+	a.POST("/admin/outbox/:id/replay", s.replayDelivery)
 }
 
 // checkText refuses, before any handler or the database sees them, text

@@ -50,6 +50,7 @@ type Errand struct {
 	Materials []string
 	Channel   Channel
 	Note      string
+	NoSMS     bool // the applicant declined text messages
 
 	IntakeOrgID string
 	OrgPath     string // path of the intake village: the errand's scope
@@ -254,6 +255,7 @@ type RegisterInput struct {
 	Materials []string
 	Channel   Channel
 	Note      string
+	NoSMS     bool // the applicant declined text messages
 }
 
 // IdemKey is an Idempotency-Key with the hash of the request it came with.
@@ -349,17 +351,18 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	}
 	e, ev := NewErrand(a, item, Intake{
 		ID: s.newID(), ReceiptNo: FormatReceiptNo(now, seq), VerifyCode: NewVerifyCode(),
-		Applicant: app, Materials: materials, Channel: in.Channel, Note: note, At: now,
+		Applicant: app, Materials: materials, Channel: in.Channel, Note: note, NoSMS: in.NoSMS, At: now,
 	}, ref.cal)
 	if idem != nil {
 		idem.At = now
 	}
-	if err := s.errands.CreateErrand(ctx, e, ev, idem); err != nil {
+	if err := s.errands.CreateErrand(ctx, e, ev, s.notices(ctx, e, ev), idem); err != nil {
 		if isIdemTaken(err) {
 			return s.replayRace(ctx, idem)
 		}
 		return Errand{}, false, err
 	}
+	s.wake()
 	e.AgentName, e.AgentPhone, e.IntakeName, e.HolderName = a.Name, a.Phone, a.OrgName, a.OrgName
 	return e, false, nil
 }
@@ -371,6 +374,7 @@ type Intake struct {
 	Materials                 []string
 	Channel                   Channel
 	Note                      string
+	NoSMS                     bool
 	At                        time.Time
 }
 
@@ -381,7 +385,7 @@ func NewErrand(a Actor, item Item, in Intake, cal *Calendar) (Errand, Event) {
 		ID: in.ID, ReceiptNo: in.ReceiptNo, VerifyCode: in.VerifyCode,
 		ItemID: item.ID, ItemCode: item.Code, ItemName: item.Name, Category: item.Category,
 		ItemLevel: item.Level, TimeLimitDays: item.TimeLimitDays,
-		Applicant: in.Applicant, Materials: in.Materials, Channel: in.Channel, Note: in.Note,
+		Applicant: in.Applicant, Materials: in.Materials, Channel: in.Channel, Note: in.Note, NoSMS: in.NoSMS,
 		IntakeOrgID: a.OrgID, OrgPath: a.OrgPath, AgentID: a.UserID,
 		HolderOrgID: a.OrgID, HolderLevel: LevelVillage, Status: StatusRegistered,
 		RegisteredAt: in.At, DueAt: cal.DueAt(in.At, item.TimeLimitDays),
@@ -471,17 +475,17 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 		idem.At = sc.Now
 	}
 	var out Errand
-	err = s.errands.UpdateErrand(ctx, id, func(cur *Errand) (Event, error) {
+	err = s.errands.UpdateErrand(ctx, id, func(cur *Errand) (Event, []Notice, error) {
 		if cur.Version != version {
-			return Event{}, VersionConflict(cur.Version)
+			return Event{}, nil, VersionConflict(cur.Version)
 		}
 		next, ev, err := Apply(*cur, a, act, in, sc)
 		if err != nil {
-			return Event{}, err
+			return Event{}, nil, err
 		}
 		Link(&next, &ev)
 		*cur, out = next, next
-		return ev, nil
+		return ev, s.notices(ctx, next, ev), nil
 	}, idem)
 	if err != nil {
 		if isIdemTaken(err) {
@@ -489,6 +493,7 @@ func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action
 		}
 		return Errand{}, false, err
 	}
+	s.wake()
 	return s.withNames(ctx, out), false, nil
 }
 

@@ -75,11 +75,12 @@ type DirectoryStore interface {
 // ErrandStore keeps errands with their event ledger and idempotency keys.
 type ErrandStore interface {
 	ReserveReceiptBlock(ctx context.Context, n int64) (first int64, err error)
-	CreateErrand(ctx context.Context, e Errand, ev Event, idem *IdemKey) error
+	// CreateErrand saves a registration with its first event and notices.
+	CreateErrand(ctx context.Context, e Errand, ev Event, ns []Notice, idem *IdemKey) error
 	// UpdateErrand loads the errand in a transaction, lets fn change it and
-	// name the event to append, and saves both, failing with a version
-	// conflict if the row moved meanwhile.
-	UpdateErrand(ctx context.Context, id string, fn func(*Errand) (Event, error), idem *IdemKey) error
+	// name the event to append and its notices, and saves them all, failing
+	// with a version conflict if the row moved meanwhile.
+	UpdateErrand(ctx context.Context, id string, fn func(*Errand) (Event, []Notice, error), idem *IdemKey) error
 	Errand(ctx context.Context, id string) (Errand, error)
 	LookupReceipt(ctx context.Context, receiptNo string) (ReceiptLookup, error)
 	Errands(ctx context.Context, f ErrandFilter) ([]Errand, error)
@@ -97,12 +98,13 @@ type StatsStore interface {
 	OverdueOpen(ctx context.Context, q StatsQuery) ([]StatsRow, error)
 }
 
-// Stores are what a Service persists through; one store may serve all four.
+// Stores are what a Service persists through; one store may serve all five.
 type Stores struct {
 	Accounts  AccountStore
 	Directory DirectoryStore
 	Errands   ErrandStore
 	Stats     StatsStore
+	Notify    NotifyStore
 }
 
 // ThrottleKind names a table of attempt counters kept in the database.
@@ -185,6 +187,9 @@ type Options struct {
 	ReceiptBlock int64            // receipt numbers reserved per trip to the database
 	Reports      int              // reports by village, agent, item or category computed at once; the CPU count by default
 	Logins       int              // password checks run at once; half the CPUs (at least one) by default
+	PublicURL    string           // the base of the status link in an SMS ("https://…"); none by default
+	LoopbackHTTP bool             // webhook endpoints may be http:// on a loopback address
+	Notified     func()           // called after a step that queued deliveries commits (to wake the dispatcher)
 }
 
 // Service carries out the domain's operations for an actor.
@@ -193,6 +198,7 @@ type Service struct {
 	directory    DirectoryStore
 	errands      ErrandStore
 	stats        StatsStore
+	notify       NotifyStore
 	clock        func() time.Time
 	passwordCost int
 	sessionTTL   time.Duration
@@ -209,6 +215,10 @@ type Service struct {
 	reports *semaphore.Weighted // turns for the many-cell reports
 	logins  *semaphore.Weighted // turns for bcrypt, so a flood of sign-ins leaves CPU for the rest
 	checks  *semaphore.Weighted // one ledger check at a time
+
+	publicURL     string
+	loopbackHooks bool
+	notified      func()
 
 	dummyHash func() []byte
 }
@@ -234,7 +244,8 @@ func New(st Stores, o Options) *Service {
 		o.Logins = max(1, runtime.NumCPU()/2)
 	}
 	s := &Service{
-		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats,
+		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats, notify: st.Notify,
+		publicURL: o.PublicURL, loopbackHooks: o.LoopbackHTTP, notified: o.Notified,
 		clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
 		receipts: &receiptAllocator{store: st.Errands, block: o.ReceiptBlock},
 		reports:  semaphore.NewWeighted(int64(o.Reports)),

@@ -80,7 +80,7 @@ func placeholders(columns string) string {
 
 // CreateErrand inserts a new errand with its first event and counts it in
 // the statistics, all in one transaction.
-func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.Event, idem *service.IdemKey) error {
+func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.Event, ns []service.Notice, idem *service.IdemKey) error {
 	row := s.fromErrand(e)
 	timeline, err := appendStep("", ev)
 	if err != nil {
@@ -104,8 +104,10 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 		if _, err := s.exec(tx, eventInsertSQL, evArgs...); err != nil {
 			return err
 		}
-		_, err := s.exec(tx, bumpSQL, bump...)
-		return err
+		if _, err := s.exec(tx, bumpSQL, bump...); err != nil {
+			return err
+		}
+		return s.addNotices(tx, ns)
 	})
 	if errors.Is(err, service.ErrIdemTaken) {
 		return err
@@ -116,7 +118,7 @@ func (s *Store) CreateErrand(ctx context.Context, e service.Errand, ev service.E
 // UpdateErrand runs one transition: it loads the errand, lets fn decide,
 // then writes the row only if its version is unchanged, appends the event,
 // moves the statistics by the difference, and remembers the idempotency key.
-func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, error), idem *service.IdemKey) error {
+func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Errand) (service.Event, []service.Notice, error), idem *service.IdemKey) error {
 	err := s.write(ctx, func(tx *gorm.DB) error {
 		if idem != nil {
 			if err := s.claimKey(tx, idem, id, 0); err != nil {
@@ -132,7 +134,7 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			return err
 		}
 		cur := before
-		ev, err := fn(&cur)
+		ev, ns, err := fn(&cur)
 		if err != nil {
 			return err
 		}
@@ -162,6 +164,9 @@ func (s *Store) UpdateErrand(ctx context.Context, id string, fn func(*service.Er
 			if _, err := s.exec(tx, bumpSQL, bumpArgs(cur, d)...); err != nil {
 				return err
 			}
+		}
+		if err := s.addNotices(tx, ns); err != nil {
+			return err
 		}
 		if idem != nil {
 			snap, err := json.Marshal(after)

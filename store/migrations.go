@@ -39,6 +39,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202612050002_account_changes", Migrate: migrateAccountChanges, Rollback: rollbackAccountChanges},
 		{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(s.postgres), Rollback: rollbackErrandUrges},
 		{ID: "202612050011_event_changes", Migrate: migrateEventChanges, Rollback: rollbackEventChanges},
+		{ID: "202612050020_notifications", Migrate: migrateNotifications, Rollback: rollbackNotifications},
 	})
 }
 
@@ -595,4 +596,66 @@ func rollbackAccountChanges(tx *gorm.DB) error {
 		`ALTER TABLE sessions DROP COLUMN must_change_password`,
 		`ALTER TABLE users DROP COLUMN must_change_password`,
 	})
+}
+
+// Migration 9 tells people when something happens: whether the applicant
+// declined SMS, the outbox of deliveries (SMS and webhooks) written with
+// the step that causes them, the staff inbox, and the webhook endpoints.
+// New tables and a column with a constant default: nothing is rewritten.
+type m9Outbox struct {
+	ID        string    `gorm:"type:varchar(120);primaryKey"`
+	MsgID     string    `gorm:"type:varchar(80);not null"`
+	Channel   string    `gorm:"type:varchar(10);not null"`
+	Target    string    `gorm:"type:varchar(40);not null;index:idx_outbox_case,priority:1"`
+	CaseID    string    `gorm:"type:varchar(36);not null;index:idx_outbox_case,priority:2"`
+	CaseSeq   int       `gorm:"not null;index:idx_outbox_case,priority:3"`
+	Type      string    `gorm:"type:varchar(40);not null"`
+	Body      string    `gorm:"type:text;not null"`
+	Status    string    `gorm:"type:varchar(10);not null;index:idx_outbox_due,priority:1"`
+	Attempts  int       `gorm:"not null"`
+	NextAt    time.Time `gorm:"not null;index:idx_outbox_due,priority:2"`
+	LastError string    `gorm:"type:text;not null"`
+	CreatedAt time.Time `gorm:"not null;index"`
+	SentAt    *time.Time
+}
+
+func (m9Outbox) TableName() string { return "outbox" }
+
+type m9Inbox struct {
+	ID        string    `gorm:"type:varchar(120);primaryKey"`
+	UserID    string    `gorm:"type:varchar(36);not null;index:idx_inbox_user,priority:1"`
+	OrgID     string    `gorm:"type:varchar(36);not null;index:idx_inbox_org,priority:1"`
+	ErrandID  string    `gorm:"type:varchar(36);not null"`
+	Type      string    `gorm:"type:varchar(40);not null"`
+	Text      string    `gorm:"type:text;not null"`
+	CreatedAt time.Time `gorm:"not null;index:idx_inbox_user,priority:2;index:idx_inbox_org,priority:2"`
+	ReadAt    *time.Time
+	ReadBy    string `gorm:"type:varchar(36);not null"`
+}
+
+func (m9Inbox) TableName() string { return "inbox" }
+
+type m9Webhook struct {
+	ID        string    `gorm:"type:varchar(36);primaryKey"`
+	URL       string    `gorm:"type:varchar(500);not null"`
+	Types     string    `gorm:"type:text;not null"`
+	SecretEnc []byte    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	CreatedBy string    `gorm:"type:varchar(36);not null"`
+}
+
+func (m9Webhook) TableName() string { return "webhook_endpoints" }
+
+func migrateNotifications(tx *gorm.DB) error {
+	if err := tx.Exec(`ALTER TABLE errands ADD COLUMN no_sms boolean NOT NULL DEFAULT false`).Error; err != nil {
+		return err
+	}
+	return tx.Migrator().CreateTable(&m9Outbox{}, &m9Inbox{}, &m9Webhook{})
+}
+
+func rollbackNotifications(tx *gorm.DB) error {
+	if err := tx.Migrator().DropTable(&m9Webhook{}, &m9Inbox{}, &m9Outbox{}); err != nil {
+		return err
+	}
+	return tx.Exec(`ALTER TABLE errands DROP COLUMN no_sms`).Error
 }

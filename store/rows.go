@@ -159,6 +159,7 @@ type errandRow struct {
 	Materials        string     `json:"materials"`
 	Channel          string     `json:"channel"`
 	Note             string     `json:"note"`
+	NoSMS            bool       `json:"no_sms"`
 	IntakeOrgID      string     `json:"intake_org_id"`
 	OrgPath          string     `json:"org_path"`
 	AgentID          string     `json:"agent_id"`
@@ -196,7 +197,7 @@ func (errandRow) TableName() string { return "errands" }
 // out once for the statements on every registration and transition.
 const errandColumns = `id, receipt_no, verify_code, item_id, item_code, item_name, category, item_level,
 	time_limit_days, applicant_name, applicant_id_enc, applicant_id_index, applicant_phone, applicant_address, materials, channel,
-	note, intake_org_id, org_path, agent_id, holder_org_id, holder_level, status, outcome,
+	note, no_sms, intake_org_id, org_path, agent_id, holder_org_id, holder_level, status, outcome,
 	outcome_reason, returned_by_org_id, returned_by_level, missing_materials, paused_at, paused_days, extensions, urges, urged_at, registered_at,
 	reg_day, due_at, completed_at, delivered_at, withdrawn_at, working_days, on_time, receipt_recovered,
 	satisfaction, version, last_hash, timeline`
@@ -205,7 +206,7 @@ const errandColumns = `id, receipt_no, verify_code, item_id, item_code, item_nam
 func (r *errandRow) targets() []any {
 	return []any{&r.ID, &r.ReceiptNo, &r.VerifyCode, &r.ItemID, &r.ItemCode, &r.ItemName,
 		&r.Category, &r.ItemLevel, &r.TimeLimitDays, &r.ApplicantName, &r.ApplicantIDEnc, &r.ApplicantIDIndex,
-		&r.ApplicantPhone, &r.ApplicantAddress, &r.Materials, &r.Channel, &r.Note, &r.IntakeOrgID,
+		&r.ApplicantPhone, &r.ApplicantAddress, &r.Materials, &r.Channel, &r.Note, &r.NoSMS, &r.IntakeOrgID,
 		&r.OrgPath, &r.AgentID, &r.HolderOrgID, &r.HolderLevel, &r.Status, &r.Outcome,
 		&r.OutcomeReason, &r.ReturnedByOrgID, &r.ReturnedByLevel, &r.MissingMaterials, &r.PausedAt, &r.PausedDays,
 		&r.Extensions, &r.Urges, &r.UrgedAt, &r.RegisteredAt, &r.RegDay, &r.DueAt, &r.CompletedAt, &r.DeliveredAt,
@@ -247,7 +248,7 @@ func (s *Store) toErrand(r errandRow) (service.Errand, error) {
 		ItemID: r.ItemID, ItemCode: r.ItemCode, ItemName: r.ItemName, Category: r.Category,
 		ItemLevel: service.Level(r.ItemLevel), TimeLimitDays: r.TimeLimitDays,
 		Applicant: service.Applicant{Name: r.ApplicantName, IDNumber: id, Phone: r.ApplicantPhone, Address: r.ApplicantAddress},
-		Materials: materials, Channel: service.Channel(r.Channel), Note: r.Note,
+		Materials: materials, Channel: service.Channel(r.Channel), Note: r.Note, NoSMS: r.NoSMS,
 		IntakeOrgID: r.IntakeOrgID, OrgPath: r.OrgPath, AgentID: r.AgentID,
 		HolderOrgID: r.HolderOrgID, HolderLevel: service.Level(r.HolderLevel), Status: service.Status(r.Status),
 		Outcome: service.Outcome(r.Outcome), OutcomeReason: r.OutcomeReason,
@@ -269,7 +270,7 @@ func (s *Store) fromErrand(e service.Errand) errandRow {
 		ApplicantName: e.Applicant.Name, ApplicantIDEnc: s.crypt.seal(e.Applicant.IDNumber),
 		ApplicantIDIndex: s.crypt.index(e.Applicant.IDNumber),
 		ApplicantPhone:   e.Applicant.Phone, ApplicantAddress: e.Applicant.Address,
-		Materials: encodeList(e.Materials), Channel: string(e.Channel), Note: e.Note,
+		Materials: encodeList(e.Materials), Channel: string(e.Channel), Note: e.Note, NoSMS: e.NoSMS,
 		IntakeOrgID: e.IntakeOrgID, OrgPath: e.OrgPath, AgentID: e.AgentID,
 		HolderOrgID: e.HolderOrgID, HolderLevel: string(e.HolderLevel), Status: string(e.Status),
 		Outcome: string(e.Outcome), OutcomeReason: e.OutcomeReason,

@@ -325,5 +325,5 @@ func unptime(t *time.Time) time.Time {
 
 // Stores hands the store to the service as its four aggregates.
 func (s *Store) Stores() service.Stores {
-	return service.Stores{Accounts: s, Directory: s, Errands: s, Stats: s}
+	return service.Stores{Accounts: s, Directory: s, Errands: s, Stats: s, Notify: s}
 }

@@ -31,6 +31,7 @@ import (
 	"daiban"
 	"daiban/api"
 	"daiban/demo"
+	"daiban/notify"
 	"daiban/service"
 	"daiban/store"
 	"daiban/web"
@@ -65,6 +66,13 @@ type config struct {
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
+	// Notifications: the SMS gateway (the log when no URL), webhook
+	// endpoints on loopback, and how often a delivery is tried.
+	SMSURL, SMSToken, SMSTemplate string
+	WebhookLoopback               bool
+	NotifyAttempts                int
+	NotifyBackoff                 time.Duration
+	wake                          notify.Signal // made by serve: its steps wake its dispatcher
 }
 
 // devSecretKey encrypts the demo's ID numbers; anything real needs its own key.
@@ -150,6 +158,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a whole request")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 60*time.Second, "how long an answer may take to write")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.StringVar(&cfg.SMSURL, "sms-url", env("DAIBAN_SMS_URL", ""), "the SMS gateway's URL; without one texts are only logged (DAIBAN_SMS_URL)")
+	fs.StringVar(&cfg.SMSToken, "sms-token", env("DAIBAN_SMS_TOKEN", ""), "bearer token for the SMS gateway (DAIBAN_SMS_TOKEN)")
+	fs.StringVar(&cfg.SMSTemplate, "sms-template", env("DAIBAN_SMS_TEMPLATE", ""), "the gateway's template id for the completion text (DAIBAN_SMS_TEMPLATE)")
+	loopDefault, err := strconv.ParseBool(env("DAIBAN_WEBHOOK_LOOPBACK_HTTP", "false"))
+	if err != nil {
+		bad = append(bad, fmt.Sprintf("DAIBAN_WEBHOOK_LOOPBACK_HTTP=%q is neither true nor false", getenv("DAIBAN_WEBHOOK_LOOPBACK_HTTP")))
+	}
+	fs.BoolVar(&cfg.WebhookLoopback, "webhook-loopback-http", loopDefault, "allow http:// webhook endpoints on a loopback address (DAIBAN_WEBHOOK_LOOPBACK_HTTP)")
+	fs.IntVar(&cfg.NotifyAttempts, "notify-attempts", 8, "tries of a delivery before it is dead")
+	fs.DurationVar(&cfg.NotifyBackoff, "notify-backoff", 10*time.Second, "wait after a delivery's first failed try, doubling after each (at most an hour)")
 	var username, role, orgCode, displayName, phone, under string
 	if cmd == "orgs" {
 		fs.StringVar(&under, "under", "", "division code of the organisation whose subtree to list (default: all)")
@@ -165,6 +183,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if cfg.NotifyAttempts < 1 || cfg.NotifyBackoff <= 0 {
+		bad = append(bad, "--notify-attempts must be at least 1 and --notify-backoff more than 0")
 	}
 	if cfg.PublicRate <= 0 || cfg.PublicBurst < 1 {
 		bad = append(bad, "--public-rate must be more than 0 and --public-burst at least 1")
@@ -300,7 +321,7 @@ func withStore(ctx context.Context, cfg config, needKey bool, fn func(*store.Sto
 			return err
 		}
 	}
-	return fn(st, service.New(st.Stores(), service.Options{}))
+	return fn(st, service.New(st.Stores(), service.Options{PublicURL: cfg.PublicURL, LoopbackHTTP: cfg.WebhookLoopback, Notified: cfg.wake.Notify}))
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
@@ -311,6 +332,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		}
 		defer stopPprof()
 	}
+	cfg.wake = notify.NewSignal()
 	return withStore(ctx, cfg, true, func(st *store.Store, svc *service.Service) error {
 		if err := prepare(ctx, cfg, st, svc, log, stdout); err != nil {
 			return err
@@ -344,6 +366,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			return err
 		}
 		go janitor(ctx, st, svc, log)
+		var sms notify.Gateway = notify.LogGateway{Logger: log}
+		if cfg.SMSURL != "" {
+			sms = notify.HTTPGateway{URL: cfg.SMSURL, Token: cfg.SMSToken, TemplateID: cfg.SMSTemplate, Client: &http.Client{Timeout: 10 * time.Second}}
+		}
+		dispatcher := notify.New(st, sms, notify.Options{
+			MaxAttempts: cfg.NotifyAttempts, Backoff: cfg.NotifyBackoff, LoopbackHTTP: cfg.WebhookLoopback,
+			Logger: log, Digest: svc.Digest, Wake: cfg.wake,
+		})
+		metrics.MustRegister(dispatcher.Collectors()...)
+		dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+		dispatched := make(chan struct{})
+		go func() { dispatcher.Run(dctx); close(dispatched) }()
+		defer func() { stopDispatch(); <-dispatched }()
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		log.Info("daiban listening", "addr", ln.Addr().String(), "db", redact(cfg.DB), "postgres", st.Postgres())

@@ -1,0 +1,474 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// What notifies whom. A step that someone should hear about yields notices,
+// decided here and written by the store in the step's own transaction (the
+// outbox), so nothing is told about a step that rolled back and nothing is
+// lost of one that committed. Inbox notices are the staff's inbox rows;
+// the others are delivered afterwards, at least once, by notify.Dispatcher.
+//
+//	completed (approved or refused)  the resident: an SMS, unless declined at registration
+//	                                 the intake agent: 待送达 in the inbox
+//	returned for correction          the intake agent
+//	forwarded                        the receiving organisation's queue
+//	urged (催办)                      the holding organisation
+//	every step                       webhooks subscribed to its type
+//	due soon and overdue             a daily digest to the holders and the city (Digest)
+
+// NoticeChannel is how a notice travels.
+type NoticeChannel string
+
+const (
+	NoticeInbox   NoticeChannel = "inbox"
+	NoticeSMS     NoticeChannel = "sms"
+	NoticeWebhook NoticeChannel = "webhook" // to every endpoint subscribed to the type
+)
+
+// A Notice is one thing to tell someone about a step.
+type Notice struct {
+	ID      string // stable: receivers drop duplicates by it (webhook-id, CloudEvents id)
+	Channel NoticeChannel
+	UserID  string // inbox: a person, or
+	OrgID   string // inbox: an organisation's queue
+	Phone   string // sms
+	CaseID  string // the errand; deliveries of one case go out in order
+	CaseSeq int    // the step's place in its case
+	Type    string // errand.<action>, or digest
+	Text    string // inbox and SMS: the words; webhook: the CloudEvent
+	At      time.Time
+}
+
+// EventTypes are the webhook event types, one per step.
+func EventTypes() []string {
+	out := make([]string, 0, len(Actions))
+	for _, a := range Actions {
+		out = append(out, "errand."+string(a))
+	}
+	return out
+}
+
+// SMSLimit is one SMS segment of Chinese text.
+const SMSLimit = 70
+
+// notices decides who hears of a step. before is the errand as the step
+// found it (zero for a registration), after as it left it.
+func (s *Service) notices(ctx context.Context, after Errand, ev Event) []Notice {
+	var out []Notice
+	base := Notice{CaseID: after.ID, CaseSeq: ev.Seq, Type: "errand." + string(ev.Action), At: ev.At}
+	add := func(n Notice, suffix string) {
+		n.ID = after.ID + "." + itoa(ev.Seq) + "." + suffix
+		out = append(out, n)
+	}
+	intake := s.orgName(ctx, after.IntakeOrgID)
+	switch ev.Action {
+	case ActionComplete:
+		if !after.NoSMS && after.Applicant.Phone != "" && mobileRE.MatchString(after.Applicant.Phone) {
+			n := base
+			n.Channel, n.Phone = NoticeSMS, after.Applicant.Phone
+			n.Text = CompletedSMS(intake, after.ItemName, s.statusLink(after.ReceiptNo))
+			add(n, "sms")
+		}
+		n := base
+		n.Channel, n.UserID = NoticeInbox, after.AgentID
+		n.Text = "待送达：" + after.ReceiptNo + " " + after.ItemName + "（" + MaskName(after.Applicant.Name) + "）" + OutcomeWords(after.Outcome) + "，请通知申请人领取。"
+		add(n, "inbox")
+	case ActionReturn:
+		if after.HolderLevel == LevelVillage {
+			n := base
+			n.Channel, n.UserID = NoticeInbox, after.AgentID
+			n.Text = "退回补正：" + after.ReceiptNo + " " + after.ItemName + "（" + MaskName(after.Applicant.Name) + "）" + "，请联系申请人补齐材料。"
+			add(n, "inbox")
+		} else {
+			n := base
+			n.Channel, n.OrgID = NoticeInbox, after.HolderOrgID
+			n.Text = "退回补正：" + after.ReceiptNo + " " + after.ItemName + "，由" + s.orgName(ctx, ev.OrgID) + "退回。"
+			add(n, "inbox")
+		}
+	case ActionForward:
+		n := base
+		n.Channel, n.OrgID = NoticeInbox, after.HolderOrgID
+		n.Text = "新转报：" + after.ReceiptNo + " " + after.ItemName + "，来自" + s.orgName(ctx, ev.OrgID) + "，" + DateOf(after.DueAt).Chinese() + "前办结。"
+		add(n, "inbox")
+	case ActionUrge:
+		n := base
+		n.Channel, n.OrgID = NoticeInbox, after.HolderOrgID
+		n.Text = "催办：" + after.ReceiptNo + " " + after.ItemName + "，" + DateOf(after.DueAt).Chinese() + "到期，请抓紧办理。"
+		if ev.Note != "" {
+			n.Text += "（" + ev.Note + "）"
+		}
+		add(n, "inbox")
+	}
+	n := base
+	n.Channel = NoticeWebhook
+	n.Text = s.cloudEvent(ctx, after, ev, n.Type, after.ID+"."+itoa(ev.Seq)+".webhook")
+	add(n, "webhook")
+	return out
+}
+
+// wake tells the dispatcher that deliveries were queued.
+func (s *Service) wake() {
+	if s.notified != nil {
+		s.notified()
+	}
+}
+
+// CompletedSMS is the resident's text when the result is ready.
+func CompletedSMS(intake, item, link string) string {
+	return "您在" + intake + "代办点申请的" + item + "已办结，请携回执到代办点领取。查询：" + link
+}
+
+// OutcomeWords says a completed errand's outcome plainly.
+func OutcomeWords(o Outcome) string {
+	if o == OutcomeRefused {
+		return "不予办理"
+	}
+	return "已办好"
+}
+
+func (s *Service) statusLink(receiptNo string) string {
+	if s.publicURL == "" {
+		return "回执编号" + receiptNo // no address to link to: the resident looks it up by number
+	}
+	return strings.TrimRight(s.publicURL, "/") + "/q/" + receiptNo
+}
+
+func (s *Service) orgName(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	o, err := s.org(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return o.Name
+}
+
+// A cloudEvent is a step as CloudEvents 1.0 JSON: what other systems may
+// know of it, never the applicant's ID number or phone.
+func (s *Service) cloudEvent(ctx context.Context, e Errand, ev Event, typ, id string) string {
+	type data struct {
+		ErrandID  string    `json:"errand_id"`
+		ReceiptNo string    `json:"receipt_no"`
+		Action    Action    `json:"action"`
+		Status    Status    `json:"status"`
+		Outcome   Outcome   `json:"outcome,omitempty"`
+		ItemCode  string    `json:"item_code"`
+		ItemName  string    `json:"item_name"`
+		Applicant string    `json:"applicant"` // masked
+		Intake    string    `json:"intake_org"`
+		Holder    string    `json:"holder_org"`
+		Version   int       `json:"version"`
+		DueAt     time.Time `json:"due_at"`
+	}
+	b, err := json.Marshal(struct {
+		SpecVersion     string    `json:"specversion"`
+		ID              string    `json:"id"`
+		Source          string    `json:"source"`
+		Type            string    `json:"type"`
+		Subject         string    `json:"subject"`
+		Time            time.Time `json:"time"`
+		DataContentType string    `json:"datacontenttype"`
+		Data            data      `json:"data"`
+	}{
+		"1.0", id, "/daiban/errands", typ, e.ReceiptNo, ev.At, "application/json",
+		data{e.ID, e.ReceiptNo, ev.Action, e.Status, e.Outcome, e.ItemCode, e.ItemName,
+			MaskName(e.Applicant.Name), s.orgName(ctx, e.IntakeOrgID), s.orgName(ctx, e.HolderOrgID), e.Version, e.DueAt},
+	})
+	if err != nil {
+		panic(err) // only strings, ints and times
+	}
+	return string(b)
+}
+
+// Webhook endpoints.
+
+// Webhook is an endpoint that receives signed CloudEvents of the types it
+// asked for.
+type Webhook struct {
+	ID        string
+	URL       string
+	Types     []string
+	Secret    string // whsec_…; shown once, when created
+	CreatedAt time.Time
+	CreatedBy string
+}
+
+// newWebhookSecret is a Standard Webhooks secret: whsec_ and 24 random
+// bytes in base64.
+func newWebhookSecret() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// NewWebhook is what an admin registers.
+type NewWebhook struct {
+	URL   string
+	Types []string
+}
+
+// NotifyStore keeps the endpoints, the outbox and the inbox.
+type NotifyStore interface {
+	CreateWebhook(ctx context.Context, w Webhook) error
+	Webhooks(ctx context.Context) ([]Webhook, error)
+	DeleteWebhook(ctx context.Context, id string) error
+	Outbox(ctx context.Context, f OutboxFilter) ([]Delivery, error)
+	ReplayDelivery(ctx context.Context, id string, at time.Time) error
+	Inbox(ctx context.Context, userID, orgID string, limit int) ([]InboxItem, error)
+	UnreadCount(ctx context.Context, userID, orgID string) (int, error)
+	MarkRead(ctx context.Context, userID, orgID, id string, at time.Time) error
+	AddNotices(ctx context.Context, ns []Notice) error
+	// WarningsByHolder counts the open errands due by dueBy (yellow) and
+	// overdue at now (red) by holding organisation, the ones with any.
+	WarningsByHolder(ctx context.Context, dueBy, now time.Time) ([]HolderWarnings, error)
+}
+
+// A Delivery is one message of the outbox on its way to one receiver.
+type Delivery struct {
+	ID        string // the row: the message for one endpoint
+	MsgID     string // the message's stable id
+	Channel   NoticeChannel
+	Target    string // the phone number, or the webhook's id
+	CaseID    string
+	Type      string
+	Body      string
+	Status    DeliveryStatus
+	Attempts  int
+	NextAt    time.Time
+	LastError string
+	CreatedAt time.Time
+	SentAt    time.Time
+}
+
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+const (
+	DeliveryPending DeliveryStatus = "pending"
+	DeliverySent    DeliveryStatus = "sent"
+	DeliveryDead    DeliveryStatus = "dead" // gave up after the last try; an admin may replay it
+)
+
+// OutboxFilter picks deliveries for the admin's view, newest first.
+type OutboxFilter struct {
+	Status DeliveryStatus // "" for all
+	Limit  int
+}
+
+// InboxItem is one message in a person's inbox (theirs or their
+// organisation's).
+type InboxItem struct {
+	ID       string
+	ErrandID string
+	Type     string
+	Text     string
+	At       time.Time
+	ReadAt   time.Time
+}
+
+// AllowLoopbackHTTP lets an admin register http:// endpoints on loopback
+// addresses (for a receiver on the same machine, and for tests).
+func (s *Service) checkWebhookURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return "an absolute https:// address"
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !s.loopbackHooks || ip == nil || !ip.IsLoopback() {
+			return "must be https (plain http only to a loopback address, when the server allows it)"
+		}
+		return ""
+	default:
+		return "an absolute https:// address"
+	}
+	if ip != nil && PrivateIP(ip) || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return "must not point at a private, loopback or link-local address"
+	}
+	return ""
+}
+
+// PrivateIP reports addresses a webhook may not reach: loopback, private,
+// link-local, unspecified and multicast ones.
+func PrivateIP(ip net.IP) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast()
+}
+
+// CreateWebhook registers an endpoint; the secret is in the answer only.
+func (s *Service) CreateWebhook(ctx context.Context, a Actor, in NewWebhook) (Webhook, error) {
+	if a.Role != RoleAdmin {
+		return Webhook{}, Forbidden("role_not_allowed", "only an admin manages webhooks")
+	}
+	var f fields
+	in.URL = strings.TrimSpace(in.URL)
+	if in.URL == "" {
+		f.add("url", "required")
+	} else if len(in.URL) > 500 {
+		f.add("url", "at most 500 characters")
+	} else if msg := s.checkWebhookURL(in.URL); msg != "" {
+		f.add("url", msg)
+	}
+	known := EventTypes()
+	if len(in.Types) == 0 {
+		f.add("types", "name at least one event type")
+	}
+	for i, t := range in.Types {
+		if t != "*" && !slices.Contains(known, t) {
+			f.add("types["+itoa(i)+"]", "not an event type: "+strings.Join(known, ", ")+" or *")
+		}
+	}
+	if err := f.err(); err != nil {
+		return Webhook{}, err
+	}
+	w := Webhook{ID: s.newID(), URL: in.URL, Types: in.Types, Secret: newWebhookSecret(), CreatedAt: s.now(), CreatedBy: a.UserID}
+	if err := s.notify.CreateWebhook(ctx, w); err != nil {
+		return Webhook{}, err
+	}
+	return w, nil
+}
+
+// Webhooks lists the endpoints, their secrets left out.
+func (s *Service) Webhooks(ctx context.Context, a Actor) ([]Webhook, error) {
+	if a.Role != RoleAdmin {
+		return nil, Forbidden("role_not_allowed", "only an admin manages webhooks")
+	}
+	ws, err := s.notify.Webhooks(ctx)
+	for i := range ws {
+		ws[i].Secret = ""
+	}
+	return ws, err
+}
+
+// DeleteWebhook removes an endpoint; what is queued for it is dropped.
+func (s *Service) DeleteWebhook(ctx context.Context, a Actor, id string) error {
+	if a.Role != RoleAdmin {
+		return Forbidden("role_not_allowed", "only an admin manages webhooks")
+	}
+	return s.notify.DeleteWebhook(ctx, id)
+}
+
+// Outbox lists deliveries for an admin.
+func (s *Service) Outbox(ctx context.Context, a Actor, f OutboxFilter) ([]Delivery, error) {
+	if a.Role != RoleAdmin {
+		return nil, Forbidden("role_not_allowed", "only an admin sees the outbox")
+	}
+	switch f.Status {
+	case "", DeliveryPending, DeliverySent, DeliveryDead:
+	default:
+		return nil, BadParam("status", "one of pending, sent, dead")
+	}
+	f.Limit = clampLimit(f.Limit)
+	return s.notify.Outbox(ctx, f)
+}
+
+// ReplayDelivery sends a dead (or pending) delivery again now, as a fresh
+// series of tries under the same message id.
+func (s *Service) ReplayDelivery(ctx context.Context, a Actor, id string) error {
+	if a.Role != RoleAdmin {
+		return Forbidden("role_not_allowed", "only an admin replays deliveries")
+	}
+	return s.notify.ReplayDelivery(ctx, id, s.now())
+}
+
+// Inbox is the caller's inbox, newest first: their own messages and their
+// organisation's.
+func (s *Service) Inbox(ctx context.Context, a Actor, limit int) ([]InboxItem, error) {
+	if !a.Role.Staff() {
+		return nil, ErrForbidden
+	}
+	return s.notify.Inbox(ctx, a.UserID, a.OrgID, clampLimit(limit))
+}
+
+// Unread counts the caller's unread inbox messages.
+func (s *Service) Unread(ctx context.Context, a Actor) (int, error) {
+	if !a.Role.Staff() {
+		return 0, nil
+	}
+	return s.notify.UnreadCount(ctx, a.UserID, a.OrgID)
+}
+
+// MarkRead marks one of the caller's messages read; an organisation's
+// message is read for everyone in it (one of them has taken it up).
+func (s *Service) MarkRead(ctx context.Context, a Actor, id string) error {
+	if !a.Role.Staff() {
+		return ErrForbidden
+	}
+	return s.notify.MarkRead(ctx, a.UserID, a.OrgID, id, s.now())
+}
+
+// HolderWarnings counts one holding organisation's warnings.
+type HolderWarnings struct {
+	OrgID string
+	WarningCounts
+}
+
+// Digest writes the day's digest of due-soon and overdue errands: one
+// message to each holding organisation with any, and one to each city
+// with its totals. Each has a stable id per day and receiver, so instances
+// that both run it write it once. It does nothing on a day off.
+func (s *Service) Digest(ctx context.Context, day Date) (int, error) {
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !cal.Working(day) {
+		return 0, nil
+	}
+	now := s.now()
+	by, err := s.notify.WarningsByHolder(ctx, cal.AddWorkingDays(day, 1).End(), now)
+	if err != nil {
+		return 0, err
+	}
+	cities, err := s.directory.Orgs(ctx, OrgFilter{Level: LevelCity, Limit: maxLimit})
+	if err != nil {
+		return 0, err
+	}
+	text := func(c WarningCounts) string {
+		return "今日提醒：超期未办结 " + thousands(c.Red) + " 件，即将到期 " + thousands(c.Yellow) + " 件，请到“预警督办”查看。"
+	}
+	totals := make([]WarningCounts, len(cities))
+	var ns []Notice
+	for _, h := range by {
+		ns = append(ns, Notice{ID: "digest." + day.String() + "." + h.OrgID, Channel: NoticeInbox, OrgID: h.OrgID, Type: "digest", Text: text(h.WarningCounts), At: now})
+		o, err := s.org(ctx, h.OrgID)
+		if err != nil {
+			return 0, err
+		}
+		for i, c := range cities {
+			if InSubtree(o.Path, c.Path) {
+				totals[i].Red += h.Red
+				totals[i].Yellow += h.Yellow
+			}
+		}
+	}
+	for i, c := range cities {
+		if totals[i].Red+totals[i].Yellow > 0 {
+			ns = append(ns, Notice{ID: "digest." + day.String() + ".city." + c.ID, Channel: NoticeInbox, OrgID: c.ID, Type: "digest", Text: "全市" + text(totals[i]), At: now})
+		}
+	}
+	return len(ns), s.notify.AddNotices(ctx, ns)
+}
+
+var zhNumbers = message.NewPrinter(language.Chinese)
+
+func thousands(n int64) string { return zhNumbers.Sprintf("%d", n) }
