@@ -368,3 +368,19 @@ func TestProblemFieldCodes(t *testing.T) {
 		t.Errorf("no name: %d %s, want errors[0].code required", r.Status, r.Body)
 	}
 }
+
+// TestHTTPProblemsInChinese: the HTTP layer's own problems (a body it
+// cannot read, a route it lacks) have a Chinese detail too.
+func TestHTTPProblemsInChinese(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	zh := map[string]string{"Accept-Language": "zh-CN"}
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: "{", Header: zh, Raw: true})
+	if p := r.Problem(t); p.Code != "malformed_json" || p.Detail != service.ZhCode("malformed_json") {
+		t.Errorf("malformed JSON in Chinese: %d %s", r.Status, r.Body)
+	}
+	r = env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/no-such-route", Token: agent, Header: zh, Raw: true})
+	if p := r.Problem(t); p.Code != "route_not_found" || p.Detail != service.ZhCode("route_not_found") {
+		t.Errorf("no such route in Chinese: %d %s", r.Status, r.Body)
+	}
+}

@@ -42,6 +42,23 @@ var zhCodes = map[string]string{
 	"storage_full":             "服务器存储空间已满，暂时不能保存。请稍后再试，并告知系统管理员。",
 	"ledger_check_running":     "台账校验正在进行，请等它结束后再试。",
 	"cannot_disable_self":      "不能停用自己的账号。",
+
+	// The HTTP layer's own: a request it cannot read, a route it lacks.
+	"bad_request":            "请求有误，请检查后重试。",
+	"unreadable_body":        "请求内容无法读取，请重试。",
+	"invalid_utf8":           "请求内容不是有效的 UTF-8 文本。",
+	"malformed_json":         "请求内容不是有效的 JSON 对象。",
+	"duplicate_field":        "请求中有字段重复出现。",
+	"unknown_field":          "请求中有本操作不接受的字段。",
+	"invalid_type":           "请求中有字段的类型不对。",
+	"unsupported_media_type": "请以 application/json 格式发送请求内容。",
+	"body_too_large":         "请求内容过大。",
+	"route_not_found":        "没有这个地址。",
+	"method_not_allowed":     "此地址不接受这种请求方法。",
+	"unavailable":            "服务暂时不可用，请稍后再试。",
+	"database_unreachable":   "数据库暂时无法连接，请稍后再试，并告知系统管理员。",
+	"database_unwritable":    "数据库暂时不能写入，请稍后再试，并告知系统管理员。",
+	"internal":               "服务器出错了。请稍后再试；如仍有问题，请把请求编号告知系统管理员。",
 }
 
 // ZhFieldLabels name the fields in Chinese, by the last part of their path.

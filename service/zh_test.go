@@ -17,8 +17,12 @@ var codeArg = map[string]int{
 }
 
 // codeSources return a field error code for their callers to pass on; the
-// codes are the string literals they return.
-var codeSources = map[string]bool{"CheckIDNumber": true}
+// codes are the string literals they return. errorCodeSources do the same
+// for error codes.
+var (
+	codeSources      = map[string]bool{"CheckIDNumber": true}
+	errorCodeSources = map[string]bool{"codeOfStatus": true}
+)
 
 // sourceCodes is what the non-test sources of the packages that build
 // service errors say: error codes and field error codes, each with where
@@ -64,7 +68,11 @@ func scanSources(t *testing.T) sourceCodes {
 				continue
 			}
 			into := s.fieldCodes
-			if !inService || !codeSources[fd.Name.Name] {
+			switch {
+			case inService && codeSources[fd.Name.Name]:
+			case errorCodeSources[fd.Name.Name]:
+				into = s.codes
+			default:
 				continue
 			}
 			ast.Inspect(fd, func(n ast.Node) bool {
@@ -88,9 +96,15 @@ func scanSources(t *testing.T) sourceCodes {
 				}
 				at := fset.Position(x.Pos()).String()
 				switch fn {
-				case "Conflict", "Forbidden", "TooMany":
+				case "Conflict", "Forbidden", "TooMany", "badRequest":
 					if len(x.Args) > 0 {
 						if v, ok := lit(x.Args[0]); ok {
+							s.codes[v] = at
+						}
+					}
+				case "newProblem":
+					if len(x.Args) > 1 {
+						if v, ok := lit(x.Args[1]); ok {
 							s.codes[v] = at
 						}
 					}
@@ -130,7 +144,7 @@ func scanSources(t *testing.T) sourceCodes {
 						continue
 					}
 					switch {
-					case typ == "Error" && key.Name == "Code":
+					case typ == "Error" && key.Name == "Code", typ == "httpError" && key.Name == "code":
 						if v, ok := lit(kv.Value); ok {
 							s.codes[v] = fset.Position(kv.Pos()).String()
 						}
@@ -146,10 +160,10 @@ func scanSources(t *testing.T) sourceCodes {
 }
 
 // TestZhCatalogueIsComplete reads the sources of service, api, web, report
-// and store for every error code and field error code they can emit, and
-// fails for any the catalogue (zh.go, messages.go) cannot say: a new code
-// must come with its Chinese, and a new field error code with its English
-// too.
+// and store for every error code (the service's and the HTTP layer's own)
+// and field error code they can emit, and fails for any the catalogue
+// (zh.go, messages.go) cannot say: a new code must come with its Chinese,
+// and a new field error code with its English too.
 func TestZhCatalogueIsComplete(t *testing.T) {
 	s := scanSources(t)
 	if len(s.codes) < 20 || len(s.fieldCodes) < 80 {
