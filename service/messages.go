@@ -13,7 +13,7 @@ type fieldMessage struct{ en, zh string }
 
 // fieldMessages is the one catalogue of field errors, keyed by the stable
 // codes that FieldError carries. NewFieldError writes the English from it,
-// ZhField the Chinese. TestFieldCatalogueIsComplete fails when a source
+// ZhField the Chinese. TestZhCatalogueIsComplete fails when a source
 // file uses a code this catalogue lacks.
 var fieldMessages = map[string]fieldMessage{
 	// Text and shapes, shared by every form.
