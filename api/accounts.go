@@ -126,7 +126,7 @@ func decodeCursor(c echo.Context) (string, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(v)
 	if err != nil || len(raw) > 200 {
-		return "", service.BadParam("cursor", "not a cursor from a previous page")
+		return "", service.BadParam("cursor", "invalid_cursor")
 	}
 	return string(raw), nil
 }
@@ -138,7 +138,7 @@ func limitParam(c echo.Context) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 500 {
-		return 0, service.BadParam("limit", "an integer from 1 to 500")
+		return 0, service.BadParam("limit", "invalid_limit")
 	}
 	return n, nil
 }
@@ -192,7 +192,7 @@ func (s *Server) listOrgs(c echo.Context) error {
 	}
 	f := service.OrgFilter{ParentID: c.QueryParam("parent_id"), Level: service.Level(c.QueryParam("level")), After: after, Limit: limit}
 	if f.Level != "" && !f.Level.Valid() {
-		return service.BadParam("level", "city, township or village")
+		return service.BadParam("level", "unknown_level_filter")
 	}
 	orgs, err := s.svc.Orgs(c.Request().Context(), actor(c), f)
 	if err != nil {
@@ -240,10 +240,10 @@ func (s *Server) listUsers(c echo.Context) error {
 	}
 	f := service.UserFilter{OrgID: c.QueryParam("org_id"), Role: service.Role(c.QueryParam("role")), Query: strings.TrimSpace(c.QueryParam("q")), After: after, Limit: limit}
 	if f.Role != "" && f.Role.Level() == "" {
-		return service.BadParam("role", "one of agent, township_officer, city_officer, supervisor, admin")
+		return service.BadParam("role", "unknown_role")
 	}
 	if utf8.RuneCountInString(f.Query) > 40 {
-		return service.BadParam("q", "at most 40 characters")
+		return service.BadParam("q", "too_long", "40")
 	}
 	users, err := s.svc.Users(c.Request().Context(), actor(c), f)
 	if err != nil {

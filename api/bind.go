@@ -16,6 +16,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v4"
+
+	"daiban/service"
 )
 
 // requestValidator checks request shapes (presence, lengths, enumerations)
@@ -47,38 +49,40 @@ func (rv *requestValidator) Validate(i any) error {
 		if _, rest, ok := strings.Cut(ns, "."); ok {
 			ns = rest // drop the struct's own name
 		}
-		fields = append(fields, ProblemField{Field: ns, Message: messageOf(fe)})
+		fields = append(fields, problemField(fieldErrorOf(ns, fe)))
 	}
 	return &httpError{status: http.StatusUnprocessableEntity, code: "validation_failed", detail: "some fields are not valid", fields: fields}
 }
 
-func messageOf(fe validator.FieldError) string {
+// fieldErrorOf says a failed shape check as a service field error, so it
+// has a code and both languages like every other.
+func fieldErrorOf(field string, fe validator.FieldError) service.FieldError {
 	switch fe.Tag() {
 	case "required":
-		return "required"
+		return service.NewFieldError(field, "required")
 	case "max":
-		if fe.Kind() == reflect.Slice {
-			return "at most " + fe.Param() + " entries"
+		switch fe.Kind() {
+		case reflect.Slice:
+			return service.NewFieldError(field, "too_many_entries", fe.Param())
+		case reflect.String:
+			return service.NewFieldError(field, "too_long", fe.Param())
 		}
-		if fe.Kind() == reflect.String {
-			return "at most " + fe.Param() + " characters"
-		}
-		return "at most " + fe.Param()
+		return service.NewFieldError(field, "at_most", fe.Param())
+	case "lte":
+		return service.NewFieldError(field, "at_most", fe.Param())
 	case "min":
 		if fe.Kind() == reflect.String {
-			return "at least " + fe.Param() + " characters"
+			return service.NewFieldError(field, "too_short", fe.Param())
 		}
-		return "at least " + fe.Param()
-	case "oneof":
-		return "one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
-	case "len":
-		return "exactly " + fe.Param() + " characters"
+		return service.NewFieldError(field, "at_least", fe.Param())
 	case "gte":
-		return "at least " + fe.Param()
-	case "lte":
-		return "at most " + fe.Param()
+		return service.NewFieldError(field, "at_least", fe.Param())
+	case "oneof":
+		return service.NewFieldError(field, "one_of", strings.ReplaceAll(fe.Param(), " ", ", "))
+	case "len":
+		return service.NewFieldError(field, "exact_length", fe.Param())
 	}
-	return "not valid (" + fe.Tag() + ")"
+	return service.NewFieldError(field, "not_valid", fe.Tag())
 }
 
 // body is a request body read once: its bytes hash the idempotency key.
@@ -123,7 +127,7 @@ func bindJSON(c echo.Context, dst any) (body, error) {
 	}
 	if field, ok := findNUL(reflect.ValueOf(dst), ""); ok {
 		return body{}, &httpError{status: http.StatusUnprocessableEntity, code: "validation_failed", detail: "some fields are not valid",
-			fields: []ProblemField{{Field: field, Message: "must not contain NUL characters"}}}
+			fields: []ProblemField{problemField(service.NewFieldError(field, "nul_characters"))}}
 	}
 	if err := c.Validate(dst); err != nil {
 		return body{}, err
@@ -137,19 +141,19 @@ func decodeError(err error) error {
 	switch {
 	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
 		return badRequest("duplicate_field", "the body gives a field twice",
-			ProblemField{Field: fieldPath(syn.JSONPointer), Message: "given twice"})
+			problemField(service.NewFieldError(fieldPath(syn.JSONPointer), "given_twice")))
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("malformed_json", "the body is not valid JSON")
 	case errors.Is(err, jsonv2.ErrUnknownName) && errors.As(err, &sem):
 		return badRequest("unknown_field", "the body has a field this request does not take",
-			ProblemField{Field: fieldPath(sem.JSONPointer), Message: "unknown field"})
+			problemField(service.NewFieldError(fieldPath(sem.JSONPointer), "unknown_field")))
 	case errors.As(err, &sem) && sem.GoType != nil:
 		field := fieldPath(sem.JSONPointer)
 		if field == "" {
 			return badRequest("invalid_type", "the body must be a JSON object")
 		}
 		return badRequest("invalid_type", "a field has the wrong type",
-			ProblemField{Field: field, Message: "must be " + jsonType(sem.GoType)})
+			problemField(service.NewFieldError(field, "wrong_type", jsonType(sem.GoType))))
 	}
 	return badRequest("malformed_json", "the body is not valid JSON")
 }

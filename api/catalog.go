@@ -54,7 +54,7 @@ func (s *Server) listItems(c echo.Context) error {
 	case "true":
 		f.ActiveOnly = true
 	default:
-		return service.BadParam("active", "true or false")
+		return service.BadParam("active", "not_a_boolean")
 	}
 	items, err := s.svc.Items(c.Request().Context(), f)
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Server) patchItem(c echo.Context) error {
 		return err
 	}
 	if req.Name == nil && req.Materials == nil && req.FeeCents == nil && req.TimeLimitDays == nil && req.Active == nil {
-		return service.InvalidField("active", "send at least one of name, materials, fee_cents, time_limit_days, active")
+		return service.InvalidField("active", "nothing_to_change")
 	}
 	it, err := s.svc.UpdateItem(c.Request().Context(), actor(c), c.Param("code"), service.ItemChange{
 		Name: req.Name, Materials: req.Materials, FeeCents: req.FeeCents, TimeLimitDays: req.TimeLimitDays, Active: req.Active,
@@ -155,7 +155,7 @@ func toCalendarJSON(y service.CalendarYear) calendarJSON {
 func yearParam(c echo.Context) (int, error) {
 	y, err := strconv.Atoi(c.Param("year"))
 	if err != nil || y < 2000 || y > 2100 {
-		return 0, service.BadParam("year", "a year from 2000 to 2100")
+		return 0, service.BadParam("year", "invalid_year")
 	}
 	return y, nil
 }
@@ -186,7 +186,7 @@ func (s *Server) putCalendar(c echo.Context) error {
 	for i, d := range req.Days {
 		date, err := service.ParseDate(d.Date)
 		if err != nil {
-			f = append(f, service.FieldError{Field: "days[" + strconv.Itoa(i) + "].date", Message: err.Error()})
+			f = append(f, service.NewFieldError("days["+strconv.Itoa(i)+"].date", "not_a_date"))
 			continue
 		}
 		y.Days = append(y.Days, service.CalendarDay{Date: date, Kind: service.DayKind(d.Kind), Name: d.Name})

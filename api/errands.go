@@ -101,7 +101,7 @@ func errandQuery(c echo.Context) (service.ErrandQuery, error) {
 	case "true":
 		q.Overdue = true
 	default:
-		return q, service.BadParam("overdue", "true or false")
+		return q, service.BadParam("overdue", "not_a_boolean")
 	}
 	return q, nil
 }
@@ -243,7 +243,7 @@ type extendStep struct {
 func (r *extendStep) step() (int, service.StepInput, error) {
 	d, err := service.ParseDate(r.DueDate)
 	if err != nil {
-		return 0, service.StepInput{}, service.InvalidField("due_date", err.Error())
+		return 0, service.StepInput{}, service.InvalidField("due_date", "not_a_date")
 	}
 	return r.Version, service.StepInput{Note: r.Note, Reason: r.Reason, DueDate: d}, nil
 }
@@ -305,10 +305,10 @@ func withIfMatch(c echo.Context, version int) (int, error) {
 	}
 	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
 	if err != nil || v < 1 {
-		return 0, service.BadParam("If-Match", `the errand's ETag, such as "3"`)
+		return 0, service.BadParam("If-Match", "invalid_if_match")
 	}
 	if version != 0 && version != v {
-		return 0, service.InvalidField("version", "differs from If-Match")
+		return 0, service.InvalidField("version", "version_differs_from_if_match")
 	}
 	return v, nil
 }

@@ -28,10 +28,19 @@ type Problem struct {
 	RetryAfter     *int           `json:"retry_after,omitempty"`
 }
 
-// ProblemField names one offending field.
+// ProblemField names one offending field. Code is the service's stable
+// field error code; args are the values its message names, kept to say the
+// message again in Chinese.
 type ProblemField struct {
 	Field   string `json:"field"`
+	Code    string `json:"code"`
 	Message string `json:"message"`
+	args    []string
+}
+
+// problemField is a service field error as a problem names it.
+func problemField(fe service.FieldError) ProblemField {
+	return ProblemField{Field: fe.Field, Code: fe.Code, Message: fe.Message, args: fe.Args}
 }
 
 // httpError is an error the HTTP layer itself raises (binding, routing).
@@ -93,7 +102,7 @@ func problemOf(err error) Problem {
 	case errors.As(err, &se):
 		p := newProblem(se.Kind.HTTPStatus(), se.Code, se.Detail)
 		for _, f := range se.Fields {
-			p.Errors = append(p.Errors, ProblemField{Field: f.Field, Message: f.Message})
+			p.Errors = append(p.Errors, problemField(f))
 		}
 		if se.Code == "version_conflict" {
 			v := se.Version
@@ -148,8 +157,8 @@ func prefersChinese(r *http.Request) bool {
 }
 
 // inChinese rewrites a problem's detail and field messages from the
-// service's Chinese catalogue; code, type and fields stay as they are, for
-// programs.
+// service's catalogue by their codes; codes, type and fields stay as they
+// are, for programs.
 func inChinese(p *Problem, err error) {
 	var se *service.Error
 	if errors.As(err, &se) {
@@ -158,7 +167,8 @@ func inChinese(p *Problem, err error) {
 		p.Detail = zh
 	}
 	for i := range p.Errors {
-		p.Errors[i].Message = service.ZhField(service.ZhFieldName(p.Errors[i].Field), p.Errors[i].Message)
+		f := &p.Errors[i]
+		f.Message = service.ZhField(service.FieldError{Field: f.Field, Code: f.Code, Args: f.args})
 	}
 }
 

@@ -340,3 +340,47 @@ func TestProblemsInChinese(t *testing.T) {
 		t.Errorf("a wrong receipt in Chinese: %s", r.Body)
 	}
 }
+
+// TestProblemFieldCodes: each entry of a problem's errors carries the
+// service's stable code for what is wrong, the same whatever the language
+// of its message, whether the service or the request's shape check found it.
+func TestProblemFieldCodes(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	bad := apitest.Registration(env.F.ItemTownship)
+	id := []byte(apitest.ValidID)
+	id[17] = "0123456789X"[(strings.IndexByte("0123456789X", id[17])+1)%11] // a wrong check character
+	bad["applicant"].(map[string]any)["id_number"] = string(id)
+	for lang, want := range map[string]string{"": "the last character of the ID number", "zh-CN": "身份证号码校验位不符"} {
+		r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: bad, Header: map[string]string{"Accept-Language": lang}})
+		apitest.Expect(t, r, http.StatusUnprocessableEntity)
+		p := r.Problem(t)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "applicant.id_number" || p.Errors[0].Code != "id_number_checksum" ||
+			!strings.Contains(p.Errors[0].Message, want) {
+			t.Errorf("Accept-Language %q: %s, want errors[0].code id_number_checksum and a message with %q", lang, r.Body, want)
+		}
+	}
+
+	noName := apitest.Registration(env.F.ItemTownship)
+	delete(noName["applicant"].(map[string]any), "name")
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: noName, Raw: true})
+	if p := r.Problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "applicant.name" || p.Errors[0].Code != "required" {
+		t.Errorf("no name: %d %s, want errors[0].code required", r.Status, r.Body)
+	}
+}
+
+// TestHTTPProblemsInChinese: the HTTP layer's own problems (a body it
+// cannot read, a route it lacks) have a Chinese detail too.
+func TestHTTPProblemsInChinese(t *testing.T) {
+	env := apitest.New(t)
+	agent := env.Login("ag1a")
+	zh := map[string]string{"Accept-Language": "zh-CN"}
+	r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/errands", Token: agent, Body: "{", Header: zh, Raw: true})
+	if p := r.Problem(t); p.Code != "malformed_json" || p.Detail != service.ZhCode("malformed_json") {
+		t.Errorf("malformed JSON in Chinese: %d %s", r.Status, r.Body)
+	}
+	r = env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/no-such-route", Token: agent, Header: zh, Raw: true})
+	if p := r.Problem(t); p.Code != "route_not_found" || p.Detail != service.ZhCode("route_not_found") {
+		t.Errorf("no such route in Chinese: %d %s", r.Status, r.Body)
+	}
+}

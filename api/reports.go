@@ -13,5 +13,5 @@ func formatParam(c echo.Context) (string, error) {
 	case "csv", "xlsx":
 		return f, nil
 	}
-	return "", service.BadParam("format", "json, csv or xlsx")
+	return "", service.BadParam("format", "unknown_report_format")
 }

@@ -239,7 +239,7 @@ func checkText(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if ct := r.Header.Get(echo.HeaderContentType); strings.HasPrefix(ct, echo.MIMEApplicationForm) {
 			if err := r.ParseForm(); err != nil {
-				return service.BadParam("body", "the form cannot be read")
+				return service.BadParam("body", "unreadable_form")
 			}
 			if err := checkValues(r.PostForm, "form field"); err != nil {
 				return err
@@ -266,7 +266,7 @@ func checkValues(vs url.Values, what string) error {
 func goodText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 func badText(field, what string) error {
-	return service.BadParam(field, "the "+what+" "+strconv.Quote(field)+" must be UTF-8 text without NUL characters")
+	return service.BadParam(field, "not_utf8_text", what, strconv.Quote(field))
 }
 
 // logRequests writes one structured line per request: never the query

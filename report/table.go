@@ -34,7 +34,7 @@ type table struct {
 // send writes t as a download named file (without extension), CSV or XLSX.
 func send(w http.ResponseWriter, format, file string, t table) error {
 	if format != "csv" && format != "xlsx" {
-		return service.BadParam("format", "csv or xlsx")
+		return service.BadParam("format", "unknown_download_format")
 	}
 	var buf bytes.Buffer
 	var ctype string

@@ -52,12 +52,11 @@ func (s *Service) accountEvent(userID string, act AccountAction, by Actor) Accou
 const (
 	PasswordMinBytes = 8
 	PasswordMaxBytes = 72
-	passwordRule     = "8 to 72 bytes"
 )
 
 func checkPassword(f *fields, field, p string) {
 	if n := len(p); n < PasswordMinBytes || n > PasswordMaxBytes {
-		f.add(field, passwordRule)
+		f.add(field, "password_length")
 	}
 }
 
@@ -86,7 +85,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, token, current, n
 	}
 	checkPassword(&f, "new_password", next)
 	if current != "" && current == next {
-		f.add("new_password", "must differ from the current password")
+		f.add("new_password", "same_password")
 	}
 	if err := f.err(); err != nil {
 		return err
@@ -110,7 +109,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, token, current, n
 	}
 	s.logins.Release(1)
 	if wrong {
-		return InvalidField("current_password", "does not match your current password")
+		return InvalidField("current_password", "wrong_password")
 	}
 	if err != nil {
 		return err

@@ -217,20 +217,20 @@ func ShippedCalendars() []CalendarYear {
 func (y *CalendarYear) check() error {
 	var f fields
 	if y.Year < 2000 || y.Year > 2100 {
-		f.add("year", "from 2000 to 2100")
+		f.add("year", "year_out_of_range")
 	}
 	if len(y.Days) > 366 {
-		f.add("days", "at most 366 days")
+		f.add("days", "too_many_days")
 	}
 	checkText(&f, "note", y.Note, 0, 200)
 	seen := map[Date]bool{}
 	for i, d := range y.Days {
 		field := "days[" + itoa(i) + "]"
 		if d.Date.Year() != y.Year {
-			f.add(field+".date", "must lie in "+itoa(y.Year))
+			f.add(field+".date", "not_in_year", itoa(y.Year))
 		}
 		if seen[d.Date] {
-			f.add(field+".date", "listed twice")
+			f.add(field+".date", "listed_twice")
 		}
 		seen[d.Date] = true
 		wd := d.Date.Weekday()
@@ -238,10 +238,10 @@ func (y *CalendarYear) check() error {
 		case DayHoliday:
 		case DayWorkday:
 			if wd != time.Saturday && wd != time.Sunday {
-				f.add(field+".kind", "a make-up working day falls on a weekend")
+				f.add(field+".kind", "makeup_day_not_weekend")
 			}
 		default:
-			f.add(field+".kind", "holiday or workday")
+			f.add(field+".kind", "unknown_day_kind")
 		}
 		checkText(&f, field+".name", d.Name, 0, 20)
 	}
@@ -252,7 +252,7 @@ func (y *CalendarYear) check() error {
 // CalendarYear returns one year's overrides; any signed-in user may read it.
 func (s *Service) CalendarYear(ctx context.Context, year int) (CalendarYear, error) {
 	if year < 2000 || year > 2100 {
-		return CalendarYear{}, BadParam("year", "from 2000 to 2100")
+		return CalendarYear{}, BadParam("year", "year_out_of_range")
 	}
 	return s.directory.CalendarYear(ctx, year)
 }

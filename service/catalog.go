@@ -62,7 +62,7 @@ func (s *Service) CreateCategory(ctx context.Context, a Actor, c Category) (Cate
 	c.Code, c.Name = strings.TrimSpace(c.Code), strings.TrimSpace(c.Name)
 	var f fields
 	if !categoryCodeRE.MatchString(c.Code) {
-		f.add("code", "2 to 32 lower-case letters, digits or '_', starting with a letter")
+		f.add("code", "invalid_category_code")
 	}
 	checkText(&f, "name", c.Name, 1, 20)
 	if err := f.err(); err != nil {
@@ -88,10 +88,10 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 	in.Name = strings.TrimSpace(in.Name)
 	var f fields
 	if !itemCodeRE.MatchString(in.Code) {
-		f.add("code", "2 to 20 capital letters, digits or '-'")
+		f.add("code", "invalid_item_code")
 	}
 	if in.Level != LevelTownship && in.Level != LevelCity {
-		f.add("level", "township or city: the level that decides the item")
+		f.add("level", "unknown_decision_level")
 	}
 	in.Materials = checkItemTerms(&f, in.Name, in.Materials, in.FeeCents, in.TimeLimitDays)
 	if in.Category == "" {
@@ -105,7 +105,7 @@ func (s *Service) CreateItem(ctx context.Context, a Actor, in ItemInput) (Item, 
 		return Item{}, err
 	}
 	if !hasCategory(cats, in.Category) {
-		return Item{}, InvalidField("category", "no such category")
+		return Item{}, InvalidField("category", "no_such_category")
 	}
 	it := Item{
 		ID: s.newID(), Code: in.Code, Name: in.Name, Category: in.Category, Level: in.Level,
@@ -168,7 +168,7 @@ func (s *Service) SetItemActive(ctx context.Context, a Actor, code string, activ
 func checkItemTerms(f *fields, name string, materials []string, feeCents int64, limitDays int) []string {
 	checkText(f, "name", name, 1, 60)
 	if len(materials) > 30 {
-		f.add("materials", "at most 30 materials")
+		f.add("materials", "too_many_materials")
 	}
 	out := make([]string, len(materials))
 	seen := map[string]bool{}
@@ -177,15 +177,15 @@ func checkItemTerms(f *fields, name string, materials []string, feeCents int64, 
 		out[i] = m
 		checkText(f, "materials["+itoa(i)+"]", m, 1, 60)
 		if seen[m] {
-			f.add("materials["+itoa(i)+"]", "listed twice")
+			f.add("materials["+itoa(i)+"]", "listed_twice")
 		}
 		seen[m] = true
 	}
 	if feeCents < 0 || feeCents > 100_000_000 {
-		f.add("fee_cents", "from 0 to 100000000")
+		f.add("fee_cents", "fee_out_of_range")
 	}
 	if limitDays < 1 || limitDays > MaxTimeLimitDays {
-		f.add("time_limit_days", "from 1 to "+itoa(MaxTimeLimitDays)+" working days")
+		f.add("time_limit_days", "time_limit_out_of_range", itoa(MaxTimeLimitDays))
 	}
 	return out
 }

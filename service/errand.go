@@ -277,7 +277,7 @@ func NewIdemKey(a Actor, key, requestHash string) (*IdemKey, error) {
 		return nil, nil
 	}
 	if len(key) > 128 || hasControl(key) {
-		return nil, BadParam("Idempotency-Key", "at most 128 printable characters")
+		return nil, BadParam("Idempotency-Key", "invalid_idempotency_key")
 	}
 	return &IdemKey{Key: a.UserID + ":" + key, Hash: requestHash}, nil
 }
@@ -302,16 +302,16 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	note := strings.TrimSpace(in.Note)
 	var f fields
 	checkText(&f, "applicant.name", app.Name, 1, 40)
-	if msg := CheckIDNumber(app.IDNumber, now); msg != "" {
-		f.add("applicant.id_number", msg)
+	if code := CheckIDNumber(app.IDNumber, now); code != "" {
+		f.add("applicant.id_number", code)
 	}
 	if !ValidPhone(app.Phone) {
-		f.add("applicant.phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+		f.add("applicant.phone", "invalid_phone")
 	}
 	checkText(&f, "applicant.address", app.Address, 0, 120)
 	checkText(&f, "note", note, 0, 500)
 	if !slices.Contains(Channels, in.Channel) {
-		f.add("channel", "one of walk_in, home_visit, phone, app, web")
+		f.add("channel", "unknown_channel")
 	}
 	ref, err := s.reference(ctx)
 	if err != nil {
@@ -328,16 +328,16 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 		item, err = ref.item(ctx, code)
 		switch {
 		case isNotFound(err):
-			f.add("item_code", "no such item in the catalogue")
+			f.add("item_code", "no_such_item")
 		case err != nil:
 			return Errand{}, false, err
 		case !item.Active:
-			f.add("item_code", "this item is no longer taken in")
+			f.add("item_code", "item_inactive")
 		default:
 			materials = materialFields(&f, "materials", in.Materials, item.Materials, false)
 			for _, m := range item.Materials {
 				if !slices.Contains(materials, m) {
-					f.add("materials", "missing: "+m)
+					f.add("materials", "missing_material", m)
 				}
 			}
 		}
@@ -434,7 +434,7 @@ func AsRegistered(e Errand, events []Event) Errand {
 // caller last saw.
 func (s *Service) Transition(ctx context.Context, a Actor, id string, act Action, version int, in StepInput, idem *IdemKey) (Errand, bool, error) {
 	if version < 1 {
-		return Errand{}, false, InvalidField("version", "send the version you last read (or an If-Match header)")
+		return Errand{}, false, InvalidField("version", "version_required")
 	}
 	e, err := s.Errand(ctx, a, id)
 	if err != nil {
@@ -581,7 +581,7 @@ func (s *Service) replay(ctx context.Context, idem *IdemKey) (Errand, bool, erro
 	}
 	if rec.Hash != idem.Hash {
 		return Errand{}, false, &Error{Kind: KindInvalid, Code: "idempotency_key_reused",
-			Detail: "this Idempotency-Key was used with a different request", Fields: []FieldError{{Field: "Idempotency-Key", Message: "already used with a different request"}}}
+			Detail: "this Idempotency-Key was used with a different request", Fields: []FieldError{NewFieldError("Idempotency-Key", "idempotency_key_reused")}}
 	}
 	return s.withNames(ctx, rec.Errand), true, nil
 }

@@ -45,9 +45,14 @@ func (k Kind) HTTPStatus() int {
 	return 500
 }
 
-// FieldError names one offending field of a request.
+// FieldError names one offending field of a request. Code is stable and
+// machine-readable, a key of the field message catalogue (messages.go);
+// Args are the values its message names, in order; Message is the English
+// sentence made from them. Make one with NewFieldError.
 type FieldError struct {
 	Field   string
+	Code    string
+	Args    []string
 	Message string
 }
 
@@ -107,9 +112,10 @@ func NotFound(what string) *Error {
 	return &Error{Kind: KindNotFound, Code: "not_found", Detail: what + " not found"}
 }
 
-// Duplicate reports a unique value already taken.
-func Duplicate(field, detail string) *Error {
-	return &Error{Kind: KindConflict, Code: "duplicate", Detail: detail, Fields: []FieldError{{Field: field, Message: detail}}}
+// Duplicate reports a unique value already taken; code says which.
+func Duplicate(field, code string, args ...string) *Error {
+	fe := NewFieldError(field, code, args...)
+	return &Error{Kind: KindConflict, Code: "duplicate", Detail: fe.Message, Fields: []FieldError{fe}}
 }
 
 // Conflict reports that the current state forbids the request.
@@ -128,13 +134,17 @@ func Invalid(fields ...FieldError) *Error {
 }
 
 // InvalidField is Invalid for a single field.
-func InvalidField(field, message string) *Error {
-	return Invalid(FieldError{Field: field, Message: message})
+func InvalidField(field, code string, args ...string) *Error {
+	return Invalid(NewFieldError(field, code, args...))
 }
 
 // BadParam reports a parameter that cannot be read.
-func BadParam(field, message string) *Error {
-	return &Error{Kind: KindBadRequest, Code: "invalid_parameter", Detail: message, Fields: []FieldError{{Field: field, Message: message}}}
+func BadParam(field, code string, args ...string) *Error {
+	return badParam(NewFieldError(field, code, args...))
+}
+
+func badParam(fe FieldError) *Error {
+	return &Error{Kind: KindBadRequest, Code: "invalid_parameter", Detail: fe.Message, Fields: []FieldError{fe}}
 }
 
 // TooMany reports throttling, with when to retry.
@@ -145,8 +155,8 @@ func TooMany(code, detail string, retry time.Duration) *Error {
 // fields collects field errors and returns them as one Invalid error.
 type fields []FieldError
 
-func (f *fields) add(field, message string) {
-	*f = append(*f, FieldError{Field: field, Message: message})
+func (f *fields) add(field, code string, args ...string) {
+	*f = append(*f, NewFieldError(field, code, args...))
 }
 
 func (f fields) err() error {

@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -52,7 +51,7 @@ func (s *Service) Ledger(ctx context.Context, a Actor, q LedgerQuery) (Ledger, e
 		return Ledger{}, err
 	}
 	if len(list) > MaxLedgerRows {
-		return Ledger{}, BadParam("to", fmt.Sprintf("more than %d registrations in this range; choose a shorter one", MaxLedgerRows))
+		return Ledger{}, BadParam("to", "too_many_rows", itoa(MaxLedgerRows))
 	}
 	for i := range list {
 		if !a.SeesStubName(list[i]) {
@@ -72,7 +71,7 @@ func ledgerRange(q LedgerQuery) (Date, Date, error) {
 	if q.From == "" && q.To == "" {
 		t, err := time.Parse("2006-01", q.Month)
 		if err != nil || t.Year() < 2000 || t.Year() > 2100 {
-			return 0, 0, BadParam("month", "a month of the form YYYY-MM, or from and to as YYYY-MM-DD")
+			return 0, 0, BadParam("month", "ledger_period_required")
 		}
 		return MakeDate(t.Year(), t.Month(), 1), MakeDate(t.Year(), t.Month()+1, 0), nil
 	}
@@ -81,7 +80,7 @@ func ledgerRange(q LedgerQuery) (Date, Date, error) {
 		return 0, 0, err
 	}
 	if to-from >= MaxLedgerDays {
-		return 0, 0, BadParam("to", "a ledger covers at most one year (366 days)")
+		return 0, 0, BadParam("to", "ledger_period_too_long")
 	}
 	return from, to, nil
 }

@@ -255,10 +255,10 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 		case OutcomeApproved:
 		case OutcomeRefused:
 			if reason == "" {
-				f.add("reason", "a refusal needs its reason")
+				f.add("reason", "refusal_needs_reason")
 			}
 		default:
-			f.add("outcome", "approved or refused")
+			f.add("outcome", "unknown_outcome")
 		}
 		checkText(&f, "reason", reason, 0, 500)
 		if err := f.err(); err != nil {
@@ -272,17 +272,17 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 		ev.Outcome, ev.Reason, ev.ToOrgID = in.Outcome, reason, e.IntakeOrgID
 	case ActionDeliver:
 		if in.ReceiptRecovered == nil {
-			f.add("receipt_recovered", "say whether the receipt was recovered")
+			f.add("receipt_recovered", "receipt_recovery_unstated")
 		} else if !*in.ReceiptRecovered {
 			id := NormalizeIDNumber(in.IDNumber)
 			if id == "" {
-				f.add("id_number", "a lost receipt needs the applicant's ID number")
+				f.add("id_number", "lost_receipt_needs_id")
 			} else if id != e.Applicant.IDNumber {
-				f.add("id_number", "does not match the applicant's ID number")
+				f.add("id_number", "id_number_mismatch")
 			}
 		}
 		if in.Satisfaction < 0 || in.Satisfaction > 5 {
-			f.add("satisfaction", "a grade from 1 (非常不满意) to 5 (非常满意), or leave it out")
+			f.add("satisfaction", "unknown_satisfaction")
 		}
 		if err := f.err(); err != nil {
 			return Errand{}, Event{}, err
@@ -303,11 +303,11 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 		reason := strings.TrimSpace(in.Reason)
 		checkText(&f, "reason", reason, 1, 500)
 		if in.DueDate <= DateOf(e.DueAt) {
-			f.add("due_date", "must be later than the current due date "+DateOf(e.DueAt).String())
+			f.add("due_date", "not_after_due_date", DateOf(e.DueAt).String())
 		} else if in.DueDate > DateOf(e.DueAt)+366 {
-			f.add("due_date", "at most a year beyond the current due date")
+			f.add("due_date", "extension_too_long")
 		} else if !sc.Calendar.Working(in.DueDate) {
-			f.add("due_date", "must be a working day")
+			f.add("due_date", "not_working_day")
 		}
 		if err := f.err(); err != nil {
 			return Errand{}, Event{}, err
@@ -336,7 +336,7 @@ func Apply(e Errand, a Actor, act Action, in StepInput, sc StepContext) (Errand,
 // role must be allowed and the actor must sit where the step happens.
 func lookupStep(e Errand, a Actor, act Action) (Step, error) {
 	if !slices.Contains(Actions, act) {
-		return Step{}, BadParam("action", "unknown action")
+		return Step{}, BadParam("action", "unknown_action")
 	}
 	if !canAct(a.Role, act) {
 		return Step{}, Forbidden("role_not_allowed", "a "+string(a.Role)+" may not "+string(act)+" errands")
@@ -424,16 +424,16 @@ func checkMaterialList(field string, list, allowed []string, nonEmpty bool) ([]s
 // materialFields is checkMaterialList adding its refusals to f.
 func materialFields(f *fields, field string, list, allowed []string, nonEmpty bool) []string {
 	if nonEmpty && len(list) == 0 {
-		f.add(field, "name at least one material")
+		f.add(field, "no_material_named")
 	}
 	out := make([]string, 0, len(list))
 	for i, m := range list {
 		m = strings.TrimSpace(m)
 		switch {
 		case !slices.Contains(allowed, m):
-			f.add(field+"["+itoa(i)+"]", "not a material of this item")
+			f.add(field+"["+itoa(i)+"]", "not_a_material")
 		case slices.Contains(out, m):
-			f.add(field+"["+itoa(i)+"]", "listed twice")
+			f.add(field+"["+itoa(i)+"]", "listed_twice")
 		default:
 			out = append(out, m)
 		}
@@ -448,14 +448,14 @@ func correct(e *Errand, ev *Event, in StepInput, f *fields) error {
 	reason := strings.TrimSpace(in.Reason)
 	checkText(f, "reason", reason, 1, 500)
 	if in.Applicant == nil {
-		f.add("applicant", "required: the name, phone and address as they should read")
+		f.add("applicant", "correction_required")
 		return f.err()
 	}
 	next := Applicant{Name: strings.TrimSpace(in.Applicant.Name), Phone: strings.TrimSpace(in.Applicant.Phone),
 		Address: strings.TrimSpace(in.Applicant.Address)}
 	checkText(f, "applicant.name", next.Name, 1, 40)
 	if !ValidPhone(next.Phone) {
-		f.add("applicant.phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+		f.add("applicant.phone", "invalid_phone")
 	}
 	checkText(f, "applicant.address", next.Address, 0, 120)
 	if err := f.err(); err != nil {
@@ -471,7 +471,7 @@ func correct(e *Errand, ev *Event, in StepInput, f *fields) error {
 		}
 	}
 	if len(ev.Changes) == 0 {
-		f.add("applicant", "nothing differs from the registration")
+		f.add("applicant", "nothing_to_correct")
 		return f.err()
 	}
 	e.Applicant.Name, e.Applicant.Phone, e.Applicant.Address = next.Name, next.Phone, next.Address

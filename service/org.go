@@ -115,9 +115,9 @@ func (s *Service) CreateOrg(ctx context.Context, a Actor, in OrgInput) (Org, err
 	in.Name = strings.TrimSpace(in.Name)
 	var f fields
 	if !in.Level.Valid() {
-		f.add("level", "must be city, township or village")
+		f.add("level", "unknown_level")
 	} else if n := codeLength[in.Level]; len(in.Code) != n || !digits.MatchString(in.Code) {
-		f.add("code", "a "+string(in.Level)+" division code has "+itoa(n)+" digits")
+		f.add("code", "division_code_digits", string(in.Level), itoa(n))
 	}
 	checkText(&f, "name", in.Name, 1, 60)
 	if err := f.err(); err != nil {
@@ -126,25 +126,25 @@ func (s *Service) CreateOrg(ctx context.Context, a Actor, in OrgInput) (Org, err
 	o := Org{ID: s.newID(), Code: in.Code, Name: in.Name, Level: in.Level, CreatedAt: s.now()}
 	if in.Level == LevelCity {
 		if in.ParentID != "" {
-			return Org{}, InvalidField("parent_id", "a city has no parent")
+			return Org{}, InvalidField("parent_id", "city_has_no_parent")
 		}
 		o.Path = "/" + in.Code + "/"
 	} else {
 		if in.ParentID == "" {
-			return Org{}, InvalidField("parent_id", "required for a "+string(in.Level))
+			return Org{}, InvalidField("parent_id", "parent_required", string(in.Level))
 		}
 		parent, err := s.org(ctx, in.ParentID)
 		if err != nil {
 			if isNotFound(err) {
-				return Org{}, InvalidField("parent_id", "no such organisation")
+				return Org{}, InvalidField("parent_id", "no_such_org")
 			}
 			return Org{}, err
 		}
 		if parent.Level != in.Level.Parent() {
-			return Org{}, InvalidField("parent_id", "the parent of a "+string(in.Level)+" must be a "+string(in.Level.Parent()))
+			return Org{}, InvalidField("parent_id", "wrong_parent_level", string(in.Level), string(in.Level.Parent()))
 		}
 		if !strings.HasPrefix(in.Code, parent.Code) {
-			return Org{}, InvalidField("code", "must start with the parent's code "+parent.Code)
+			return Org{}, InvalidField("code", "code_not_under_parent", parent.Code)
 		}
 		o.ParentID = parent.ID
 		o.Path = parent.Path + in.Code + "/"
@@ -201,17 +201,17 @@ func checkText(f *fields, field, v string, min, max int) {
 	n := utf8.RuneCountInString(v)
 	switch {
 	case !utf8.ValidString(v):
-		f.add(field, "must be valid UTF-8")
+		f.add(field, "invalid_utf8")
 	case n < min && min == 1:
 		f.add(field, "required")
 	case n < min:
-		f.add(field, "at least "+itoa(min)+" characters")
+		f.add(field, "too_short", itoa(min))
 	case n > max:
-		f.add(field, "at most "+itoa(max)+" characters")
+		f.add(field, "too_long", itoa(max))
 	case hasControl(v):
-		f.add(field, "must not contain control characters")
+		f.add(field, "control_characters")
 	case hasInvisible(v):
-		f.add(field, "must not contain invisible or direction-changing characters (such as U+200B, U+202E or U+FEFF)")
+		f.add(field, "invisible_characters")
 	}
 }
 

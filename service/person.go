@@ -28,32 +28,33 @@ func NormalizeIDNumber(s string) string { return strings.ToUpper(strings.TrimSpa
 
 // CheckIDNumber validates an 18-digit resident ID number (GB 11643): the
 // province, a real birth date not in the future, and the check character.
-// It returns a message for people, or "" when the number is valid.
+// It returns the field error code that says what is wrong (messages.go),
+// or "" when the number is valid.
 func CheckIDNumber(id string, today time.Time) string {
 	if len(id) != 18 {
-		return "a resident ID number has 18 characters"
+		return "id_number_length"
 	}
 	sum := 0
 	for i := 0; i < 17; i++ {
 		c := id[i]
 		if c < '0' || c > '9' {
-			return "the first 17 characters of a resident ID number are digits"
+			return "id_number_digits"
 		}
 		sum += int(c-'0') * idWeights[i]
 	}
 	if !provinces[id[:2]] {
-		return "the ID number does not start with a province code"
+		return "id_number_province"
 	}
 	y, m, d := atoi(id[6:10]), atoi(id[10:12]), atoi(id[12:14])
 	birth := time.Date(y, time.Month(m), d, 0, 0, 0, 0, Shanghai)
 	if y < 1900 || birth.Year() != y || int(birth.Month()) != m || birth.Day() != d {
-		return "the birth date in the ID number is not a real date"
+		return "id_number_birth_date"
 	}
 	if birth.After(today) {
-		return "the birth date in the ID number is in the future"
+		return "id_number_future_birth"
 	}
 	if id[17] != idCheckChars[sum%11] {
-		return "the last character of the ID number does not match: check what you typed"
+		return "id_number_checksum"
 	}
 	return ""
 }

@@ -11,20 +11,20 @@ var today = time.Date(2026, 11, 23, 12, 0, 0, 0, Shanghai)
 func TestCheckIDNumber(t *testing.T) {
 	for _, c := range []struct {
 		id   string
-		want string // "" valid, else a word of the message
+		want string // "" valid, else a word of the code
 	}{
 		{"11010519491231002X", ""},
 		{"35018219900101123X", ""},
-		{"11010519491231002x", "last character"}, // callers normalise first; a lower-case x is not the check character
-		{"110105194912310021", "last character"},
-		{"11010519491231002", "18 characters"},
-		{"1101051949123100211", "18 characters"},
-		{"11010519491331002X", "birth date"},
-		{"11010518991231002X", "birth date"},
+		{"11010519491231002x", "checksum"}, // callers normalise first; a lower-case x is not the check character
+		{"110105194912310021", "checksum"},
+		{"11010519491231002", "length"},
+		{"1101051949123100211", "length"},
+		{"11010519491331002X", "birth_date"},
+		{"11010518991231002X", "birth_date"},
 		{"110105203012310024", "future"},
 		{"99010519491231002X", "province"},
 		{"1101051949123100A2", "digits"},
-		{"11010519490229002X", "birth date"},
+		{"11010519490229002X", "birth_date"},
 	} {
 		got := CheckIDNumber(c.id, today)
 		if (c.want == "") != (got == "") || (c.want != "" && !contains(got, c.want)) {

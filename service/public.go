@@ -122,7 +122,7 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 		return PublicReceipt{}, err
 	}
 	if len(code) != 6 || atoiOK(code) < 0 {
-		return PublicReceipt{}, BadParam("code", "the verification code has 6 digits")
+		return PublicReceipt{}, BadParam("code", "invalid_verification_code")
 	}
 	now := s.now()
 	budgets := []struct {

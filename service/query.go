@@ -122,7 +122,7 @@ func (s *Service) AllWarnings(ctx context.Context, a Actor, q ErrandQuery) ([]Wa
 			return all, nil
 		}
 		if len(all) >= maxWarningsExport {
-			return nil, BadParam("org_id", "more than "+strconv.Itoa(maxWarningsExport)+" warnings; download one township at a time")
+			return nil, BadParam("org_id", "too_many_warnings", strconv.Itoa(maxWarningsExport))
 		}
 		q.Cursor = next
 	}
@@ -185,7 +185,7 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	}
 	f := ErrandFilter{Under: a.ScopePath(), Limit: q.Limit, ItemCode: strings.TrimSpace(q.ItemCode), HolderOrgID: q.HolderOrgID}
 	if q.Limit < 0 || q.Limit > maxLimit {
-		return f, BadParam("limit", "from 1 to "+itoa(maxLimit))
+		return f, BadParam("limit", "limit_out_of_range", itoa(maxLimit))
 	}
 	if q.HolderOrgID != "" {
 		if o, err := s.org(ctx, q.HolderOrgID); err == nil && o.Level == LevelVillage {
@@ -203,7 +203,7 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	}
 	for _, st := range q.Statuses {
 		if !slices.Contains(Statuses, st) {
-			return f, BadParam("status", "unknown status "+strconv.Quote(string(st)))
+			return f, BadParam("status", "unknown_status", strconv.Quote(string(st)))
 		}
 	}
 	f.Statuses = q.Statuses
@@ -214,8 +214,8 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	}
 	if q.IDNumber != "" {
 		f.IDNumber = NormalizeIDNumber(q.IDNumber)
-		if msg := CheckIDNumber(f.IDNumber, s.now()); msg != "" {
-			return f, BadParam("id_number", msg)
+		if code := CheckIDNumber(f.IDNumber, s.now()); code != "" {
+			return f, BadParam("id_number", code)
 		}
 	}
 	if q.ReceiptNo != "" {
@@ -229,13 +229,13 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	if name := strings.TrimSpace(q.Name); name != "" {
 		var fe fields
 		if checkText(&fe, "name", name, 1, 40); len(fe) > 0 {
-			return f, BadParam(fe[0].Field, fe[0].Message)
+			return f, badParam(fe[0])
 		}
 		f.NamePrefix = name
 	}
 	if phone := strings.TrimSpace(q.Phone); phone != "" {
 		if !ValidPhone(phone) {
-			return f, BadParam("phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+			return f, BadParam("phone", "invalid_phone")
 		}
 		f.Phone = phone
 	}
@@ -243,7 +243,7 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 		// Errands keep their item's code after it is retired, so any item
 		// in the catalogue, active or not, may be searched for.
 		if _, err := s.directory.Item(ctx, f.ItemCode); isNotFound(err) {
-			return f, BadParam("item", "no such item in the catalogue")
+			return f, BadParam("item", "no_such_item")
 		} else if err != nil {
 			return f, err
 		}
@@ -251,20 +251,20 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	if q.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		if err != nil || len(raw) > 80 {
-			return f, BadParam("cursor", "not a cursor from a previous page")
+			return f, BadParam("cursor", "invalid_cursor")
 		}
 		c := string(raw)
 		if due, id, ok := strings.Cut(c, "_"); ok {
 			us, err := strconv.ParseInt(due, 10, 64)
 			if err != nil {
-				return f, BadParam("cursor", "not a cursor from a previous page")
+				return f, BadParam("cursor", "invalid_cursor")
 			}
 			f.AfterDue, f.AfterID = time.UnixMicro(us).UTC(), id
 		} else {
 			f.AfterID = c
 		}
 		if (f.Order == ByDue) != !f.AfterDue.IsZero() {
-			return f, BadParam("cursor", "a cursor from a listing in another order")
+			return f, BadParam("cursor", "cursor_other_order")
 		}
 	}
 	return f, nil
@@ -276,14 +276,21 @@ func (s *Service) scopedOrg(ctx context.Context, a Actor, id string) (Org, error
 	o, err := s.org(ctx, id)
 	if err != nil {
 		if isNotFound(err) {
-			return Org{}, &Error{Kind: KindNotFound, Code: "not_found", Detail: "no such organisation in your scope", Fields: []FieldError{{Field: "org_id", Message: "no such organisation in your scope"}}}
+			return Org{}, orgOutOfScope()
 		}
 		return Org{}, err
 	}
 	if !InSubtree(o.Path, a.ScopePath()) {
-		return Org{}, &Error{Kind: KindNotFound, Code: "not_found", Detail: "no such organisation in your scope", Fields: []FieldError{{Field: "org_id", Message: "no such organisation in your scope"}}}
+		return Org{}, orgOutOfScope()
 	}
 	return o, nil
+}
+
+// orgOutOfScope answers for an organisation the caller may not see as if
+// it did not exist, naming the field that asked for it.
+func orgOutOfScope() *Error {
+	fe := NewFieldError("org_id", "org_out_of_scope")
+	return &Error{Kind: KindNotFound, Code: "not_found", Detail: fe.Message, Fields: []FieldError{fe}}
 }
 
 // MaxPeriodDays bounds a statistics or listing period (five years).
@@ -295,32 +302,32 @@ func parsePeriod(from, to string, required bool) (Date, Date, error) {
 	var err error
 	if from != "" {
 		if f, err = ParseDate(from); err != nil {
-			return 0, 0, BadParam("from", err.Error())
+			return 0, 0, BadParam("from", "not_a_date")
 		}
 	} else if required {
-		return 0, 0, BadParam("from", "required, as YYYY-MM-DD")
+		return 0, 0, BadParam("from", "date_required")
 	}
 	if to != "" {
 		if t, err = ParseDate(to); err != nil {
-			return 0, 0, BadParam("to", err.Error())
+			return 0, 0, BadParam("to", "not_a_date")
 		}
 	} else if required {
-		return 0, 0, BadParam("to", "required, as YYYY-MM-DD")
+		return 0, 0, BadParam("to", "date_required")
 	}
 	for _, d := range []struct {
 		name string
 		d    Date
 	}{{"from", f}, {"to", t}} {
 		if d.d != 0 && (d.d.Year() < 2000 || d.d.Year() > 2100) {
-			return 0, 0, BadParam(d.name, "a date from 2000 to 2100")
+			return 0, 0, BadParam(d.name, "date_out_of_range")
 		}
 	}
 	if f != 0 && t != 0 {
 		if f > t {
-			return 0, 0, BadParam("from", "must not be after to")
+			return 0, 0, BadParam("from", "from_after_to")
 		}
 		if t-f >= MaxPeriodDays {
-			return 0, 0, BadParam("to", "a period covers at most five years")
+			return 0, 0, BadParam("to", "period_too_long")
 		}
 	}
 	return f, t, nil

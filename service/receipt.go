@@ -78,7 +78,7 @@ func FormatReceiptNo(t time.Time, seq int64) string {
 // O for 0, I and L for 1) and checks the check character.
 func ParseReceiptNo(s string) (string, error) {
 	if len(s) > 3*receiptMaxLen {
-		return "", BadParam("receipt_no", "a receipt number has at most 16 characters")
+		return "", BadParam("receipt_no", "receipt_no_too_long")
 	}
 	vals := make([]byte, 0, receiptMaxLen)
 	for i := 0; i < len(s); i++ {
@@ -88,19 +88,19 @@ func ParseReceiptNo(s string) (string, error) {
 		}
 		v := receiptValue[c]
 		if v < 0 {
-			return "", BadParam("receipt_no", "a receipt number has only digits and capital letters; check what you typed")
+			return "", BadParam("receipt_no", "receipt_no_characters")
 		}
 		vals = append(vals, byte(v))
 	}
 	if len(vals) < 2+receiptSeqWidth+1 || len(vals) > receiptMaxLen {
-		return "", BadParam("receipt_no", "a receipt number has 10 to 16 characters")
+		return "", BadParam("receipt_no", "receipt_no_length")
 	}
 	var c byte
 	for _, v := range vals {
 		c = gfDouble(c) ^ v
 	}
 	if c != 0 {
-		return "", BadParam("receipt_no", "this receipt number is not valid: a character is wrong or two are swapped")
+		return "", BadParam("receipt_no", "receipt_no_checksum")
 	}
 	out := make([]byte, len(vals))
 	for i, v := range vals {

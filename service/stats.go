@@ -188,7 +188,7 @@ func (s *Service) statsQuery(ctx context.Context, a Actor, r StatsRequest) (Stat
 	}
 	gb := GroupBy(r.GroupBy)
 	if gb != GroupNone && !slices.Contains(GroupBys, gb) {
-		return StatsQuery{}, Org{}, BadParam("group_by", "one of township, village, category, item, agent, month")
+		return StatsQuery{}, Org{}, BadParam("group_by", "unknown_stats_group")
 	}
 	orgID := r.OrgID
 	if orgID == "" {

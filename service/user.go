@@ -135,15 +135,15 @@ func (s *Service) createUser(ctx context.Context, by Actor, in UserInput) (User,
 	in.Phone = strings.TrimSpace(in.Phone)
 	var f fields
 	if !usernameRE.MatchString(in.Username) {
-		f.add("username", "3 to 32 lower-case letters, digits, '.', '_' or '-'")
+		f.add("username", "invalid_username")
 	}
 	checkPassword(&f, "password", in.Password)
 	checkText(&f, "display_name", in.DisplayName, 1, 40)
 	if in.Phone != "" && !ValidPhone(in.Phone) {
-		f.add("phone", "an 11-digit mobile number or a landline such as 0591-28888888")
+		f.add("phone", "invalid_phone")
 	}
 	if in.Role.Level() == "" {
-		f.add("role", "one of agent, township_officer, city_officer, supervisor, admin")
+		f.add("role", "unknown_role")
 	}
 	if in.OrgID == "" {
 		f.add("org_id", "required")
@@ -154,12 +154,12 @@ func (s *Service) createUser(ctx context.Context, by Actor, in UserInput) (User,
 	org, err := s.org(ctx, in.OrgID)
 	if err != nil {
 		if isNotFound(err) {
-			return User{}, InvalidField("org_id", "no such organisation")
+			return User{}, InvalidField("org_id", "no_such_org")
 		}
 		return User{}, err
 	}
 	if org.Level != in.Role.Level() {
-		return User{}, InvalidField("org_id", "a "+string(in.Role)+" belongs to a "+string(in.Role.Level())+", not a "+string(org.Level))
+		return User{}, InvalidField("org_id", "role_level_mismatch", string(in.Role), string(in.Role.Level()), string(org.Level))
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.passwordCost)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 	if username == "" {
 		f.add("username", "required")
 	} else if !utf8.ValidString(username) || hasControl(username) {
-		f.add("username", "must be valid UTF-8 without control characters")
+		f.add("username", "not_plain_text")
 	}
 	if password == "" {
 		f.add("password", "required")

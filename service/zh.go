@@ -7,11 +7,12 @@ import (
 )
 
 // The service speaks English to API clients by default; people at a village
-// service point read Chinese. This is the one Chinese catalogue of what the
-// service can say: its errors by their stable codes, and its field
-// messages. The console reads it, and so does the API for a client that
-// prefers Chinese (Accept-Language: zh). TestZhCatalogueIsComplete fails
-// when the service says something this catalogue lacks.
+// service point read Chinese. This file and messages.go are the one
+// catalogue of what the service can say, keyed by stable codes: here its
+// errors as a whole, there its field errors in both languages. The console
+// reads it, and so does the API for a client that prefers Chinese
+// (Accept-Language: zh). TestZhCatalogueIsComplete fails when a source file
+// uses a code this catalogue lacks.
 
 // zhCodes translate errors that are about the request as a whole.
 var zhCodes = map[string]string{
@@ -41,80 +42,23 @@ var zhCodes = map[string]string{
 	"storage_full":             "服务器存储空间已满，暂时不能保存。请稍后再试，并告知系统管理员。",
 	"ledger_check_running":     "台账校验正在进行，请等它结束后再试。",
 	"cannot_disable_self":      "不能停用自己的账号。",
-}
 
-// zhFieldMessages translate the service's field messages word for word.
-var zhFieldMessages = map[string]string{
-	"a month of the form YYYY-MM, or from and to as YYYY-MM-DD":                  "请选择起止日期。",
-	"a ledger covers at most one year (366 days)":                                "台账一次最多查看一年（366天），请缩短起止日期。",
-	"one of item, category, month":                                               "请选择分组方式：单位、事项、类别或月份。",
-	"a make-up working day falls on a weekend":                                   "调休上班日须是周六或周日。",
-	"no such category":                                                           "没有这个事项类别。",
-	"holiday or workday":                                                         "请填写“休”或“班”。",
-	"a cursor from a listing in another order":                                   "翻页信息来自另一种排序，请从第一页重新查找。",
-	"from 2000 to 2100":                                                          "年份须在2000年至2100年之间。",
-	"must be city, township or village":                                          "层级须为市、乡镇（街道）或村（社区）。",
-	"must be valid UTF-8 without control characters":                             "含有无法识别或不可见的字符，请重新输入。",
-	"a city has no parent":                                                       "市级单位没有上级单位。",
-	"2 to 20 capital letters, digits or '-'":                                     "须为2至20位大写字母、数字或“-”。",
-	"at most 30 materials":                                                       "材料最多30项。",
-	"required: the name, phone and address as they should read":                  "请填写更正后的姓名、联系电话和住址。",
-	"from 0 to 100000000":                                                        "收费须在0至100万元之间。",
-	"unknown action":                                                             "没有这种操作。",
-	"2 to 32 lower-case letters, digits or '_', starting with a letter":          "须为2至32位小写字母、数字或下划线，以字母开头。",
-	"township or city: the level that decides the item":                          "请选择办结层级：乡镇（街道）或市级。",
-	"already used with a different request":                                      "这个幂等键（Idempotency-Key）已用于另一个请求。",
-	"required, as YYYY-MM-DD":                                                    "必填，格式为“年-月-日”，如 2026-03-02。",
-	"at most 366 days":                                                           "最多366天。",
-	"required":                                                                   "此项必填。",
-	"nothing differs from the registration":                                      "与登记内容相同，没有需要更正的地方。",
-	"must be valid UTF-8":                                                        "含有无法识别的字符。",
-	"must not contain control characters":                                        "含有不可见的控制字符，请重新输入。",
-	"a resident ID number has 18 characters":                                     "身份证号码应为18位。",
-	"the first 17 characters of a resident ID number are digits":                 "身份证号码前17位应为数字。",
-	"the ID number does not start with a province code":                          "身份证号码前两位不是有效的省份代码。",
-	"the birth date in the ID number is not a real date":                         "身份证号码中的出生日期不存在。",
-	"the birth date in the ID number is in the future":                           "身份证号码中的出生日期晚于今天。",
-	"the last character of the ID number does not match: check what you typed":   "身份证号码校验位不符，请逐位核对。",
-	"an 11-digit mobile number or a landline such as 0591-28888888":              "请填写11位手机号码，或带区号的固定电话（如 0591-28888888）。",
-	"one of walk_in, home_visit, phone, app, web":                                "请选择受理渠道。",
-	"no such item in the catalogue":                                              "目录中没有此事项。",
-	"this item is no longer taken in":                                            "此事项已停办，不再受理。",
-	"not a material of this item":                                                "不是本事项所需的材料。",
-	"listed twice":                                                               "重复勾选。",
-	"name at least one material":                                                 "请至少勾选一项需要补正的材料。",
-	"a refusal needs its reason":                                                 "不予办理的，必须填写理由。",
-	"approved or refused":                                                        "请选择办理结果：准予或不予。",
-	"say whether the receipt was recovered":                                      "请选择回执是否收回。",
-	"a lost receipt needs the applicant's ID number":                             "回执遗失的，须核验申请人身份证号码。",
-	"does not match the applicant's ID number":                                   "与申请人的身份证号码不一致。",
-	"a grade from 1 (非常不满意) to 5 (非常满意), or leave it out":                        "请选择评价等级。",
-	"at most a year beyond the current due date":                                 "最多只能延期一年。",
-	"must be a working day":                                                      "须为工作日。",
-	"send the version you last read (or an If-Match header)":                     "页面信息不完整，请刷新后重试。",
-	"a receipt number has at most 16 characters":                                 "回执编号最多16位。",
-	"a receipt number has only digits and capital letters; check what you typed": "回执编号只含数字和大写字母，请核对。",
-	"a receipt number has 10 to 16 characters":                                   "回执编号应为10至16位。",
-	"this receipt number is not valid: a character is wrong or two are swapped":  "回执编号有误：可能有字符输错或相邻两位颠倒，请对照回执核对。",
-	"the verification code has 6 digits":                                         "查询码为6位数字。",
-	"must not be after to":                                                       "开始日期不能晚于结束日期。",
-	"a period covers at most five years":                                         "统计期间最长为五年。",
-	"a date from 2000 to 2100":                                                   "日期须在2000年至2100年之间。",
-	"a month of the form YYYY-MM":                                                "请选择月份。",
-	"no such organisation in your scope":                                         "不在您的管辖范围内。",
-	"one of township, village, category, item, agent, month":                     "请选择分组方式。",
-	"csv or xlsx": "请选择 CSV 或 Excel 格式。",
-	"must not contain invisible or direction-changing characters (such as U+200B, U+202E or U+FEFF)": "含有不可见或改变文字方向的字符，请重新输入。",
-	"not a date of the form YYYY-MM-DD":                               "请按“年-月-日”填写日期，如 2026-03-02。",
-	"not a status of this list":                                       "本列表中没有这种状态的办件，请选择其他状态，或到“全部”中查找。",
-	"not a cursor from a previous page":                               "翻页信息已失效，请从第一页重新查找。",
-	"8 to 72 bytes":                                                   "密码须为 8 至 72 个字节：字母、数字、符号各占 1 个字节，一个汉字占 3 个字节。",
-	"does not match your current password":                            "当前密码不正确。",
-	"must differ from the current password":                           "新密码不能与当前密码相同。",
-	"3 to 32 lower-case letters, digits, '.', '_' or '-'":             "用户名须为 3 至 32 位小写字母、数字或 . _ -，以字母或数字开头。",
-	"this username is taken":                                          "此用户名已被使用。",
-	"no such organisation":                                            "没有这个单位代码，请从列表中选择。",
-	"one of agent, township_officer, city_officer, supervisor, admin": "请选择岗位。",
+	// The HTTP layer's own: a request it cannot read, a route it lacks.
+	"bad_request":            "请求有误，请检查后重试。",
+	"unreadable_body":        "请求内容无法读取，请重试。",
+	"invalid_utf8":           "请求内容不是有效的 UTF-8 文本。",
+	"malformed_json":         "请求内容不是有效的 JSON 对象。",
+	"duplicate_field":        "请求中有字段重复出现。",
+	"unknown_field":          "请求中有本操作不接受的字段。",
+	"invalid_type":           "请求中有字段的类型不对。",
+	"unsupported_media_type": "请以 application/json 格式发送请求内容。",
+	"body_too_large":         "请求内容过大。",
+	"route_not_found":        "没有这个地址。",
+	"method_not_allowed":     "此地址不接受这种请求方法。",
+	"unavailable":            "服务暂时不可用，请稍后再试。",
+	"database_unreachable":   "数据库暂时无法连接，请稍后再试，并告知系统管理员。",
+	"database_unwritable":    "数据库暂时不能写入，请稍后再试，并告知系统管理员。",
+	"internal":               "服务器出错了。请稍后再试；如仍有问题，请把请求编号告知系统管理员。",
 }
 
 // ZhFieldLabels name the fields in Chinese, by the last part of their path.
@@ -141,31 +85,6 @@ func ZhFieldName(f string) string {
 	return f
 }
 
-// ZhField translates one field message; field is ZhFieldName's.
-func ZhField(field, msg string) string {
-	if m, ok := zhFieldMessages[msg]; ok {
-		return m
-	}
-	switch {
-	case strings.HasPrefix(msg, "missing: "):
-		return "缺少材料：" + strings.TrimPrefix(msg, "missing: ") + "。材料不齐全的，请一次性告知申请人补齐后再登记。"
-	case strings.HasPrefix(msg, "must be later than the current due date "):
-		return "须晚于当前承诺办结日期 " + strings.TrimPrefix(msg, "must be later than the current due date ") + "。"
-	case strings.HasPrefix(msg, "at most ") && strings.HasSuffix(msg, " characters"):
-		return "最多 " + strings.TrimSuffix(strings.TrimPrefix(msg, "at most "), " characters") + " 个字。"
-	case strings.HasPrefix(msg, "at least ") && strings.HasSuffix(msg, " characters"):
-		return "至少 " + strings.TrimSuffix(strings.TrimPrefix(msg, "at least "), " characters") + " 个字。"
-	case strings.HasPrefix(msg, "more than ") && strings.HasSuffix(msg, " registrations in this range; choose a shorter one"):
-		return "这段时间登记超过 " + strings.TrimSuffix(strings.TrimPrefix(msg, "more than "), " registrations in this range; choose a shorter one") + " 件，请缩短起止日期。"
-	case strings.Contains(msg, " belongs to a "):
-		return "岗位与单位的层级不符：代办员属村（社区），乡镇办事员属乡镇（街道），其他岗位属市级单位。"
-	}
-	if l, ok := ZhFieldLabels[field]; ok {
-		return l + "填写有误，请核对。"
-	}
-	return "填写有误，请核对。"
-}
-
 // Zh is an error as one Chinese sentence: each field's message after its
 // name, or the code's message, or the kind's.
 func Zh(se *Error) string {
@@ -173,7 +92,7 @@ func Zh(se *Error) string {
 		var parts []string
 		for _, f := range se.Fields {
 			name := ZhFieldName(f.Field)
-			parts = append(parts, ZhFieldLabels[name]+"："+ZhField(name, f.Message))
+			parts = append(parts, ZhFieldLabels[name]+"："+ZhField(f))
 		}
 		return strings.Join(parts, " ")
 	}

@@ -19,7 +19,7 @@ func (s *Store) CreateOrg(ctx context.Context, o service.Org) error {
 	r := fromOrg(o)
 	err := s.write(ctx, func(tx *gorm.DB) error { return tx.Create(&r).Error })
 	if err != nil {
-		return dup(translate(err, "organisation"), "code", "an organisation with this code already exists")
+		return dup(translate(err, "organisation"), "code", "org_code_taken")
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func (s *Store) CreateUser(ctx context.Context, u service.User, ev service.Accou
 		return tx.Create(&er).Error
 	})
 	if err != nil {
-		return dup(translate(err, "user"), "username", "this username is taken")
+		return dup(translate(err, "user"), "username", "username_taken")
 	}
 	return nil
 }
@@ -331,9 +331,10 @@ func (s *Store) DeleteStaleThrottles(ctx context.Context, since time.Time) error
 // likeEscaper makes a search term match itself in a LIKE pattern.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-func dup(err error, field, detail string) error {
+// dup is a unique violation said as the field error code.
+func dup(err error, field, code string) error {
 	if e, ok := err.(*service.Error); ok && e.Code == "duplicate" {
-		return service.Duplicate(field, detail)
+		return service.Duplicate(field, code)
 	}
 	return err
 }

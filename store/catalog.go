@@ -23,7 +23,7 @@ func (s *Store) CreateCategory(ctx context.Context, c service.Category) error {
 		return bumpCatalog(tx)
 	})
 	if err != nil {
-		return dup(translate(err, "category"), "code", "a category with this code already exists")
+		return dup(translate(err, "category"), "code", "category_code_taken")
 	}
 	return nil
 }
@@ -51,7 +51,7 @@ func (s *Store) CreateItem(ctx context.Context, it service.Item) error {
 		return bumpCatalog(tx)
 	})
 	if err != nil {
-		return dup(translate(err, "item"), "code", "an item with this code already exists")
+		return dup(translate(err, "item"), "code", "item_code_taken")
 	}
 	return nil
 }

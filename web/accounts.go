@@ -113,7 +113,7 @@ func (w *console) renderUsers(c echo.Context, p *page, status int) error {
 	d.Q = strings.TrimSpace(c.QueryParam("q"))
 	after := c.QueryParam("after")
 	if utf8.RuneCountInString(d.Q) > 40 {
-		return service.BadParam("q", "at most 40 characters")
+		return service.BadParam("q", "too_long", "40")
 	}
 	a := actor(c)
 	users, err := w.svc.Users(ctx(c), a, service.UserFilter{Query: d.Q, After: after, Limit: usersPerPage})
@@ -154,7 +154,7 @@ func (w *console) createUser(c echo.Context) error {
 	}
 	f, err := c.FormParams()
 	if err != nil {
-		return service.BadParam("body", "the form cannot be read")
+		return service.BadParam("body", "unreadable_form")
 	}
 	p := w.newPage(c, "用户管理")
 	p.Form, p.Values = "create", url.Values{}

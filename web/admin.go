@@ -199,11 +199,11 @@ func adminFormError(err error, p *page, duplicate string) (int, bool) {
 		var lines []string
 		for _, f := range se.Fields {
 			if i, ok := listIndex(f.Field, "materials["); ok {
-				lines = append(lines, "第 "+itoa(i+1)+" 项“"+lineAt(p.Values.Get("materials"), i)+"”："+adminMessage(f.Message))
+				lines = append(lines, "第 "+itoa(i+1)+" 项“"+lineAt(p.Values.Get("materials"), i)+"”："+adminMessage(f))
 				continue
 			}
 			if name := formField(f.Field); p.Errors[name] == "" {
-				p.Errors[name] = adminMessage(f.Message)
+				p.Errors[name] = adminMessage(f)
 			}
 		}
 		if len(lines) > 0 {
@@ -228,34 +228,45 @@ func lineAt(text string, i int) string {
 	return ""
 }
 
-// adminMessages translate the service's messages about organisations, items
-// and calendar days.
+// adminMessages say some field error codes the way the admin's forms ask
+// for them (a choice from a list, a line of a text box); every other code
+// reads as the service's catalogue says it.
 var adminMessages = map[string]string{
-	"2 to 20 capital letters, digits or '-'":                        "编码为2至20位大写字母、数字或“-”。",
-	"township or city: the level that decides the item":             "请选择办结层级：乡镇(街道)或市。",
-	"at most 30 materials":                                          "材料最多 30 项。",
-	"from 0 to 100000000":                                           "收费须在 0 至 1,000,000 元之间。",
-	"from 1 to " + itoa(service.MaxTimeLimitDays) + " working days": "承诺时限须为 1 至 " + itoa(service.MaxTimeLimitDays) + " 个工作日。",
-	"no such category":                                              "请选择类别。",
-	"a township division code has 9 digits":                         "乡镇(街道)的区划代码为 9 位数字。",
-	"a village division code has 12 digits":                         "村(社区)的区划代码为 12 位数字。",
-	"no such organisation":                                          "请选择上级单位。",
-	"the parent of a township must be a city":                       "乡镇(街道)的上级须为市。",
-	"the parent of a village must be a township":                    "村(社区)的上级须为乡镇(街道)。",
-	"listed twice":                                                  "重复了，每项只写一次。",
-	"required":                                                      "此项必填。",
-	"must not contain invisible or direction-changing characters (such as U+200B, U+202E or U+FEFF)": "含有看不见或改变文字方向的字符，请删除后重新输入。",
+	"invalid_item_code":      "编码为2至20位大写字母、数字或“-”。",
+	"unknown_decision_level": "请选择办结层级：乡镇(街道)或市。",
+	"too_many_materials":     "材料最多 30 项。",
+	"fee_out_of_range":       "收费须在 0 至 1,000,000 元之间。",
+	"no_such_category":       "请选择类别。",
+	"no_such_org":            "请选择上级单位。",
+	"listed_twice":           "重复了，每项只写一次。",
+	"invisible_characters":   "含有看不见或改变文字方向的字符，请删除后重新输入。",
 }
 
-// adminMessage translates one field message of the admin's forms.
-func adminMessage(msg string) string {
-	if m, ok := adminMessages[msg]; ok {
+// adminMessage translates one field error of the admin's forms.
+func adminMessage(fe service.FieldError) string {
+	if m, ok := adminMessages[fe.Code]; ok {
 		return m
 	}
-	if code, ok := strings.CutPrefix(msg, "must start with the parent's code "); ok {
-		return "须以上级单位的代码 " + code + " 开头。"
+	switch {
+	case fe.Code == "division_code_digits" && len(fe.Args) == 2:
+		return levelName(fe.Args[0]) + "的区划代码为 " + fe.Args[1] + " 位数字。"
+	case fe.Code == "wrong_parent_level" && len(fe.Args) == 2:
+		return levelName(fe.Args[0]) + "的上级须为" + levelName(fe.Args[1]) + "。"
 	}
-	return zhField("", msg)
+	return zhField(fe)
+}
+
+// levelName is a level as the admin's forms write it.
+func levelName(l string) string {
+	switch service.Level(l) {
+	case service.LevelCity:
+		return "市"
+	case service.LevelTownship:
+		return "乡镇(街道)"
+	case service.LevelVillage:
+		return "村(社区)"
+	}
+	return l
 }
 
 // listIndex reads i from a field such as "materials[i]" or "days[i].date".
@@ -519,7 +530,7 @@ func (w *console) adminCalendar(c echo.Context) error {
 	if s := c.QueryParam("year"); s != "" {
 		y, err := strconv.Atoi(s)
 		if err != nil || y < 2000 || y > 2100 {
-			return service.BadParam("year", "a date from 2000 to 2100")
+			return service.BadParam("year", "date_out_of_range")
 		}
 		year = y
 	}
@@ -590,10 +601,10 @@ func (w *console) adminPutCalendar(c echo.Context) error {
 		}
 		for _, f := range se.Fields {
 			if i, ok := listIndex(f.Field, "days["); ok && i < len(lineOf) {
-				errs = append(errs, lineError{lineOf[i], calendarMessage(year, f.Message)})
+				errs = append(errs, lineError{lineOf[i], calendarMessage(f)})
 				continue
 			}
-			p.Errors[formField(f.Field)] = adminMessage(f.Message)
+			p.Errors[formField(f.Field)] = adminMessage(f)
 		}
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
@@ -611,14 +622,12 @@ func (w *console) adminPutCalendar(c echo.Context) error {
 }
 
 // calendarMessage says what is wrong with one day.
-func calendarMessage(year int, msg string) string {
-	switch msg {
-	case "must lie in " + itoa(year):
-		return "日期不在 " + itoa(year) + " 年内。"
-	case "listed twice":
+func calendarMessage(fe service.FieldError) string {
+	switch fe.Code {
+	case "listed_twice":
 		return "这一天已在前面写过，每天只写一行。"
-	case "a make-up working day falls on a weekend":
+	case "makeup_day_not_weekend":
 		return "调休上班日（班）只能是星期六或星期日。"
 	}
-	return adminMessage(msg)
+	return adminMessage(fe)
 }

@@ -201,7 +201,7 @@ func (w *console) errandList(c echo.Context) error {
 	if st := service.Status(sr.Status); st != "" && cur.Statuses != nil && !slices.Contains(cur.Statuses, st) {
 		// A queue narrowed to a status outside it would show nothing
 		// without saying why.
-		err = service.BadParam("status", "not a status of this list")
+		err = service.BadParam("status", "status_not_in_list")
 	} else {
 		if st != "" {
 			q.Statuses = []service.Status{st}
@@ -368,11 +368,11 @@ func (w *console) transition(c echo.Context) error {
 	if v := form.Get("due_date"); v != "" {
 		d, err := service.ParseDate(v)
 		if err != nil {
-			fieldErrs = append(fieldErrs, service.FieldError{Field: "due_date", Message: "must be a working day"})
+			fieldErrs = append(fieldErrs, service.NewFieldError("due_date", "not_working_day"))
 		}
 		in.DueDate = d
 	} else if act == service.ActionExtend {
-		fieldErrs = append(fieldErrs, service.FieldError{Field: "due_date", Message: "required"})
+		fieldErrs = append(fieldErrs, service.NewFieldError("due_date", "required"))
 	}
 	switch form.Get("receipt_recovered") {
 	case "1":

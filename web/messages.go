@@ -9,7 +9,8 @@ import (
 
 // The service speaks English to API clients; people at a village service
 // point read Chinese. Everything a page says about an error comes from the
-// service's Chinese catalogue (service/zh.go), placed here beside its field.
+// service's catalogue by its code (service/zh.go, service/messages.go),
+// placed here beside its field.
 
 // formField maps the service's field path to the form's input name.
 func formField(f string) string {
@@ -19,8 +20,8 @@ func formField(f string) string {
 	return strings.TrimPrefix(f, "applicant.")
 }
 
-// zhField translates one field message.
-func zhField(field, msg string) string { return service.ZhField(field, msg) }
+// zhField translates one field error by its code.
+func zhField(fe service.FieldError) string { return service.ZhField(fe) }
 
 // translate is a domain error as one Chinese sentence.
 func translate(se *service.Error) string { return service.Zh(se) }
@@ -40,7 +41,7 @@ func formError(err error, p *page) (status int, ok bool) {
 		for _, f := range se.Fields {
 			name := formField(f.Field)
 			if _, dup := p.Errors[name]; !dup {
-				p.Errors[name] = zhField(name, f.Message)
+				p.Errors[name] = zhField(f)
 			}
 		}
 		p.Alert = "有 " + itoa(len(p.Errors)) + " 处需要修改，请按红字提示改正后重新提交。"

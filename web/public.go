@@ -84,10 +84,10 @@ func (w *console) publicLookup(c echo.Context) error {
 	p.Values.Set("code", code)
 	var fe []service.FieldError
 	if no == "" {
-		fe = append(fe, service.FieldError{Field: "receipt_no", Message: "required"})
+		fe = append(fe, service.NewFieldError("receipt_no", "required"))
 	}
 	if code == "" {
-		fe = append(fe, service.FieldError{Field: "code", Message: "required"})
+		fe = append(fe, service.NewFieldError("code", "required"))
 	}
 	if len(fe) > 0 {
 		return w.publicError(c, p, service.Invalid(fe...))

@@ -130,7 +130,7 @@ func (w *console) dashboard(c echo.Context) error {
 	}
 	if head == "" {
 		p.Form = "period"
-		status, _ := formError(service.BadParam("group", "one of item, category, month"), p)
+		status, _ := formError(service.BadParam("group", "unknown_ledger_group"), p)
 		return w.render(c, status, "dashboard", p)
 	}
 
@@ -236,7 +236,7 @@ func (w *console) dashboard(c echo.Context) error {
 func (w *console) statsExport(c echo.Context) error {
 	format := c.QueryParam("format")
 	if format != "csv" && format != "xlsx" {
-		return service.BadParam("format", "csv or xlsx")
+		return service.BadParam("format", "unknown_download_format")
 	}
 	rep, err := w.svc.Stats(ctx(c), actor(c), service.StatsRequest{
 		From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), GroupBy: c.QueryParam("group_by"),
@@ -310,7 +310,7 @@ func (w *console) warnings(c echo.Context) error {
 func (w *console) warningsExport(c echo.Context) error {
 	format := c.QueryParam("format")
 	if format != "csv" && format != "xlsx" {
-		return service.BadParam("format", "csv or xlsx")
+		return service.BadParam("format", "unknown_download_format")
 	}
 	all, err := w.svc.AllWarnings(ctx(c), actor(c), service.ErrandQuery{OrgID: c.QueryParam("org_id")})
 	if err != nil {
@@ -369,7 +369,7 @@ func (w *console) ledger(c echo.Context) error {
 func (w *console) ledgerExport(c echo.Context) error {
 	format := c.QueryParam("format")
 	if format != "csv" && format != "xlsx" {
-		return service.BadParam("format", "csv or xlsx")
+		return service.BadParam("format", "unknown_download_format")
 	}
 	l, err := w.svc.Ledger(ctx(c), actor(c), ledgerQuery(c))
 	if err != nil {
