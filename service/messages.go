@@ -41,6 +41,13 @@ var fieldMessages = map[string]fieldMessage{
 	"unknown_field":    {"unknown field", "请求中有本操作不接受的字段。"},
 	"wrong_type":       {"must be {0}", "类型有误。"},
 
+	// Webhook endpoints.
+	"webhook_url_invalid":   {"an absolute https:// address", "请填写完整的 https:// 地址。"},
+	"webhook_url_not_https": {"must be https (plain http only to a loopback address, when the server allows it)", "地址须以 https:// 开头。"},
+	"webhook_url_private":   {"must not point at a private, loopback or link-local address", "地址不能指向内网、本机或链路本地地址。"},
+	"no_event_types":        {"name at least one event type", "请至少选择一种事件类型。"},
+	"unknown_event_type":    {"not an event type: {0} or *", "没有这种事件类型。"},
+
 	// Dates and periods.
 	"not_a_date":             {"not a date of the form YYYY-MM-DD", "请按“年-月-日”填写日期，如 2026-03-02。"},
 	"date_required":          {"required, as YYYY-MM-DD", "必填，格式为“年-月-日”，如 2026-03-02。"},

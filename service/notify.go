@@ -69,7 +69,7 @@ const SMSLimit = 70
 func (s *Service) notices(ctx context.Context, after Errand, ev Event) []Notice {
 	var out []Notice
 	base := Notice{CaseID: after.ID, CaseSeq: ev.Seq, Type: "errand." + string(ev.Action), At: ev.At}
-	add := func(n Notice, suffix string) {
+	push := func(n Notice, suffix string) {
 		n.ID = after.ID + "." + itoa(ev.Seq) + "." + suffix
 		out = append(out, n)
 	}
@@ -80,29 +80,29 @@ func (s *Service) notices(ctx context.Context, after Errand, ev Event) []Notice 
 			n := base
 			n.Channel, n.Phone = NoticeSMS, after.Applicant.Phone
 			n.Text = CompletedSMS(intake, after.ItemName, s.statusLink(after.ReceiptNo))
-			add(n, "sms")
+			push(n, "sms")
 		}
 		n := base
 		n.Channel, n.UserID = NoticeInbox, after.AgentID
 		n.Text = "待送达：" + after.ReceiptNo + " " + after.ItemName + "（" + MaskName(after.Applicant.Name) + "）" + OutcomeWords(after.Outcome) + "，请通知申请人领取。"
-		add(n, "inbox")
+		push(n, "inbox")
 	case ActionReturn:
 		if after.HolderLevel == LevelVillage {
 			n := base
 			n.Channel, n.UserID = NoticeInbox, after.AgentID
 			n.Text = "退回补正：" + after.ReceiptNo + " " + after.ItemName + "（" + MaskName(after.Applicant.Name) + "）" + "，请联系申请人补齐材料。"
-			add(n, "inbox")
+			push(n, "inbox")
 		} else {
 			n := base
 			n.Channel, n.OrgID = NoticeInbox, after.HolderOrgID
 			n.Text = "退回补正：" + after.ReceiptNo + " " + after.ItemName + "，由" + s.orgName(ctx, ev.OrgID) + "退回。"
-			add(n, "inbox")
+			push(n, "inbox")
 		}
 	case ActionForward:
 		n := base
 		n.Channel, n.OrgID = NoticeInbox, after.HolderOrgID
 		n.Text = "新转报：" + after.ReceiptNo + " " + after.ItemName + "，来自" + s.orgName(ctx, ev.OrgID) + "，" + DateOf(after.DueAt).Chinese() + "前办结。"
-		add(n, "inbox")
+		push(n, "inbox")
 	case ActionUrge:
 		n := base
 		n.Channel, n.OrgID = NoticeInbox, after.HolderOrgID
@@ -110,12 +110,12 @@ func (s *Service) notices(ctx context.Context, after Errand, ev Event) []Notice 
 		if ev.Note != "" {
 			n.Text += "（" + ev.Note + "）"
 		}
-		add(n, "inbox")
+		push(n, "inbox")
 	}
 	n := base
 	n.Channel = NoticeWebhook
 	n.Text = s.cloudEvent(ctx, after, ev, n.Type, after.ID+"."+itoa(ev.Seq)+".webhook")
-	add(n, "webhook")
+	push(n, "webhook")
 	return out
 }
 
@@ -282,12 +282,13 @@ type InboxItem struct {
 	ReadAt   time.Time
 }
 
-// AllowLoopbackHTTP lets an admin register http:// endpoints on loopback
-// addresses (for a receiver on the same machine, and for tests).
+// checkWebhookURL returns the code of what is wrong with an endpoint's
+// address, or "": https to a public address, or http to a loopback one
+// when the server allows it (for a receiver on the same machine).
 func (s *Service) checkWebhookURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return "an absolute https:// address"
+		return "webhook_url_invalid"
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
@@ -295,14 +296,14 @@ func (s *Service) checkWebhookURL(raw string) string {
 	case "https":
 	case "http":
 		if !s.loopbackHooks || ip == nil || !ip.IsLoopback() {
-			return "must be https (plain http only to a loopback address, when the server allows it)"
+			return "webhook_url_not_https"
 		}
 		return ""
 	default:
-		return "an absolute https:// address"
+		return "webhook_url_invalid"
 	}
 	if ip != nil && PrivateIP(ip) || host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return "must not point at a private, loopback or link-local address"
+		return "webhook_url_private"
 	}
 	return ""
 }
@@ -324,17 +325,17 @@ func (s *Service) CreateWebhook(ctx context.Context, a Actor, in NewWebhook) (We
 	if in.URL == "" {
 		f.add("url", "required")
 	} else if len(in.URL) > 500 {
-		f.add("url", "at most 500 characters")
-	} else if msg := s.checkWebhookURL(in.URL); msg != "" {
-		f.add("url", msg)
+		f.add("url", "too_long", "500")
+	} else if code := s.checkWebhookURL(in.URL); code != "" {
+		f.add("url", code)
 	}
 	known := EventTypes()
 	if len(in.Types) == 0 {
-		f.add("types", "name at least one event type")
+		f.add("types", "no_event_types")
 	}
 	for i, t := range in.Types {
 		if t != "*" && !slices.Contains(known, t) {
-			f.add("types["+itoa(i)+"]", "not an event type: "+strings.Join(known, ", ")+" or *")
+			f.add("types["+itoa(i)+"]", "unknown_event_type", strings.Join(known, ", "))
 		}
 	}
 	if err := f.err(); err != nil {
@@ -375,7 +376,7 @@ func (s *Service) Outbox(ctx context.Context, a Actor, f OutboxFilter) ([]Delive
 	switch f.Status {
 	case "", DeliveryPending, DeliverySent, DeliveryDead:
 	default:
-		return nil, BadParam("status", "one of pending, sent, dead")
+		return nil, BadParam("status", "one_of", "pending, sent, dead")
 	}
 	f.Limit = clampLimit(f.Limit)
 	return s.notify.Outbox(ctx, f)

@@ -41,6 +41,7 @@ var zhCodes = map[string]string{
 	"invalid_parameter":        "请求中的参数有误，请检查后重试。",
 	"storage_full":             "服务器存储空间已满，暂时不能保存。请稍后再试，并告知系统管理员。",
 	"ledger_check_running":     "台账校验正在进行，请等它结束后再试。",
+	"already_sent":             "这条消息已被接收方收下，无需重发。",
 	"cannot_disable_self":      "不能停用自己的账号。",
 
 	// The HTTP layer's own: a request it cannot read, a route it lacks.

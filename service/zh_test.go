@@ -20,7 +20,7 @@ var codeArg = map[string]int{
 // codes are the string literals they return. errorCodeSources do the same
 // for error codes.
 var (
-	codeSources      = map[string]bool{"CheckIDNumber": true}
+	codeSources      = map[string]bool{"CheckIDNumber": true, "checkWebhookURL": true}
 	errorCodeSources = map[string]bool{"codeOfStatus": true}
 )
 

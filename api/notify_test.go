@@ -1,0 +1,128 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"daiban/internal/apitest"
+)
+
+// TestWebhookEndpointsRefuseBadInput: each bad endpoint is refused with a
+// problem naming the field, and nothing is saved.
+func TestWebhookEndpointsRefuseBadInput(t *testing.T) {
+	env := apitest.New(t)
+	admin := env.Login("admin")
+	for _, c := range []struct {
+		name  string
+		body  map[string]any
+		want  int
+		field string
+	}{
+		{"plain http", map[string]any{"url": "http://hooks.example.com/x", "types": []string{"*"}}, 422, "url"},
+		{"http to loopback without the flag", map[string]any{"url": "http://127.0.0.1:9/x", "types": []string{"*"}}, 422, "url"},
+		{"private address", map[string]any{"url": "https://192.168.1.20/x", "types": []string{"*"}}, 422, "url"},
+		{"link-local address", map[string]any{"url": "https://169.254.169.254/latest", "types": []string{"*"}}, 422, "url"},
+		{"localhost", map[string]any{"url": "https://localhost/x", "types": []string{"*"}}, 422, "url"},
+		{"malformed", map[string]any{"url": "https//hooks", "types": []string{"*"}}, 422, "url"},
+		{"no types", map[string]any{"url": "https://hooks.example.com/x", "types": []string{}}, 422, "types"},
+		{"unknown type", map[string]any{"url": "https://hooks.example.com/x", "types": []string{"errand.complete", "errand.burn"}}, 422, "types[1]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := env.Do(apitest.Req{Method: http.MethodPost, Path: "/api/v1/webhooks", Token: admin, Body: c.body, Raw: true})
+			apitest.Expect(t, r, c.want)
+			if p := r.Problem(t); len(p.Errors) == 0 || p.Errors[0].Field != c.field {
+				t.Errorf("errors %+v, want field %q", p.Errors, c.field)
+			}
+		})
+	}
+	apitest.Expect(t, env.Post("/api/v1/webhooks", env.Login("super"), map[string]any{"url": "https://hooks.example.com/x", "types": []string{"*"}}), http.StatusForbidden)
+	if n := countRows(t, env, "webhook_endpoints"); n != 0 {
+		t.Fatalf("refused endpoints saved %d rows", n)
+	}
+	r := env.Post("/api/v1/webhooks", admin, map[string]any{"url": "https://hooks.example.com/x", "types": []string{"errand.complete"}})
+	apitest.Expect(t, r, http.StatusCreated)
+	var w struct{ ID, Secret string }
+	r.JSON(t, &w)
+	if !strings.HasPrefix(w.Secret, "whsec_") {
+		t.Fatalf("secret %q", w.Secret)
+	}
+	if list := env.Get("/api/v1/webhooks", admin); strings.Contains(string(list.Body), w.Secret) {
+		t.Fatal("the list shows the secret")
+	}
+	// Stored sealed, not as given.
+	if dbHolds(t, env, []string{"webhook_endpoints"}, strings.TrimPrefix(w.Secret, "whsec_")) {
+		t.Fatal("the secret is stored in the clear")
+	}
+}
+
+// TestStepsQueueNotices: a completion queues the resident's SMS (unless
+// declined) and the webhook deliveries in its own transaction, and puts
+// 待送达 in the intake agent's inbox; a forward reaches the township's
+// queue; a refused step queues nothing.
+func TestStepsQueueNotices(t *testing.T) {
+	env := apitest.New(t)
+	admin, agent, tw := env.Login("admin"), env.Login("ag1a"), env.Login("tw1")
+	apitest.Expect(t, env.Post("/api/v1/webhooks", admin, map[string]any{"url": "https://hooks.example.com/x", "types": []string{"errand.complete"}}), http.StatusCreated)
+	apitest.Expect(t, env.Post("/api/v1/webhooks", admin, map[string]any{"url": "https://other.example.com/y", "types": []string{"*"}}), http.StatusCreated)
+
+	texts := register(t, env, agent, env.F.ItemTownship)
+	body := apitest.Registration(env.F.ItemTownship)
+	body["no_sms"] = true
+	r := env.Post("/api/v1/errands", agent, body)
+	apitest.Expect(t, r, http.StatusCreated)
+	var quiet errand
+	r.JSON(t, &quiet)
+
+	for _, e := range []*errand{&texts, &quiet} {
+		*e = step(t, env, agent, *e, "forward", nil)
+	}
+	var in struct {
+		Items []struct{ ID, Text string }
+		Unread int
+	}
+	env.Get("/api/v1/inbox", tw).JSON(t, &in)
+	if in.Unread != 2 || len(in.Items) != 2 || !strings.HasPrefix(in.Items[0].Text, "新转报") {
+		t.Fatalf("the township's inbox after two forwards: %+v", in)
+	}
+	// A refused step changes nothing and queues nothing.
+	outbox := countRows(t, env, "outbox")
+	apitest.Expect(t, env.Post("/api/v1/errands/"+texts.ID+"/accept", tw, map[string]any{"version": 1}), http.StatusConflict)
+	if n := countRows(t, env, "outbox"); n != outbox {
+		t.Fatalf("a refused step queued %d deliveries", n-outbox)
+	}
+	for _, e := range []*errand{&texts, &quiet} {
+		*e = step(t, env, tw, *e, "accept", nil)
+		*e = step(t, env, tw, *e, "complete", map[string]any{"outcome": "approved"})
+	}
+	var out struct {
+		Items []struct {
+			Channel, Target, Type, Status, MessageID string
+		}
+	}
+	env.Get("/api/v1/admin/outbox?limit=100", admin).JSON(t, &out)
+	count := map[string]int{}
+	for _, d := range out.Items {
+		count[d.Channel+" "+d.Type]++
+		if d.Channel == "sms" && d.Target != "139****5678" {
+			t.Errorf("the outbox shows the phone as %q", d.Target)
+		}
+	}
+	// Two errands × (register, forward, accept, complete) to "*", two completions to the first, one SMS.
+	if count["webhook errand.complete"] != 4 || count["webhook errand.register"] != 2 || count["sms errand.complete"] != 1 || len(out.Items) != 11 {
+		t.Fatalf("outbox %v (%d rows)", count, len(out.Items))
+	}
+	apitest.Expect(t, env.Get("/api/v1/admin/outbox", agent), http.StatusForbidden)
+	apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/admin/outbox?status=lost", Token: admin, Raw: true}), http.StatusBadRequest)
+
+	env.Get("/api/v1/inbox", agent).JSON(t, &in)
+	if in.Unread != 2 || !strings.HasPrefix(in.Items[0].Text, "待送达") || strings.Contains(in.Items[0].Text, "张三丰") {
+		t.Fatalf("the agent's inbox after two completions: %+v", in)
+	}
+	apitest.Expect(t, env.Post("/api/v1/inbox/"+in.Items[0].ID+"/read", agent, nil), http.StatusNoContent)
+	apitest.Expect(t, env.Post("/api/v1/inbox/"+in.Items[0].ID+"/read", env.Login("ag1b"), nil), http.StatusNotFound)
+	env.Get("/api/v1/inbox", agent).JSON(t, &in)
+	if in.Unread != 1 {
+		t.Fatalf("unread %d after reading one of two", in.Unread)
+	}
+}
