@@ -78,7 +78,7 @@ func TestStepsQueueNotices(t *testing.T) {
 		*e = step(t, env, agent, *e, "forward", nil)
 	}
 	var in struct {
-		Items []struct{ ID, Text string }
+		Items  []struct{ ID, Text string }
 		Unread int
 	}
 	env.Get("/api/v1/inbox", tw).JSON(t, &in)
