@@ -515,6 +515,7 @@ func (w *console) register(c echo.Context) error {
 		ItemCode:  form.Get("item_code"),
 		Applicant: service.Applicant{Name: form.Get("name"), IDNumber: form.Get("id_number"), Phone: form.Get("phone"), Address: form.Get("address")},
 		Materials: form["materials"], Channel: service.Channel(form.Get("channel")), Note: form.Get("note"),
+		NoSMS: form.Get("no_sms") == "on",
 	}
 	if in.Materials == nil {
 		in.Materials = []string{}

@@ -152,6 +152,8 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	w.mountAdmin(e, page)
 	e.GET(passwordPath, w.passwordPage, page...)
 	e.POST(passwordPath, w.changePassword, page...)
+	e.GET("/inbox", w.inbox, page...)
+	e.POST("/inbox/:id/open", w.openMessage, page...)
 	e.GET("/users", w.users, page...)
 	e.POST("/users", w.createUser, page...)
 	e.POST("/users/:id/reset-password", w.resetPassword, page...)
@@ -261,6 +263,7 @@ type page struct {
 	Values  url.Values
 	Data    any
 	NoChrom bool // the public pages: no menu
+	Unread  int  // the signed-in person's unread inbox messages
 }
 
 type navLink struct {
@@ -311,6 +314,8 @@ func (w *console) newPage(c echo.Context, title string) *page {
 		p.Actor = &a
 		p.Nav = navFor(a, c.Request().URL)
 		p.Admin = adminNav(a, c.Request().URL)
+		// The count is a nicety of the header: a failure to read it leaves it out.
+		p.Unread, _ = w.svc.Unread(c.Request().Context(), a)
 	}
 	return p
 }
