@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"daiban/internal/apitest"
+	"daiban/service"
 )
 
 // TestWebhookEndpointsRefuseBadInput: each bad endpoint is refused with a
@@ -124,5 +127,59 @@ func TestStepsQueueNotices(t *testing.T) {
 	env.Get("/api/v1/inbox", agent).JSON(t, &in)
 	if in.Unread != 1 {
 		t.Fatalf("unread %d after reading one of two", in.Unread)
+	}
+}
+
+// TestDailyDigest: on a working day the holder of errands due soon or
+// overdue, and its city, get one digest each, however often it runs; on a
+// day off nobody does.
+func TestDailyDigest(t *testing.T) {
+	env := apitest.New(t)
+	agent, tw, super := env.Login("ag1a"), env.Login("tw1"), env.Login("super")
+	e := register(t, env, agent, env.F.ItemTownship) // Monday 2 March, due Monday 9 March
+	step(t, env, agent, e, "forward", nil)
+	digest := func(day string) int {
+		t.Helper()
+		d, err := service.ParseDate(day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env.Clock.Set(d.Start().Add(8*time.Hour + 31*time.Minute))
+		n, err := env.Svc.Digest(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	inbox := func(token string) []string {
+		var in struct{ Items []struct{ Text string } }
+		env.Get("/api/v1/inbox?limit=100", token).JSON(t, &in)
+		var out []string
+		for _, it := range in.Items {
+			if strings.HasPrefix(it.Text, "今日提醒") || strings.HasPrefix(it.Text, "全市今日提醒") {
+				out = append(out, it.Text)
+			}
+		}
+		return out
+	}
+	if n := digest("2026-03-03"); n != 0 {
+		t.Fatalf("a digest of %d messages with nothing due", n)
+	}
+	if n := digest("2026-03-07"); n != 0 {
+		t.Fatalf("a digest of %d messages on a Saturday", n)
+	}
+	if n := digest("2026-03-09"); n != 2 {
+		t.Fatalf("the due day's digest has %d messages, want the township's and the city's", n)
+	}
+	digest("2026-03-09") // a second instance, or a restart, the same day
+	if got := inbox(tw); len(got) != 1 || got[0] != "今日提醒：超期未办结 0 件，即将到期 1 件，请到“预警督办”查看。" {
+		t.Fatalf("the township's digests: %q", got)
+	}
+	digest("2026-03-10")
+	if got := inbox(super); len(got) != 2 || got[0] != "全市今日提醒：超期未办结 1 件，即将到期 0 件，请到“预警督办”查看。" {
+		t.Fatalf("the city's digests: %q", got)
+	}
+	if got := inbox(agent); len(got) != 0 {
+		t.Fatalf("the agent, who holds nothing due, got %q", got)
 	}
 }
