@@ -140,3 +140,26 @@ func (s *Server) markRead(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
+
+type smsTemplateJSON struct {
+	Completed string `json:"completed" validate:"required,max=500"`
+}
+
+func (s *Server) getSMSTemplate(c echo.Context) error {
+	tpl, err := s.svc.SMSTemplate(c.Request().Context(), actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, smsTemplateJSON{Completed: tpl})
+}
+
+func (s *Server) putSMSTemplate(c echo.Context) error {
+	var req smsTemplateJSON
+	if _, err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.svc.SetSMSTemplate(c.Request().Context(), actor(c), req.Completed); err != nil {
+		return err
+	}
+	return s.getSMSTemplate(c)
+}

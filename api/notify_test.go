@@ -183,3 +183,41 @@ func TestDailyDigest(t *testing.T) {
 		t.Fatalf("the agent, who holds nothing due, got %q", got)
 	}
 }
+
+// TestSMSTemplate: an admin rewords the completion text; a wording with an
+// unknown placeholder, or one the gateway could not take with the longest
+// names, is refused naming the field; the next completion uses the new one.
+func TestSMSTemplate(t *testing.T) {
+	env := apitest.New(t)
+	admin, agent, tw := env.Login("admin"), env.Login("ag1a"), env.Login("tw1")
+	var tpl struct{ Completed string }
+	env.Get("/api/v1/admin/sms-template", admin).JSON(t, &tpl)
+	if tpl.Completed != service.DefaultCompletedSMS {
+		t.Fatalf("template %q", tpl.Completed)
+	}
+	for _, c := range []struct{ name, text, code string }{
+		{"unknown placeholder", "{name}您好，{item}已办结。", "unknown_placeholder"},
+		{"longer than the gateway takes", strings.Repeat("请", 400) + "{intake}{item}{link}", "sms_too_long"},
+	} {
+		r := env.Do(apitest.Req{Method: http.MethodPut, Path: "/api/v1/admin/sms-template", Token: admin, Body: map[string]any{"completed": c.text}, Raw: true})
+		apitest.Expect(t, r, http.StatusUnprocessableEntity)
+		if p := r.Problem(t); len(p.Errors) != 1 || p.Errors[0].Field != "completed" || p.Errors[0].Code != c.code {
+			t.Errorf("%s: %+v", c.name, p.Errors)
+		}
+	}
+	apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodPut, Path: "/api/v1/admin/sms-template", Token: agent, Body: map[string]any{"completed": "{item}已办结"}}), http.StatusForbidden)
+	r := env.Do(apitest.Req{Method: http.MethodPut, Path: "/api/v1/admin/sms-template", Token: admin, Body: map[string]any{"completed": "【长乐代办】{item}已办结，请到{intake}代办点领取。"}})
+	apitest.Expect(t, r, http.StatusOK)
+
+	e := register(t, env, agent, env.F.ItemTownship)
+	e = step(t, env, agent, e, "forward", nil)
+	e = step(t, env, tw, e, "accept", nil)
+	step(t, env, tw, e, "complete", map[string]any{"outcome": "approved"})
+	var body string
+	if err := env.Store.DB().Raw(`SELECT body FROM outbox WHERE channel = 'sms'`).Row().Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body != "【长乐代办】"+env.F.ItemTownship.Name+"已办结，请到甲一村代办点领取。" {
+		t.Fatalf("the text queued: %q", body)
+	}
+}

@@ -205,6 +205,8 @@ func (s *Server) routes() {
 	a.DELETE("/webhooks/:id", s.deleteWebhook)
 	a.GET("/admin/outbox", s.listOutbox)
 	a.POST("/admin/outbox/:id/replay", s.replayDelivery)
+	a.GET("/admin/sms-template", s.getSMSTemplate)
+	a.PUT("/admin/sms-template", s.putSMSTemplate)
 }
 
 // checkText refuses, before any handler or the database sees them, text

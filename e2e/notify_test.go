@@ -213,7 +213,7 @@ func committedSteps(t *testing.T, db string, since time.Time) (steps map[string]
 		if action == "complete" {
 			completes[msg+".webhook"] = true
 			if !noSMS {
-				sms[msg+".sms"] = phone + "|" + service.CompletedSMS(intake, item, "http://daiban.test/q/"+receipt)
+				sms[msg+".sms"] = phone + "|" + service.RenderSMS(service.DefaultCompletedSMS, intake, item, "http://daiban.test/q/"+receipt)
 			}
 		}
 	}

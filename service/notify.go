@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -79,7 +80,7 @@ func (s *Service) notices(ctx context.Context, after Errand, ev Event) []Notice 
 		if !after.NoSMS && after.Applicant.Phone != "" && mobileRE.MatchString(after.Applicant.Phone) {
 			n := base
 			n.Channel, n.Phone = NoticeSMS, after.Applicant.Phone
-			n.Text = CompletedSMS(intake, after.ItemName, s.statusLink(after.ReceiptNo))
+			n.Text = RenderSMS(s.completedSMS(ctx), intake, after.ItemName, s.statusLink(after.ReceiptNo))
 			push(n, "sms")
 		}
 		n := base
@@ -126,9 +127,71 @@ func (s *Service) wake() {
 	}
 }
 
-// CompletedSMS is the resident's text when the result is ready.
-func CompletedSMS(intake, item, link string) string {
-	return "您在" + intake + "代办点申请的" + item + "已办结，请携回执到代办点领取。查询：" + link
+// DefaultCompletedSMS is the resident's text when the result is ready, until
+// an admin rewords it (a gateway often sends only the wording it approved):
+// {intake}, {item} and {link} stand for the intake village, the item and the
+// status link.
+const DefaultCompletedSMS = "您在{intake}代办点申请的{item}已办结，请携回执到代办点领取。查询：{link}"
+
+// smsTemplateSetting keeps an admin's wording of the completion text.
+const smsTemplateSetting = "sms_completed_template"
+
+// RenderSMS fills a completion template.
+func RenderSMS(tpl, intake, item, link string) string {
+	return strings.NewReplacer("{intake}", intake, "{item}", item, "{link}", link).Replace(tpl)
+}
+
+// completedSMS is the completion template, read again at most every 30 s
+// so an admin's change reaches every instance soon.
+func (s *Service) completedSMS(ctx context.Context) string {
+	s.smsMu.Lock()
+	defer s.smsMu.Unlock()
+	if now := s.clock(); s.smsTpl == "" || now.Sub(s.smsRead) > 30*time.Second {
+		tpl, err := s.notify.Setting(ctx, smsTemplateSetting)
+		if err != nil && s.smsTpl != "" {
+			return s.smsTpl // keep the last one read
+		}
+		if tpl == "" {
+			tpl = DefaultCompletedSMS
+		}
+		s.smsTpl, s.smsRead = tpl, now
+	}
+	return s.smsTpl
+}
+
+// SMSTemplate is the completion text's template now in use.
+func (s *Service) SMSTemplate(ctx context.Context, a Actor) (string, error) {
+	if a.Role != RoleAdmin {
+		return "", Forbidden("role_not_allowed", "only an admin words the text messages")
+	}
+	tpl, err := s.notify.Setting(ctx, smsTemplateSetting)
+	if tpl == "" {
+		tpl = DefaultCompletedSMS
+	}
+	return tpl, err
+}
+
+// SetSMSTemplate rewords the completion text. It is refused when it names
+// an unknown placeholder or, filled with the longest names the directory
+// allows and this server's link, is longer than the gateway takes.
+func (s *Service) SetSMSTemplate(ctx context.Context, a Actor, tpl string) error {
+	if a.Role != RoleAdmin {
+		return Forbidden("role_not_allowed", "only an admin words the text messages")
+	}
+	tpl = strings.TrimSpace(tpl)
+	var f fields
+	checkText(&f, "completed", tpl, 1, 500)
+	if rest := strings.NewReplacer("{intake}", "", "{item}", "", "{link}", "").Replace(tpl); strings.ContainsAny(rest, "{}") {
+		f.add("completed", "unknown_placeholder")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	longest := RenderSMS(tpl, strings.Repeat("村", 60), strings.Repeat("项", 60), s.statusLink(strings.Repeat("0", 16)))
+	if n := utf8.RuneCountInString(longest); n > s.smsMax {
+		return InvalidField("completed", "sms_too_long", itoa(n), itoa(s.smsMax))
+	}
+	return s.notify.SetSetting(ctx, smsTemplateSetting, tpl)
 }
 
 // OutcomeWords says a completed errand's outcome plainly.
@@ -234,6 +297,8 @@ type NotifyStore interface {
 	UnreadCount(ctx context.Context, userID, orgID string) (int, error)
 	MarkRead(ctx context.Context, userID, orgID, id string, at time.Time) error
 	AddNotices(ctx context.Context, ns []Notice) error
+	Setting(ctx context.Context, name string) (string, error)
+	SetSetting(ctx context.Context, name, value string) error
 	// WarningsByHolder counts the open errands due by dueBy (yellow) and
 	// overdue at now (red) by holding organisation, the ones with any.
 	WarningsByHolder(ctx context.Context, dueBy, now time.Time) ([]HolderWarnings, error)

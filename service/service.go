@@ -190,6 +190,7 @@ type Options struct {
 	PublicURL    string           // the base of the status link in an SMS ("https://…"); none by default
 	LoopbackHTTP bool             // webhook endpoints may be http:// on a loopback address
 	Notified     func()           // called after a step that queued deliveries commits (to wake the dispatcher)
+	SMSMaxChars  int              // the longest text the SMS gateway takes; 500 by default
 }
 
 // Service carries out the domain's operations for an actor.
@@ -219,6 +220,10 @@ type Service struct {
 	publicURL     string
 	loopbackHooks bool
 	notified      func()
+	smsMax        int
+	smsMu         sync.Mutex
+	smsTpl        string    // the completion template as last read
+	smsRead       time.Time // when
 
 	dummyHash func() []byte
 }
@@ -240,12 +245,15 @@ func New(st Stores, o Options) *Service {
 	if o.Reports == 0 {
 		o.Reports = runtime.NumCPU()
 	}
+	if o.SMSMaxChars == 0 {
+		o.SMSMaxChars = 500
+	}
 	if o.Logins == 0 {
 		o.Logins = max(1, runtime.NumCPU()/2)
 	}
 	s := &Service{
 		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats, notify: st.Notify,
-		publicURL: o.PublicURL, loopbackHooks: o.LoopbackHTTP, notified: o.Notified,
+		publicURL: o.PublicURL, loopbackHooks: o.LoopbackHTTP, notified: o.Notified, smsMax: o.SMSMaxChars,
 		clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
 		receipts: &receiptAllocator{store: st.Errands, block: o.ReceiptBlock},
 		reports:  semaphore.NewWeighted(int64(o.Reports)),

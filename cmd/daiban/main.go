@@ -71,6 +71,7 @@ type config struct {
 	SMSURL, SMSToken, SMSTemplate string
 	WebhookLoopback               bool
 	NotifyAttempts                int
+	SMSMaxChars                   int
 	NotifyBackoff                 time.Duration
 	wake                          notify.Signal // made by serve: its steps wake its dispatcher
 }
@@ -167,6 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fs.BoolVar(&cfg.WebhookLoopback, "webhook-loopback-http", loopDefault, "allow http:// webhook endpoints on a loopback address (DAIBAN_WEBHOOK_LOOPBACK_HTTP)")
 	fs.IntVar(&cfg.NotifyAttempts, "notify-attempts", 8, "tries of a delivery before it is dead")
+	fs.IntVar(&cfg.SMSMaxChars, "sms-max-chars", 500, "the longest text the SMS gateway takes; a longer wording of the completion text is refused")
 	fs.DurationVar(&cfg.NotifyBackoff, "notify-backoff", 10*time.Second, "wait after a delivery's first failed try, doubling after each (at most an hour)")
 	var username, role, orgCode, displayName, phone, under string
 	if cmd == "orgs" {
@@ -184,8 +186,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if cfg.NotifyAttempts < 1 || cfg.NotifyBackoff <= 0 {
-		bad = append(bad, "--notify-attempts must be at least 1 and --notify-backoff more than 0")
+	if cfg.NotifyAttempts < 1 || cfg.NotifyBackoff <= 0 || cfg.SMSMaxChars < 70 {
+		bad = append(bad, "--notify-attempts must be at least 1, --notify-backoff more than 0 and --sms-max-chars at least 70")
 	}
 	if cfg.PublicRate <= 0 || cfg.PublicBurst < 1 {
 		bad = append(bad, "--public-rate must be more than 0 and --public-burst at least 1")
@@ -321,7 +323,7 @@ func withStore(ctx context.Context, cfg config, needKey bool, fn func(*store.Sto
 			return err
 		}
 	}
-	return fn(st, service.New(st.Stores(), service.Options{PublicURL: cfg.PublicURL, LoopbackHTTP: cfg.WebhookLoopback, Notified: cfg.wake.Notify}))
+	return fn(st, service.New(st.Stores(), service.Options{PublicURL: cfg.PublicURL, LoopbackHTTP: cfg.WebhookLoopback, Notified: cfg.wake.Notify, SMSMaxChars: cfg.SMSMaxChars}))
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
