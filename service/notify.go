@@ -53,13 +53,24 @@ type Notice struct {
 	At      time.Time
 }
 
-// EventTypes are the webhook event types, one per step.
+// EventTypes are the webhook event types, one per kind of step.
 func EventTypes() []string {
-	out := make([]string, 0, len(Actions))
+	out := []string{"errand." + string(ActionRegister)}
 	for _, a := range Actions {
 		out = append(out, "errand."+string(a))
 	}
 	return out
+}
+
+// EventTypeLabel names an event type in Chinese: errand.complete → 办结.
+func EventTypeLabel(t string) string {
+	if t == "*" {
+		return "全部"
+	}
+	if t == "digest" {
+		return "每日提醒"
+	}
+	return Action(strings.TrimPrefix(t, "errand.")).Label()
 }
 
 // SMSLimit is one SMS segment of Chinese text.

@@ -30,6 +30,7 @@ func (w *console) mountAdmin(e *echo.Echo, page []echo.MiddlewareFunc) {
 	e.POST("/admin/catalogue/:code", w.adminUpdateItem, admin...)
 	e.GET("/admin/calendar", w.adminCalendar, admin...)
 	e.POST("/admin/calendar/:year", w.adminPutCalendar, admin...)
+	w.mountNotify(e, admin)
 }
 
 // adminNav is the admin's 管理 menu, shown apart from the role's menu.
@@ -37,7 +38,7 @@ func adminNav(a service.Actor, u *url.URL) []navLink {
 	if a.Role != service.RoleAdmin {
 		return nil
 	}
-	links := []navLink{{"/users", "用户管理", false}, {"/admin/orgs", "组织机构", false}, {"/admin/catalogue", "事项目录", false}, {"/admin/calendar", "工作日历", false}}
+	links := []navLink{{"/users", "用户管理", false}, {"/admin/orgs", "组织机构", false}, {"/admin/catalogue", "事项目录", false}, {"/admin/calendar", "工作日历", false}, {"/admin/notify", "通知", false}}
 	for i := range links {
 		links[i].Active = u.Path == links[i].Href || strings.HasPrefix(u.Path, links[i].Href+"/")
 	}

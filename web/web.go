@@ -222,6 +222,8 @@ var funcs = template.FuncMap{
 	"outcome":    outcomeLabel,
 	"fieldLabel": func(f string) string { return service.ChangeLabels[f] },
 	"mask":       service.MaskName,
+	"eventType":  service.EventTypeLabel,
+	"maskPhone":  service.MaskPhone,
 	"recovered": func(b *bool) string {
 		if b != nil && *b {
 			return "已收回"
