@@ -55,6 +55,7 @@ type options struct {
 	profileDir  string
 	fixedInProc bool
 	rounds      int
+	webhooks    string // the admin's password: receive every step as a webhook while measuring
 }
 
 var allScenarios = []string{"register", "lookup", "lifecycle", "stats", "mixed"}
@@ -71,6 +72,7 @@ type Report struct {
 	Results   []Result  `json:"results,omitempty"`
 	Rounds    []Round   `json:"rounds,omitempty"`
 	Ratios    []Ratio   `json:"ratios,omitempty"`
+	Webhooks  *Webhooks `json:"webhooks,omitempty"`
 }
 
 // Ratio is one target of issue 6, computed from this run's figures; over
@@ -119,6 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.agents, "agents", 598, "agents ag001..agNNN to spread the clients over")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated applicants")
 	fs.BoolVar(&o.idempotency, "idempotency", true, "send an Idempotency-Key with every registration, as a real client should")
+	fs.StringVar(&o.webhooks, "webhooks", "", "the admin's password: register a receiver here for every step as a webhook and report the deliveries' latency (the server needs --webhook-loopback-http)")
 	fs.StringVar(&o.label, "label", "", "a name for this run (e.g. sqlite or postgres), shown in the report")
 	fs.StringVar(&o.pprofURL, "pprof-url", "", "the server's pprof listener (daiban serve --pprof); with --profile-dir, a CPU profile is taken during each scenario")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "where to write SCENARIO.pprof")
@@ -225,6 +228,15 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 				return rep, fmt.Errorf("setup: %w", err)
 			}
 		}
+		var recv *receiver
+		if o.webhooks != "" {
+			if recv, err = startReceiver(); err != nil {
+				return rep, err
+			}
+			if err := recv.subscribe(ctx, a, o.webhooks); err != nil {
+				return rep, fmt.Errorf("setup: webhooks: %w", err)
+			}
+		}
 		rest := o.scenarios
 		if o.rounds > 0 {
 			if rep.Rounds, err = roundsOf(ctx, o, w, log); err != nil {
@@ -241,6 +253,11 @@ func measure(ctx context.Context, o options, log io.Writer) (Report, error) {
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
+		}
+		if recv != nil {
+			fmt.Fprintln(log, "webhooks: waiting for the outbox to drain")
+			h := recv.settle(3*time.Second, 2*time.Minute)
+			rep.Webhooks = &h
 		}
 	}
 	if o.rounds > 0 {

@@ -113,6 +113,7 @@ func printReport(w io.Writer, rep Report) {
 	if hwm := peakHWM(rep); hwm > 0 {
 		fmt.Fprintf(w, "\nserver VmHWM at the end: %.0f MB\n", hwm)
 	}
+	printWebhooks(w, rep.Webhooks)
 }
 
 // opt formats v, or nothing when it was not measured.
