@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,8 +28,7 @@ import (
 // Queue is the outbox as the dispatcher uses it (store.Store).
 type Queue interface {
 	ClaimDeliveries(ctx context.Context, now, lease time.Time, limit int) ([]service.Delivery, error)
-	DeliverySent(ctx context.Context, id string, at time.Time) error
-	DeliveryFailed(ctx context.Context, id string, next time.Time, dead bool, why string) error
+	RecordDeliveries(ctx context.Context, at time.Time, sent []string, failed []service.FailedDelivery) error
 	Webhooks(ctx context.Context) ([]service.Webhook, error)
 	OutboxDepth(ctx context.Context, now time.Time) (int64, time.Duration, error)
 }
@@ -44,8 +42,8 @@ type Gateway interface {
 // Options configure a Dispatcher; zero values take the defaults.
 type Options struct {
 	Interval    time.Duration // between rounds when idle; 1 s
-	Batch       int           // deliveries claimed per round; 50
-	Workers     int           // deliveries in flight at once; 8
+	Batch       int           // deliveries claimed per round; 200
+	Workers     int           // deliveries in flight at once; 16
 	Lease       time.Duration // how long a claimed delivery is kept from others; 1 min
 	MaxAttempts int           // tries before a delivery is dead; 8
 	Backoff     time.Duration // the wait after the first failed try, doubling after each; 10 s
@@ -91,10 +89,10 @@ func New(q Queue, sms Gateway, o Options) *Dispatcher {
 		o.Interval = time.Second
 	}
 	if o.Batch == 0 {
-		o.Batch = 50
+		o.Batch = 200
 	}
 	if o.Workers == 0 {
-		o.Workers = 8
+		o.Workers = 16
 	}
 	if o.Lease == 0 {
 		o.Lease = time.Minute
@@ -258,8 +256,8 @@ func (d *Dispatcher) digest(ctx context.Context) {
 	d.o.Logger.Info("daily digest", "day", day.String(), "messages", n)
 }
 
-// Round claims a batch of due deliveries and tries each once; it returns
-// how many it claimed.
+// Round claims a batch of due deliveries, tries each once, and records the
+// results in one write; it returns how many it claimed.
 func (d *Dispatcher) Round(ctx context.Context) (int, error) {
 	now := d.o.Now()
 	batch, err := d.q.ClaimDeliveries(ctx, now, now.Add(d.o.Lease), d.o.Batch)
@@ -274,36 +272,39 @@ func (d *Dispatcher) Round(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = d.deliver(ctx, del)
+			errs[i] = d.try(ctx, del)
 		}()
 	}
 	wg.Wait()
-	return len(batch), errors.Join(errs...)
+	at := d.o.Now()
+	var sent []string
+	var failed []service.FailedDelivery
+	for i, del := range batch {
+		ch := string(del.Channel)
+		if errs[i] == nil {
+			sent = append(sent, del.ID)
+			d.sent.WithLabelValues(ch).Inc()
+			d.latency.WithLabelValues(ch).Observe(at.Sub(del.CreatedAt).Seconds())
+			continue
+		}
+		dead := del.Attempts >= d.o.MaxAttempts
+		d.failed.WithLabelValues(ch, strconv.FormatBool(dead)).Inc()
+		d.o.Logger.Warn("delivery failed", "id", del.ID, "channel", ch, "attempt", del.Attempts, "dead", dead, "err", errs[i])
+		failed = append(failed, service.FailedDelivery{ID: del.ID, Next: at.Add(d.backoff(del.Attempts)), Dead: dead, Why: errs[i].Error()})
+	}
+	// Recorded even if ctx ended meanwhile: what was sent is not sent again.
+	return len(batch), d.q.RecordDeliveries(context.WithoutCancel(ctx), at, sent, failed)
 }
 
-// deliver tries one delivery and records the result; the error is the
-// store's, a receiver's failure being recorded, not returned.
-func (d *Dispatcher) deliver(ctx context.Context, del service.Delivery) error {
-	var err error
+// try sends one delivery once.
+func (d *Dispatcher) try(ctx context.Context, del service.Delivery) error {
 	switch del.Channel {
 	case service.NoticeSMS:
-		err = d.sms.Send(ctx, del.MsgID, del.Target, del.Body)
+		return d.sms.Send(ctx, del.MsgID, del.Target, del.Body)
 	case service.NoticeWebhook:
-		err = d.post(ctx, del)
-	default:
-		err = fmt.Errorf("no channel %q", del.Channel)
+		return d.post(ctx, del)
 	}
-	now := d.o.Now()
-	ch := string(del.Channel)
-	if err == nil {
-		d.sent.WithLabelValues(ch).Inc()
-		d.latency.WithLabelValues(ch).Observe(now.Sub(del.CreatedAt).Seconds())
-		return d.q.DeliverySent(context.WithoutCancel(ctx), del.ID, now)
-	}
-	dead := del.Attempts >= d.o.MaxAttempts
-	d.failed.WithLabelValues(ch, strconv.FormatBool(dead)).Inc()
-	d.o.Logger.Warn("delivery failed", "id", del.ID, "channel", ch, "attempt", del.Attempts, "dead", dead, "err", err)
-	return d.q.DeliveryFailed(context.WithoutCancel(ctx), del.ID, now.Add(d.backoff(del.Attempts)), dead, err.Error())
+	return fmt.Errorf("no channel %q", del.Channel)
 }
 
 // backoff is the wait after the n-th failed try: Backoff doubling, at most

@@ -332,6 +332,14 @@ type Delivery struct {
 	SentAt    time.Time
 }
 
+// FailedDelivery is a try that failed: due again at Next, or dead.
+type FailedDelivery struct {
+	ID   string
+	Next time.Time
+	Dead bool
+	Why  string
+}
+
 // DeliveryStatus is where a delivery stands.
 type DeliveryStatus string
 

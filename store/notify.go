@@ -107,26 +107,32 @@ func scanDelivery(rows *sql.Rows) (service.Delivery, error) {
 	return d, err
 }
 
-// DeliverySent records a delivery the receiver accepted.
-func (s *Store) DeliverySent(ctx context.Context, id string, at time.Time) error {
+// RecordDeliveries records a round's results in one transaction: the
+// deliveries their receivers accepted at at, and the failed tries, each due
+// again at its Next or dead.
+func (s *Store) RecordDeliveries(ctx context.Context, at time.Time, sent []string, failed []service.FailedDelivery) error {
 	return s.write(ctx, func(tx *gorm.DB) error {
-		_, err := s.exec(tx, `UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id = ?`, utc(at), id)
-		return err
-	})
-}
-
-// DeliveryFailed records a failed try: due again at next, or dead.
-func (s *Store) DeliveryFailed(ctx context.Context, id string, next time.Time, dead bool, why string) error {
-	st := service.DeliveryPending
-	if dead {
-		st = service.DeliveryDead
-	}
-	if len(why) > 500 {
-		why = why[:500]
-	}
-	return s.write(ctx, func(tx *gorm.DB) error {
-		_, err := s.exec(tx, `UPDATE outbox SET status = ?, next_at = ?, last_error = ? WHERE id = ?`, string(st), utc(next), strings.ToValidUTF8(why, "?"), id)
-		return err
+		for len(sent) > 0 {
+			n := min(len(sent), 500)
+			if err := tx.Exec(`UPDATE outbox SET status = 'sent', sent_at = ?, last_error = '' WHERE id IN ?`, utc(at), sent[:n]).Error; err != nil {
+				return err
+			}
+			sent = sent[n:]
+		}
+		for _, f := range failed {
+			st := service.DeliveryPending
+			if f.Dead {
+				st = service.DeliveryDead
+			}
+			why := f.Why
+			if len(why) > 500 {
+				why = why[:500]
+			}
+			if _, err := s.exec(tx, `UPDATE outbox SET status = ?, next_at = ?, last_error = ? WHERE id = ?`, string(st), utc(f.Next), strings.ToValidUTF8(why, "?"), f.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
