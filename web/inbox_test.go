@@ -60,3 +60,26 @@ func TestBrowserInbox(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterDeclinesSMS: the registration form's 不接收短信 box is kept
+// on the errand, so its completion sends no text.
+func TestRegisterDeclinesSMS(t *testing.T) {
+	env := newEnv(t)
+	b := newBrowser(t, env)
+	b.login("ag1a")
+	expectText(t, b.get("/register?item="+env.F.ItemTownship.Code), "申请人不接收短信")
+	for _, declined := range []bool{false, true} {
+		form := registration(env)
+		if declined {
+			form.Set("no_sms", "on")
+		}
+		id, _, _ := register(t, b, form)
+		var noSMS bool
+		if err := env.Store.DB().Raw(`SELECT no_sms FROM errands WHERE id = ?`, id).Row().Scan(&noSMS); err != nil {
+			t.Fatal(err)
+		}
+		if noSMS != declined {
+			t.Errorf("ticked %v, stored %v", declined, noSMS)
+		}
+	}
+}
