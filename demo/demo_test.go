@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
 
 	"daiban/demo"
 	"daiban/internal/testdb"
@@ -66,11 +67,55 @@ func TestDemoLoad(t *testing.T) {
 	if err != nil || check.Broken != nil || check.Errands != sum.Errands || check.Events != sum.Events {
 		t.Errorf("ledger: %+v, %v", check, err)
 	}
+	verifyByParts(t, st.DB().Exec, svc, d, check)
 	// The next registration continues after the demo's receipt numbers.
 	var corrections, withdrawn int64
 	st.DB().Table("events").Where("action = ?", "return").Count(&corrections)
 	st.DB().Table("errands").Where("status = ?", "withdrawn").Count(&withdrawn)
 	if corrections == 0 || withdrawn != int64(demo.WithdrawnFor(n)) {
 		t.Errorf("%d corrections, %d withdrawn", corrections, withdrawn)
+	}
+}
+
+// verifyByParts checks the ledger in parallel by township and for one
+// township alone: the same totals as the whole check, one township's share
+// alone, and a tampered event found by both the parallel check and its
+// township's, not by another township's.
+func verifyByParts(t *testing.T, exec func(string, ...any) *gorm.DB, svc *service.Service, d demo.Deployment, whole service.LedgerCheck) {
+	t.Helper()
+	ctx := context.Background()
+	var seen []int
+	par, err := svc.VerifyWith(ctx, service.VerifyOptions{Workers: 4}, func(checked, all int) { seen = append(seen, checked) })
+	if err != nil || par.Broken != nil || par.Errands != whole.Errands || par.Events != whole.Events {
+		t.Fatalf("in 4 parts: %+v, %v; whole: %+v", par, err, whole)
+	}
+	if len(seen) < 5 || seen[len(seen)-1] != whole.Errands {
+		t.Errorf("progress %v", seen)
+	}
+	t1, t2 := d.Townships[0], d.Townships[1]
+	one, err := svc.VerifyWith(ctx, service.VerifyOptions{Under: t1.Path}, nil)
+	if err != nil || one.Broken != nil || one.Errands == 0 || one.Errands >= whole.Errands {
+		t.Fatalf("one township: %+v, %v", one, err)
+	}
+	// Tamper with one event of the first township's.
+	drop := "DROP TRIGGER events_no_update"
+	if testdb.PostgresURL() != "" {
+		drop = "ALTER TABLE events DISABLE TRIGGER events_no_update"
+	}
+	if err := exec(drop).Error; err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := service.PathRange(t1.Path)
+	if err := exec(`UPDATE events SET note = 'changed' WHERE errand_id = (SELECT id FROM errands WHERE org_path >= ? AND org_path < ? ORDER BY id LIMIT 1) AND seq = 1`,
+		lo, hi).Error; err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]service.VerifyOptions{"in parts": {Workers: 4}, "its township": {Under: t1.Path}} {
+		if r, err := svc.VerifyWith(ctx, o, nil); err != nil || r.Broken == nil || r.Broken.Seq != 1 {
+			t.Errorf("%s: the tampered event was not found: %+v, %v", name, r, err)
+		}
+	}
+	if r, err := svc.VerifyWith(ctx, service.VerifyOptions{Under: t2.Path}, nil); err != nil || r.Broken != nil {
+		t.Errorf("another township: %+v, %v", r, err)
 	}
 }

@@ -3,7 +3,10 @@ package service
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Ledger is the registration ledger (登记台账) of a service point over a
@@ -126,32 +129,80 @@ func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error
 // Verify recomputes every chain without an actor. progress, if not nil,
 // hears how many errands are checked of how many, every tenth of them.
 func (s *Service) Verify(ctx context.Context, progress func(checked, all int)) (LedgerCheck, error) {
-	var out LedgerCheck
+	return s.VerifyWith(ctx, VerifyOptions{}, progress)
+}
+
+// VerifyOptions narrow a ledger check to a subtree and spread it.
+type VerifyOptions struct {
+	Under   string // a subtree path: only the errands registered in it; all by default
+	Workers int    // parts checked at once, one township's errands a part; 1 by default
+}
+
+// VerifyWith recomputes the chains o selects, in o.Workers parts at once,
+// stopping at the first break any part finds.
+func (s *Service) VerifyWith(ctx context.Context, o VerifyOptions, progress func(checked, all int)) (LedgerCheck, error) {
+	parts := []string{o.Under}
+	if o.Workers > 1 {
+		ts, err := s.directory.Orgs(ctx, OrgFilter{Level: LevelTownship, Under: o.Under, Limit: maxLimit})
+		if err != nil {
+			return LedgerCheck{}, err
+		}
+		if len(ts) > 1 {
+			// Every errand is registered in a village under some township.
+			parts = parts[:0]
+			for _, t := range ts {
+				parts = append(parts, t.Path)
+			}
+		}
+	}
 	all := 0
 	if progress != nil {
-		n, err := s.errands.CountErrands(ctx, ErrandFilter{})
+		n, err := s.errands.CountErrands(ctx, ErrandFilter{Under: o.Under})
 		if err != nil {
 			return LedgerCheck{}, err
 		}
 		all = int(n)
 	}
+	var (
+		mu      sync.Mutex
+		out     LedgerCheck
+		checked int
+		tenth   int
+	)
 	errStop := errors.New("stop at the first break")
-	checked, tenth := 0, 0
-	n, err := s.errands.VerifyLedger(ctx, func(e Errand, events []Event) error {
-		checked++
-		if t := checked * 10 / max(all, 1); progress != nil && (t > tenth || checked == all) {
-			tenth = t
-			progress(checked, all)
-		}
-		out.Events += len(events)
-		if b := CheckChain(e, events); b != nil {
-			out.Broken = b
-			return errStop
-		}
-		return nil
-	})
-	out.Errands = n
-	if err != nil && err != errStop {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(o.Workers, 1))
+	for _, part := range parts {
+		g.Go(func() error {
+			n, err := s.errands.VerifyLedger(gctx, part, func(e Errand, events []Event) error {
+				b := CheckChain(e, events)
+				mu.Lock()
+				defer mu.Unlock()
+				checked++
+				if t := checked * 10 / max(all, 1); progress != nil && (t > tenth || checked == all) {
+					tenth = t
+					progress(checked, all)
+				}
+				out.Events += len(events)
+				if b != nil {
+					if out.Broken == nil {
+						out.Broken = b
+					}
+					return errStop
+				}
+				return nil
+			})
+			mu.Lock()
+			out.Errands += n
+			mu.Unlock()
+			return err
+		})
+	}
+	err := g.Wait()
+	if out.Broken != nil {
+		return out, nil
+	}
+	if err != nil {
 		return LedgerCheck{}, err
 	}
 	return out, nil

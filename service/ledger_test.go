@@ -12,7 +12,7 @@ type blockingLedger struct {
 	entered, release chan struct{}
 }
 
-func (b blockingLedger) VerifyLedger(ctx context.Context, fn func(Errand, []Event) error) (int, error) {
+func (b blockingLedger) VerifyLedger(ctx context.Context, _ string, fn func(Errand, []Event) error) (int, error) {
 	b.entered <- struct{}{}
 	<-b.release
 	return 0, nil

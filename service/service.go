@@ -89,7 +89,9 @@ type ErrandStore interface {
 	Idempotent(ctx context.Context, key string) (IdemRecord, error)
 	DeleteIdempotentBefore(ctx context.Context, t time.Time) (int64, error)
 	Ledger(ctx context.Context, orgPath string, from, to Date, limit int) ([]Errand, error)
-	VerifyLedger(ctx context.Context, fn func(e Errand, events []Event) error) (checked int, err error)
+	// VerifyLedger hands fn every errand registered under a subtree path
+	// ("" for all) with its events, until fn fails.
+	VerifyLedger(ctx context.Context, under string, fn func(e Errand, events []Event) error) (checked int, err error)
 }
 
 // StatsStore sums the statistics of section 3 of the design.

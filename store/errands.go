@@ -504,12 +504,23 @@ func (s *Store) Ledger(ctx context.Context, path string, from, to service.Date, 
 
 // VerifyLedger walks every errand with its events in id order and hands
 // them to fn; an error from fn stops the walk.
-func (s *Store) VerifyLedger(ctx context.Context, fn func(service.Errand, []service.Event) error) (int, error) {
+func (s *Store) VerifyLedger(ctx context.Context, under string, fn func(service.Errand, []service.Event) error) (int, error) {
 	const batch = 500
-	n, after := 0, ""
+	n, after, afterPath := 0, "", ""
+	var lo, hi string
+	if under != "" {
+		lo, hi = service.PathRange(under)
+	}
 	for {
 		var rows []errandRow
-		if err := s.read(ctx).Where("id > ?", after).Order("id").Limit(batch).Find(&rows).Error; err != nil {
+		q := s.read(ctx).Limit(batch)
+		if under == "" {
+			q = q.Where("id > ?", after).Order("id")
+		} else {
+			// The scope index (org_path, id), in its order.
+			q = q.Where("org_path >= ? AND org_path < ? AND (org_path > ? OR (org_path = ? AND id > ?))", lo, hi, afterPath, afterPath, after).Order("org_path, id")
+		}
+		if err := q.Find(&rows).Error; err != nil {
 			return n, err
 		}
 		if len(rows) == 0 {
@@ -541,6 +552,6 @@ func (s *Store) VerifyLedger(ctx context.Context, fn func(service.Errand, []serv
 				return n, err
 			}
 		}
-		after = rows[len(rows)-1].ID
+		after, afterPath = rows[len(rows)-1].ID, rows[len(rows)-1].OrgPath
 	}
 }

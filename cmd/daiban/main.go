@@ -95,6 +95,7 @@ Commands:
   user disable     disable an account and end its sessions (--username)
   user enable      enable it again (--username)
   verify-ledger    recompute every errand's hash chain and report the first break
+                   [--under CODE] one organisation's errands; [--workers N] N townships at once
   backup PATH      write a consistent copy of a SQLite database to PATH
   healthcheck      exit 0 if the server on --addr answers /healthz (for container health checks)
   help             this list
@@ -174,6 +175,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "orgs" {
 		fs.StringVar(&under, "under", "", "division code of the organisation whose subtree to list (default: all)")
 	}
+	workers := 1
+	if cmd == "verify-ledger" {
+		fs.StringVar(&under, "under", "", "division code of the organisation whose errands to check (default: all)")
+		fs.IntVar(&workers, "workers", 1, "townships checked at once")
+	}
 	if strings.HasPrefix(cmd, "user ") {
 		fs.StringVar(&username, "username", "", "login name")
 	}
@@ -243,8 +249,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return changeUser(ctx, svc, getenv, stdout, cmd, username)
 		})
 	case "verify-ledger":
+		if workers < 1 {
+			fmt.Fprintln(stderr, "--workers must be at least 1")
+			return 2
+		}
 		err = withStore(ctx, cfg, true, func(_ *store.Store, svc *service.Service) error {
-			r, err := svc.Verify(ctx, func(errands, all int) {
+			o := service.VerifyOptions{Workers: workers}
+			if under != "" {
+				orgs, err := svc.Orgs(ctx, service.Actor{Role: service.RoleAdmin}, service.OrgFilter{Code: under, Limit: 1})
+				if err != nil {
+					return err
+				}
+				if len(orgs) == 0 {
+					return fmt.Errorf("--under %s: no organisation has this division code; daiban orgs lists them", under)
+				}
+				o.Under = orgs[0].Path
+			}
+			r, err := svc.VerifyWith(ctx, o, func(errands, all int) {
 				fmt.Fprintf(stderr, "verify-ledger: %d of %d errands checked\n", errands, all)
 			})
 			if err != nil {

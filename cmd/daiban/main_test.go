@@ -97,6 +97,12 @@ func TestCommands(t *testing.T) {
 	if code, out := cli(t, env, "verify-ledger"); code != 1 || !strings.Contains(out, "BROKEN: errand "+victim.ErrandID) || !strings.Contains(out, "event 2") {
 		t.Fatalf("verify-ledger after tampering: %d %s", code, out)
 	}
+	if code, out := cli(t, env, "verify-ledger", "--workers", "3"); code != 1 || !strings.Contains(out, "BROKEN: errand "+victim.ErrandID) {
+		t.Fatalf("verify-ledger --workers 3 after tampering: %d %s", code, out)
+	}
+	if code, out := cli(t, env, "verify-ledger", "--under", "999999"); code != 1 || !strings.Contains(out, "no organisation has this division code") {
+		t.Fatalf("verify-ledger --under an unknown code: %d %s", code, out)
+	}
 }
 
 // TestBadSettingsStopTheStart: a malformed setting, from a flag or the
