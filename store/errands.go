@@ -518,7 +518,7 @@ func (s *Store) VerifyLedger(ctx context.Context, under string, fn func(service.
 			q = q.Where("id > ?", after).Order("id")
 		} else {
 			// The scope index (org_path, id), in its order.
-			q = q.Where("org_path >= ? AND org_path < ? AND (org_path > ? OR (org_path = ? AND id > ?))", lo, hi, afterPath, afterPath, after).Order("org_path, id")
+			q = q.Where("(org_path, id) > (?, ?) AND org_path < ?", max(afterPath, lo), after, hi).Order("org_path, id")
 		}
 		if err := q.Find(&rows).Error; err != nil {
 			return n, err
