@@ -114,6 +114,11 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 		{map[string]string{"DAIBAN_TRUST_PROXY": "yes please"}, nil, "DAIBAN_TRUST_PROXY"},
 		{map[string]string{"DAIBAN_LOG_FORMAT": "xml"}, nil, "DAIBAN_LOG_FORMAT"},
 		{nil, []string{"--public-burst", "0"}, "--public-burst"},
+		{map[string]string{"DAIBAN_DB_POOL": "lots"}, nil, "DAIBAN_DB_POOL"},
+		{map[string]string{"DAIBAN_DB_POOL": "0"}, nil, "DAIBAN_DB_POOL"},
+		{nil, []string{"--db-pool", "0"}, "--db-pool"},
+		{nil, []string{"--db-pool", "-4"}, "--db-pool"},
+		{nil, []string{"--drain-delay", "-1s"}, "--drain-delay"},
 	} {
 		env := map[string]string{"DAIBAN_DB": db}
 		maps.Copy(env, c.env)
