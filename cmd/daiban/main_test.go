@@ -131,8 +131,10 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 	}
 }
 
-// TestBackupRestore backs up a live SQLite file (on every run: PostgreSQL is
-// backed up with pg_dump, see README) and finds everything in the copy.
+// TestBackupRestore backs up a live SQLite file (on every run) and finds
+// everything in the copy; on PostgreSQL it also takes a pg_dump -Fc of a
+// live database and restores it with pg_restore into a fresh one, as README
+// tells operators to.
 func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
 	db, copyPath := filepath.Join(dir, "live.db"), filepath.Join(dir, "copy.db")
@@ -164,6 +166,9 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if code, _ := cli(t, env, "backup"); code != 2 {
 		t.Errorf("backup without a path: %d", code)
+	}
+	if testdb.PostgresURL() != "" {
+		t.Run("pg_dump and pg_restore", testDumpRestore)
 	}
 }
 
