@@ -64,11 +64,13 @@ func testDumpRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + restored + " WITH (FORCE)")
+		admin.Close()
+	})
 	if _, err := admin.Exec("CREATE DATABASE " + restored); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + restored + " WITH (FORCE)") })
 	if out, err := exec.Command("pg_restore", "--exit-on-error", "-d", libpq(*src, restored), dump).CombinedOutput(); err != nil {
 		t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
