@@ -27,6 +27,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready reports whether the database answers (for /readyz).
 	Ready func(ctx context.Context) error
+	// Draining reports that the server is shutting down: /readyz answers
+	// 503 so load balancers take it out of rotation while it still serves.
+	Draining func() bool
 	// WriteProbe commits one small write, so /readyz is red while the
 	// database cannot write (a full disk answers service.ErrStorageFull).
 	WriteProbe func(ctx context.Context) error
@@ -317,6 +320,9 @@ func (s *Server) healthz(c echo.Context) error {
 }
 
 func (s *Server) readyz(c echo.Context) error {
+	if s.opts.Draining != nil && s.opts.Draining() {
+		return &httpError{status: http.StatusServiceUnavailable, code: "shutting_down", detail: "the server is shutting down; send requests to another instance"}
+	}
 	if s.opts.Ready != nil {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()

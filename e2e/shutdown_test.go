@@ -17,7 +17,8 @@ import (
 
 // TestGracefulShutdown sends SIGTERM while a registration is in flight (its
 // body still arriving, a few bytes at a time) and while an idle keep-alive
-// connection is open: the server stops taking new connections at once,
+// connection is open: /readyz answers 503 at once (balancers take the
+// server out), then the server stops taking new connections,
 // closes the idle one, finishes the registration with 201, and exits 0 with
 // "stopped cleanly"; the errand is in the database.
 func TestGracefulShutdown(t *testing.T) {
@@ -73,6 +74,17 @@ func TestGracefulShutdown(t *testing.T) {
 	signalled := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	// First out of rotation: /readyz answers 503 while the server still
+	// takes connections (--drain-delay, 2 s by default).
+	waitForLog(t, srv, "shutting down: /readyz answers 503")
+	ready, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatalf("/readyz while draining: %v", err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz while draining: %d, want 503", ready.StatusCode)
 	}
 	waitForLog(t, srv, "shutting down: finishing in-flight requests")
 

@@ -59,6 +59,7 @@ var zhCodes = map[string]string{
 	"unavailable":            "服务暂时不可用，请稍后再试。",
 	"database_unreachable":   "数据库暂时无法连接，请稍后再试，并告知系统管理员。",
 	"database_unwritable":    "数据库暂时不能写入，请稍后再试，并告知系统管理员。",
+	"shutting_down":          "本服务实例正在停止，请稍后再试。",
 	"internal":               "服务器出错了。请稍后再试；如仍有问题，请把请求编号告知系统管理员。",
 }
 

@@ -18,10 +18,24 @@ import (
 // stmtCache prepares each statement once on its pool; database/sql then
 // prepares it once on each connection that runs it and reuses it there,
 // also inside transactions (sql.Tx.StmtContext).
+//
+// Unprepared, it prepares nothing and the statements run as plain queries:
+// behind a pooler in transaction mode (PgBouncer before 1.21) a connection
+// of the pool is a different server session in each transaction, where a
+// statement prepared in another does not exist.
 type stmtCache struct {
-	db       *sql.DB
-	postgres bool
-	m        sync.Map // query → *sql.Stmt
+	db         *sql.DB
+	postgres   bool
+	unprepared bool
+	m          sync.Map // query → *sql.Stmt
+}
+
+// text is the query as the database takes it.
+func (c *stmtCache) text(query string) string {
+	if c.postgres {
+		return rebind(query)
+	}
+	return query
 }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
@@ -65,6 +79,10 @@ func (s *Store) exec(tx *gorm.DB, query string, args ...any) (sql.Result, error)
 		return nil, errors.New("store: exec outside a transaction")
 	}
 	ctx := tx.Statement.Context
+	if s.wstmts.unprepared {
+		res, err := raw.ExecContext(ctx, s.wstmts.text(query), args...)
+		return res, s.translateRaw(err)
+	}
 	st, err := s.wstmts.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -80,6 +98,9 @@ func (s *Store) txRow(tx *gorm.DB, query string, args []any, dest ...any) error 
 		return errors.New("store: txRow outside a transaction")
 	}
 	ctx := tx.Statement.Context
+	if s.wstmts.unprepared {
+		return noRow(raw.QueryRowContext(ctx, s.wstmts.text(query), args...).Scan(dest...))
+	}
 	st, err := s.wstmts.get(ctx, query)
 	if err != nil {
 		return err
@@ -93,6 +114,9 @@ func (s *Store) txRow(tx *gorm.DB, query string, args []any, dest ...any) error 
 // for the request's cancellation.
 func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	ctx = context.WithoutCancel(ctx)
+	if s.rstmts.unprepared {
+		return noRow(s.rstmts.db.QueryRowContext(ctx, s.rstmts.text(query), args...).Scan(dest...))
+	}
 	st, err := s.rstmts.get(ctx, query)
 	if err != nil {
 		return err
@@ -103,6 +127,9 @@ func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...
 // queryRows runs a cached statement on the pool.
 func (s *Store) queryRows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = context.WithoutCancel(ctx)
+	if s.rstmts.unprepared {
+		return s.rstmts.db.QueryContext(ctx, s.rstmts.text(query), args...)
+	}
 	st, err := s.rstmts.get(ctx, query)
 	if err != nil {
 		return nil, err

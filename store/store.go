@@ -86,6 +86,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		}
 		s.wdb = s.db
 		s.rstmts = newStmtCache(s.db, true)
+		s.rstmts.unprepared = unprepared(dsn)
 		s.wstmts = s.rstmts
 		return s, nil
 	}
@@ -171,6 +172,19 @@ func closeGorm(db *gorm.DB) error {
 		return err
 	}
 	return sqlDB.Close()
+}
+
+// unprepared reports whether the URL asks pgx for no named prepared
+// statements (default_query_exec_mode=exec or simple_protocol), as a
+// transaction-pooling PgBouncer before 1.21 needs; the store then prepares
+// none of its own either.
+func unprepared(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	m := u.Query().Get("default_query_exec_mode")
+	return m == "exec" || m == "simple_protocol"
 }
 
 // withTimezone pins the session zone to UTC so timestamps read back the same

@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,7 +60,12 @@ type config struct {
 	CityCode        string
 	CityName        string
 	ShutdownTimeout time.Duration
-	PprofAddr       string
+	// DrainDelay is how long /readyz answers 503 after SIGTERM, while the
+	// server still serves, so that load balancers take it out first.
+	DrainDelay time.Duration
+	// DBPool sizes the connection pool (0: the store's default).
+	DBPool    int
+	PprofAddr string
 	// HTTP server timeouts: how long a client may take to send the headers,
 	// the whole request, to read the answer, and to keep an idle connection.
 	ReadHeaderTimeout time.Duration
@@ -155,6 +161,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.CityCode, "city-code", env("DAIBAN_CITY_CODE", demo.CityCode), "division code of the city created in an empty database")
 	fs.StringVar(&cfg.CityName, "city-name", env("DAIBAN_CITY_NAME", demo.CityName), "name of the city created in an empty database")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight requests may finish on shutdown")
+	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 2*time.Second, "how long /readyz answers 503 after SIGTERM before the server stops taking connections (0: stop at once)")
+	poolDefault := 0
+	if v := getenv("DAIBAN_DB_POOL"); v != "" {
+		if poolDefault, err = strconv.Atoi(v); err != nil || poolDefault < 1 {
+			bad = append(bad, fmt.Sprintf("DAIBAN_DB_POOL=%q is not a positive number of connections", v))
+		}
+	}
+	fs.IntVar(&cfg.DBPool, "db-pool", poolDefault, "database connections per process: on PostgreSQL 20 by default, on SQLite the readers, 4 by default (DAIBAN_DB_POOL)")
 	fs.StringVar(&cfg.PprofAddr, "pprof", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060); off by default")
 	fs.DurationVar(&cfg.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client may take to send the request headers")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 30*time.Second, "how long a client may take to send a whole request")
@@ -191,6 +205,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "db-pool" && cfg.DBPool < 1 {
+			bad = append(bad, fmt.Sprintf("--db-pool %d is not a positive number of connections", cfg.DBPool))
+		}
+	})
+	if cfg.DrainDelay < 0 {
+		bad = append(bad, "--drain-delay must not be negative")
 	}
 	if cfg.NotifyAttempts < 1 || cfg.NotifyBackoff <= 0 || cfg.SMSMaxChars < 70 {
 		bad = append(bad, "--notify-attempts must be at least 1, --notify-backoff more than 0 and --sms-max-chars at least 70")
@@ -326,7 +348,7 @@ func withStore(ctx context.Context, cfg config, needKey bool, fn func(*store.Sto
 		}
 		key = devSecretKey // migrate and backup read no sealed value
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{SecretKey: []byte(key)})
+	st, err := store.Open(ctx, cfg.DB, store.Options{SecretKey: []byte(key), MaxOpenConns: cfg.DBPool})
 	if err != nil {
 		return err
 	}
@@ -366,8 +388,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		metrics := prometheus.NewRegistry()
 		metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		writerMetrics(metrics, st)
+		var draining atomic.Bool
 		apiServer := api.New(svc, api.Options{
-			Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
+			Logger: log, Ready: st.Ping, Draining: draining.Load, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
 			WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, svc.Now()) }, Translate: store.Unavailable,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
 			CORSOrigins: splitList(cfg.CORSOrigins), Registry: metrics,
@@ -409,6 +432,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
+		}
+		// First out of rotation: /readyz fails while everything else is
+		// still served, and answers close their connections, so a balancer
+		// checking every few hundred milliseconds sends nothing new here
+		// before the listener closes.
+		if cfg.DrainDelay > 0 {
+			log.Info("shutting down: /readyz answers 503 while balancers take this instance out", "drain_delay", cfg.DrainDelay.String())
+			draining.Store(true)
+			srv.SetKeepAlivesEnabled(false)
+			select {
+			case err := <-errc:
+				return err
+			case <-time.After(cfg.DrainDelay):
+			}
 		}
 		log.Info("shutting down: finishing in-flight requests")
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

@@ -120,6 +120,11 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 		{map[string]string{"DAIBAN_TRUST_PROXY": "yes please"}, nil, "DAIBAN_TRUST_PROXY"},
 		{map[string]string{"DAIBAN_LOG_FORMAT": "xml"}, nil, "DAIBAN_LOG_FORMAT"},
 		{nil, []string{"--public-burst", "0"}, "--public-burst"},
+		{map[string]string{"DAIBAN_DB_POOL": "lots"}, nil, "DAIBAN_DB_POOL"},
+		{map[string]string{"DAIBAN_DB_POOL": "0"}, nil, "DAIBAN_DB_POOL"},
+		{nil, []string{"--db-pool", "0"}, "--db-pool"},
+		{nil, []string{"--db-pool", "-4"}, "--db-pool"},
+		{nil, []string{"--drain-delay", "-1s"}, "--drain-delay"},
 	} {
 		env := map[string]string{"DAIBAN_DB": db}
 		maps.Copy(env, c.env)
@@ -132,8 +137,10 @@ func TestBadSettingsStopTheStart(t *testing.T) {
 	}
 }
 
-// TestBackupRestore backs up a live SQLite file (on every run: PostgreSQL is
-// backed up with pg_dump, see README) and finds everything in the copy.
+// TestBackupRestore backs up a live SQLite file (on every run) and finds
+// everything in the copy; on PostgreSQL it also takes a pg_dump -Fc of a
+// live database and restores it with pg_restore into a fresh one, as README
+// tells operators to.
 func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
 	db, copyPath := filepath.Join(dir, "live.db"), filepath.Join(dir, "copy.db")
@@ -165,6 +172,9 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if code, _ := cli(t, env, "backup"); code != 2 {
 		t.Errorf("backup without a path: %d", code)
+	}
+	if testdb.PostgresURL() != "" {
+		t.Run("pg_dump and pg_restore", testDumpRestore)
 	}
 }
 

@@ -1,6 +1,9 @@
 // Package testdb opens a migrated store for tests: a temporary SQLite file,
 // or, when DAIBAN_TEST_POSTGRES holds a URL, a fresh schema on that
-// PostgreSQL so the same suites run on both engines.
+// PostgreSQL so the same suites run on both engines. With
+// DAIBAN_TEST_POSTGRES_DATABASES=1 each test gets a fresh database instead:
+// through a transaction-pooling PgBouncer, which cannot keep a search_path
+// per client, a database is the only namespace that holds.
 package testdb
 
 import (
@@ -30,31 +33,42 @@ func PostgresURL() string { return os.Getenv("DAIBAN_TEST_POSTGRES") }
 var schemaSeq atomic.Int64
 
 // DSN returns a fresh, empty database for one test: a file in t.TempDir(),
-// or a new PostgreSQL schema dropped when the test ends.
+// or a new PostgreSQL schema (or database) dropped when the test ends.
 func DSN(t testing.TB) string {
 	t.Helper()
 	pg := PostgresURL()
 	if pg == "" {
 		return filepath.Join(t.TempDir(), "daiban.db")
 	}
-	schema := fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
+	name := fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, schemaSeq.Add(1))
 	admin, err := sql.Open("pgx", pg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema on %s: %v", pg, err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
 	u, err := url.Parse(pg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	if os.Getenv("DAIBAN_TEST_POSTGRES_DATABASES") == "1" {
+		if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+			t.Fatalf("create database on %s: %v", pg, err)
+		}
+		t.Cleanup(func() {
+			admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+			admin.Close()
+		})
+		u.Path = "/" + name
+		return u.String()
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + name); err != nil {
+		t.Fatalf("create schema on %s: %v", pg, err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP SCHEMA " + name + " CASCADE")
+		admin.Close()
+	})
+	q.Set("search_path", name)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
