@@ -119,6 +119,20 @@ func TestPasswordChangeGuessing(t *testing.T) {
 	}
 }
 
+// TestResetLiftsLockout: a user locked out by wrong passwords signs in
+// with the password an admin resets, at once.
+func TestResetLiftsLockout(t *testing.T) {
+	env := apitest.New(t)
+	for range 5 {
+		expectProblem(t, login(env, "tw2", "wrong-password"), http.StatusUnauthorized, "bad_credentials")
+	}
+	expectProblem(t, login(env, "tw2", apitest.Password), http.StatusTooManyRequests, "too_many_attempts")
+	r := env.Post("/api/v1/users/"+env.F.Users["tw2"].ID+"/reset-password", env.Login("admin"), nil)
+	apitest.Expect(t, r, http.StatusOK)
+	password, _ := r.Map(t)["password"].(string)
+	apitest.Expect(t, login(env, "tw2", password), http.StatusOK)
+}
+
 // TestPasswordResetByAdmin: the admin gets a generated password once; the
 // user's sessions end; signing in with it gives a token that may only
 // change the password (403 password_change_required elsewhere); once

@@ -91,7 +91,7 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, token, current, n
 		return err
 	}
 	now := s.now()
-	key := "user " + a.Username
+	key := accountThrottleKey(a.Username)
 	if err := s.claim(ctx, ThrottleLogin, key, loginAccount, now, "too_many_attempts", "too many wrong passwords for this username"); err != nil {
 		return err
 	}
@@ -147,7 +147,15 @@ func (s *Service) resetPassword(ctx context.Context, by Actor, userID string) (U
 		u.PasswordHash, u.MustChangePassword = hash, true
 		return s.accountEvent(u.ID, AccountPasswordReset, by), nil
 	}, nil)
-	return u, password, err
+	if err != nil {
+		return User{}, "", err
+	}
+	// A reset is what a locked-out user asks for: the new password works at
+	// once. (Wrong passwords from one address still count against it.)
+	if err := s.accounts.ClearAttempts(ctx, ThrottleLogin, accountThrottleKey(u.Username)); err != nil {
+		return User{}, "", err
+	}
+	return u, password, nil
 }
 
 // SetUserActive disables or re-enables a user. Only an admin may, and not

@@ -45,6 +45,8 @@ type AccountStore interface {
 	ClaimAttempt(ctx context.Context, kind ThrottleKind, key string, max int, now, since time.Time) (claimed bool, windowStart time.Time, err error)
 	// ReleaseAttempt gives back one claimed attempt that proved good.
 	ReleaseAttempt(ctx context.Context, kind ThrottleKind, key string) error
+	// ClearAttempts forgets every attempt counted for key.
+	ClearAttempts(ctx context.Context, kind ThrottleKind, key string) error
 	// Failures reads key's count and when its window opened.
 	Failures(ctx context.Context, kind ThrottleKind, key string) (n int, windowStart time.Time, err error)
 }

@@ -213,7 +213,7 @@ func (s *Service) Login(ctx context.Context, username, password, client string) 
 		return "", Session{}, User{}, err
 	}
 	now := s.now()
-	byClient, byAccount := "client "+clientKey(client), "user "+username
+	byClient, byAccount := "client "+clientKey(client), accountThrottleKey(username)
 	if err := s.claim(ctx, ThrottleLogin, byClient, loginClient, now, "too_many_attempts", "too many failed sign-ins from this address"); err != nil {
 		return "", Session{}, User{}, err
 	}
@@ -297,3 +297,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Actor, error)
 func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.accounts.DeleteSession(ctx, HashToken(token))
 }
+
+// accountThrottleKey names the sign-in attempts counted for one username.
+func accountThrottleKey(username string) string { return "user " + username }

@@ -287,6 +287,13 @@ func (s *Store) ReleaseAttempt(ctx context.Context, kind service.ThrottleKind, k
 	})
 }
 
+// ClearAttempts forgets every attempt counted for key.
+func (s *Store) ClearAttempts(ctx context.Context, kind service.ThrottleKind, key string) error {
+	return s.write(ctx, func(tx *gorm.DB) error {
+		return tx.Table(throttleTables[kind]).Where("key = ?", key).Delete(nil).Error
+	})
+}
+
 // ProbeWrite commits one small write, to tell readiness whether the
 // database can write at all (a full disk answers ErrStorageFull). Its row
 // sits among the throttles under a key no attempt uses and goes stale.
