@@ -296,7 +296,7 @@ func (s *Service) Register(ctx context.Context, a Actor, in RegisterInput, idem 
 	app := Applicant{
 		Name:     strings.TrimSpace(in.Applicant.Name),
 		IDNumber: NormalizeIDNumber(in.Applicant.IDNumber),
-		Phone:    strings.TrimSpace(in.Applicant.Phone),
+		Phone:    NormalizePhone(in.Applicant.Phone),
 		Address:  strings.TrimSpace(in.Applicant.Address),
 	}
 	note := strings.TrimSpace(in.Note)

@@ -451,7 +451,7 @@ func correct(e *Errand, ev *Event, in StepInput, f *fields) error {
 		f.add("applicant", "correction_required")
 		return f.err()
 	}
-	next := Applicant{Name: strings.TrimSpace(in.Applicant.Name), Phone: strings.TrimSpace(in.Applicant.Phone),
+	next := Applicant{Name: strings.TrimSpace(in.Applicant.Name), Phone: NormalizePhone(in.Applicant.Phone),
 		Address: strings.TrimSpace(in.Applicant.Address)}
 	checkText(f, "applicant.name", next.Name, 1, 40)
 	if !ValidPhone(next.Phone) {

@@ -46,7 +46,7 @@ var fieldMessages = map[string]fieldMessage{
 	"webhook_url_not_https": {"must be https (plain http only to a loopback address, when the server allows it)", "地址须以 https:// 开头。"},
 	"webhook_url_private":   {"must not point at a private, loopback or link-local address", "地址不能指向内网、本机或链路本地地址。"},
 	"no_event_types":        {"name at least one event type", "请至少选择一种事件类型。"},
-	"unknown_placeholder":   {"only {intake}, {item} and {link} may stand in braces", "只能使用 {intake}、{item}、{link} 三个占位符。"},
+	"unknown_placeholder":   {"only intake, item and link may stand in braces", "花括号中只能写 intake、item 或 link（代办点、事项、查询链接）。"},
 	"sms_too_long":          {"{0} characters with the longest names and link; the SMS gateway takes at most {1}", "按最长的单位名、事项名和链接计算共 {0} 字，超过短信网关允许的 {1} 字。"},
 	"unknown_event_type":    {"not an event type: {0} or *", "没有这种事件类型。"},
 

@@ -64,6 +64,45 @@ var (
 	landlineRE = regexp.MustCompile(`^0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}$`)
 )
 
+// NormalizePhone writes a phone number one way: spaces, brackets and dashes
+// dropped and a +86 or 0086 prefix removed from a mobile number
+// (139 1234 5678 → 13912345678), and a landline as area code, dash, number
+// (0591 2888 8888 → 0591-28888888; 010 and 02x codes have three digits).
+// Anything else comes back trimmed, for ValidPhone to refuse.
+func NormalizePhone(p string) string {
+	p = strings.TrimSpace(p)
+	digits := strings.Map(func(r rune) rune {
+		switch {
+		case r >= '0' && r <= '9':
+			return r
+		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '+' || r == '\u3000':
+			return -1
+		}
+		return 'x'
+	}, p)
+	if strings.ContainsRune(digits, 'x') {
+		return p
+	}
+	for _, prefix := range []string{"0086", "86"} {
+		if rest, ok := strings.CutPrefix(digits, prefix); ok && len(rest) == 11 && rest[0] == '1' {
+			digits = rest
+		}
+	}
+	switch {
+	case mobileRE.MatchString(digits):
+		return digits
+	case len(digits) >= 10 && len(digits) <= 12 && digits[0] == '0':
+		area := 4
+		if digits[1] == '1' || digits[1] == '2' {
+			area = 3
+		}
+		if l := landlineRE.MatchString(digits[:area] + "-" + digits[area:]); l {
+			return digits[:area] + "-" + digits[area:]
+		}
+	}
+	return p
+}
+
 // ValidPhone accepts an 11-digit mobile number or a landline with its area code.
 func ValidPhone(p string) bool { return mobileRE.MatchString(p) || landlineRE.MatchString(p) }
 

@@ -30,8 +30,8 @@ type ErrandFilter struct {
 	DueBy       time.Time // only open errands due no later than this (warnings)
 	IDNumber    string    // exact applicant ID number
 	ReceiptNo   string
-	NamePrefix  string // applicant names that start with this
-	Phone       string // exact applicant phone, as registered
+	NamePrefix  string   // applicant names that start with this
+	Phones      []string // the applicant's phone, as any of these
 	Order       ErrandOrder
 	AfterID     string    // keyset: the last id seen
 	AfterDue    time.Time // keyset for ByDue: the last deadline seen
@@ -233,11 +233,16 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 		}
 		f.NamePrefix = name
 	}
-	if phone := strings.TrimSpace(q.Phone); phone != "" {
+	if phone := NormalizePhone(q.Phone); phone != "" {
 		if !ValidPhone(phone) {
 			return f, BadParam("phone", "invalid_phone")
 		}
-		f.Phone = phone
+		// A landline registered before numbers were normalised may be
+		// stored without its dash.
+		f.Phones = []string{phone}
+		if bare := strings.ReplaceAll(phone, "-", ""); bare != phone {
+			f.Phones = append(f.Phones, bare)
+		}
 	}
 	if f.ItemCode != "" {
 		// Errands keep their item's code after it is retired, so any item

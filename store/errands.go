@@ -326,8 +326,8 @@ func (s *Store) filtered(ctx context.Context, f service.ErrandFilter) *gorm.DB {
 			q = q.Where(col+" < ?", hi)
 		}
 	}
-	if f.Phone != "" {
-		q = q.Where("e.applicant_phone = ?", f.Phone)
+	if len(f.Phones) > 0 {
+		q = q.Where("e.applicant_phone IN ?", f.Phones)
 	}
 	return q
 }

@@ -74,6 +74,8 @@ func TestErrandSearch(t *testing.T) {
 		{"name 弡", service.ErrandQuery{Name: "弡"}, func(e service.Errand) bool { return e.Applicant.Name == "弡一" }},
 		{"name 三 (not a start)", service.ErrandQuery{Name: "三"}, func(service.Errand) bool { return false }},
 		{"phone", service.ErrandQuery{Phone: "0591-28888888"}, func(e service.Errand) bool { return e.Applicant.Phone == "0591-28888888" }},
+		{"phone as people write it", service.ErrandQuery{Phone: "(0591) 2888 8888"}, func(e service.Errand) bool { return e.Applicant.Phone == "0591-28888888" }},
+		{"mobile as people write it", service.ErrandQuery{Phone: "+86 139-1234-5678"}, func(e service.Errand) bool { return e.Applicant.Phone == "13912345678" }},
 		{"id number", service.ErrandQuery{IDNumber: idB}, func(e service.Errand) bool { return e.Applicant.IDNumber == idB }},
 		{"id number, small x", service.ErrandQuery{IDNumber: strings.ToLower(idB)}, func(e service.Errand) bool { return e.Applicant.IDNumber == idB }},
 		{"item", service.ErrandQuery{ItemCode: f.ItemCity.Code}, func(e service.Errand) bool { return e.ItemCode == f.ItemCity.Code }},
@@ -169,7 +171,7 @@ func TestErrandSearchRefusesBadValues(t *testing.T) {
 		{service.ErrandQuery{Name: "\u200b张"}, "name"},
 		{service.ErrandQuery{Name: strings.Repeat("张", 41)}, "name"},
 		{service.ErrandQuery{Phone: "12345"}, "phone"},
-		{service.ErrandQuery{Phone: "139-1234-5678"}, "phone"},
+		{service.ErrandQuery{Phone: "139-1234-567"}, "phone"},
 		{service.ErrandQuery{IDNumber: "110105194912310021"}, "id_number"},
 		{service.ErrandQuery{IDNumber: "12345"}, "id_number"},
 		{service.ErrandQuery{ItemCode: "NOPE"}, "item"},
@@ -203,7 +205,8 @@ func TestErrandSearchUsesItsIndexes(t *testing.T) {
 	}
 	searches := []search{
 		{service.ErrandFilter{NamePrefix: "张三"}, "idx_errands_name"},
-		{service.ErrandFilter{Phone: "13912345678"}, "idx_errands_phone"},
+		{service.ErrandFilter{Phones: []string{"13912345678"}}, "idx_errands_phone"},
+		{service.ErrandFilter{Phones: []string{"0591-28888888", "059128888888"}}, "idx_errands_phone"},
 	}
 	if !env.Store.Postgres() {
 		searches = append(searches,

@@ -27,7 +27,7 @@ func TestBrowserAdminNotify(t *testing.T) {
 
 	admin.do(chromedp.SetValue(chromedp.CSS(`#completed`), "{name}您好，{item}已办结。"))
 	admin.submit(`#template button[type=submit]`)
-	if msg := admin.fieldError("#completed"); !strings.Contains(msg, "{intake}") {
+	if msg := admin.fieldError("#completed"); !strings.Contains(msg, "intake") {
 		t.Errorf("a wrong placeholder says %q beside the field", msg)
 	}
 	admin.do(chromedp.SetValue(chromedp.CSS(`#completed`), "【长乐代办】{item}已办结，请到{intake}代办点领取。{link}"))
