@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
@@ -146,19 +148,20 @@ func (s *Store) LoadErrands(ctx context.Context, errands []service.Errand, event
 		return err
 	}
 	defer conn.Close()
-	if !s.postgres {
-		// A large page cache, and no sync per chunk: a bulk load fills an
-		// empty database and is repeated whole if the machine fails under it.
-		// The connection goes back to the pool with SQLite's defaults and
-		// the full sync of the DSN.
-		if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144; PRAGMA synchronous = OFF"); err != nil {
-			return err
-		}
-		defer func() {
-			_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000; PRAGMA synchronous = FULL")
-			err = errors.Join(err, rerr)
-		}()
+	if s.postgres {
+		return conn.Raw(func(dc any) error { return copyIn(ctx, dc, errandArgs, evArgs, cells) })
 	}
+	// A large page cache, and no sync per chunk: a bulk load fills an
+	// empty database and is repeated whole if the machine fails under it.
+	// The connection goes back to the pool with SQLite's defaults and
+	// the full sync of the DSN.
+	if _, err := conn.ExecContext(ctx, "PRAGMA cache_size = -262144; PRAGMA synchronous = OFF"); err != nil {
+		return err
+	}
+	defer func() {
+		_, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA cache_size = -2000; PRAGMA synchronous = FULL")
+		err = errors.Join(err, rerr)
+	}()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -258,4 +261,43 @@ func statKeys(e service.Errand) [cellsPerErrand]statKey {
 		}
 	}
 	return out
+}
+
+// copyIn writes a bulk load on PostgreSQL in one transaction of its own on
+// the driver connection: the errands and events with COPY, the rollup cells
+// in one batch of upserts. COPY takes a tenth of the time of multi-row
+// INSERTs (which SQLite, without COPY, keeps).
+func copyIn(ctx context.Context, dc any, errands, events [][]any, cells map[statKey]*service.Counts) error {
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return fmt.Errorf("store: a PostgreSQL connection of type %T, not pgx's", dc)
+	}
+	tx, err := sc.Conn().Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	for _, t := range []struct {
+		table, columns string
+		rows           [][]any
+	}{{"errands", errandColumns, errands}, {"events", eventColumns, events}} {
+		cols := strings.Split(t.columns, ",")
+		for i := range cols {
+			cols[i] = strings.TrimSpace(cols[i])
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, cols, pgx.CopyFromRows(t.rows)); err != nil {
+			return fmt.Errorf("copy into %s: %w", t.table, err)
+		}
+	}
+	var b pgx.Batch
+	upsert := rebind(upsertCellsSQL(1))
+	for k, c := range cells {
+		b.Queue(upsert, k.dim, k.grain, k.period, k.org, k.item, k.agent,
+			c.Accepted, c.Completed, c.Refused, c.OnTime, c.WorkingDays, c.Delivered, c.Recovered,
+			c.Grades[1], c.Grades[2], c.Grades[3], c.Grades[4], c.Grades[5])
+	}
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
