@@ -533,14 +533,16 @@ func (s *Service) Events(ctx context.Context, a Actor, id string) ([]Event, erro
 }
 
 // Sees reports whether the actor's scope covers the errand: an agent the own
-// village, a township officer the own subtree, the city roles everything.
+// village, a township officer and the city roles their own subtree (a
+// province's tree has several cities side by side, each a root), the
+// admin everything.
 func (a Actor) Sees(e Errand) bool {
 	switch a.Role {
 	case RoleAgent:
 		return e.IntakeOrgID == a.OrgID
-	case RoleTownshipOfficer:
+	case RoleTownshipOfficer, RoleCityOfficer, RoleSupervisor:
 		return InSubtree(e.OrgPath, a.OrgPath)
-	case RoleCityOfficer, RoleSupervisor, RoleAdmin:
+	case RoleAdmin:
 		return true
 	}
 	return false

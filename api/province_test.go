@@ -1,0 +1,69 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"daiban/internal/apitest"
+)
+
+// TestCitiesSideBySide: a province's tree holds several cities, each a
+// root. A city's officers and supervisors see their own city's errands,
+// in lists, in detail and in statistics, and not another city's; the
+// admin sees all.
+func TestCitiesSideBySide(t *testing.T) {
+	env := apitest.New(t)
+	admin := env.Login("admin")
+	org := func(code, name, level, parent string) string {
+		t.Helper()
+		r := env.Post("/api/v1/orgs", admin, map[string]any{"code": code, "name": name, "level": level, "parent_id": parent})
+		apitest.Expect(t, r, http.StatusCreated)
+		var o struct{ ID string }
+		r.JSON(t, &o)
+		return o.ID
+	}
+	city := org("350181", "福清市", "city", "")
+	township := org("350181100", "玉屏街道", "township", city)
+	village := org("350181100201", "北门社区", "village", township)
+	user := func(username, role, orgID string) string {
+		t.Helper()
+		apitest.Expect(t, env.Post("/api/v1/users", admin, map[string]any{"username": username, "password": "second-city-pw", "display_name": username, "role": role, "org_id": orgID}), http.StatusCreated)
+		r := env.Post("/api/v1/auth/login", "", map[string]any{"username": username, "password": "second-city-pw"})
+		apitest.Expect(t, r, http.StatusOK)
+		var tok struct{ Token string }
+		r.JSON(t, &tok)
+		return tok.Token
+	}
+	agent2, super2 := user("fq_agent", "agent", village), user("fq_super", "supervisor", city)
+	theirs := register(t, env, agent2, env.F.ItemTownship)
+	ours := register(t, env, env.Login("ag1a"), env.F.ItemTownship)
+
+	for who, token := range map[string]string{"city": env.Login("city"), "super": env.Login("super")} {
+		apitest.Expect(t, env.Get("/api/v1/errands/"+theirs.ID, token), http.StatusNotFound)
+		apitest.Expect(t, env.Get("/api/v1/errands/"+ours.ID, token), http.StatusOK)
+		var list struct{ Items []struct{ ID string } }
+		env.Get("/api/v1/errands?limit=500", token).JSON(t, &list)
+		for _, e := range list.Items {
+			if e.ID == theirs.ID {
+				t.Errorf("%s of 测试市 lists 福清市's errand", who)
+			}
+		}
+	}
+	apitest.Expect(t, env.Get("/api/v1/errands/"+theirs.ID, super2), http.StatusOK)
+	apitest.Expect(t, env.Get("/api/v1/errands/"+ours.ID, super2), http.StatusNotFound)
+	apitest.Expect(t, env.Get("/api/v1/errands/"+theirs.ID, admin), http.StatusOK)
+
+	accepted := func(token string) float64 {
+		t.Helper()
+		var rep struct {
+			Totals struct {
+				Accepted float64 `json:"accepted"`
+			} `json:"totals"`
+		}
+		env.Get("/api/v1/stats/completion?from=2026-03-01&to=2026-03-31", token).JSON(t, &rep)
+		return rep.Totals.Accepted
+	}
+	if a, b := accepted(env.Login("super")), accepted(super2); a != 1 || b != 1 {
+		t.Errorf("statistics: 测试市 counts %v, 福清市 %v; want one each", a, b)
+	}
+}
