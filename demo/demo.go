@@ -33,6 +33,7 @@ type Options struct {
 	Now          time.Time           // the end of the generated history
 	PasswordCost int                 // bcrypt cost of the shared demo password
 	Progress     func(done, all int) // called as errands are written
+	Cities       int                 // county-level cities side by side (a province's tree); 1, Changle, by default
 }
 
 // Summary counts what Load wrote.
@@ -42,7 +43,8 @@ type Summary struct {
 
 // Deployment is the generated organisation tree, accounts and catalogue.
 type Deployment struct {
-	City      service.Org
+	City      service.Org   // Changle, the first city
+	Cities    []service.Org // every city, Changle first
 	Townships []service.Org
 	Villages  []service.Org
 	Users     []service.User
@@ -59,24 +61,52 @@ var (
 	givenChars    = []rune("秀丽建国明华玉金春美志强伟芳英文辉荣梅兰平安福清德海燕晓婷斌")
 )
 
-// Build generates the deployment without touching a database.
-func Build(rng *rand.Rand, now time.Time, passwordHash []byte) Deployment {
-	newID := func() string { return uuid.Must(uuid.NewV7()).String() }
+// Build generates the deployment of the given number of cities without
+// touching a database. The first is Changle with its own townships; each
+// further city (a county-level unit of Fujian, see provinceCities) repeats
+// Changle's shape under its own division code, its accounts' usernames
+// prefixed with c02, c03 … (c02ag001, c02tw01, c02supervisor).
+func Build(rng *rand.Rand, now time.Time, passwordHash []byte, cities int) Deployment {
 	d := Deployment{Officers: map[string]service.User{}}
-	d.City = service.Org{ID: newID(), Code: CityCode, Name: CityName, Level: service.LevelCity, Path: "/" + CityCode + "/", CreatedAt: now}
+	for k := range max(cities, 1) {
+		code, name, prefix := CityCode, CityName, ""
+		if k > 0 {
+			c := provinceCities[(k-1)%len(provinceCities)]
+			code, name, prefix = c.code, c.name, fmt.Sprintf("c%02d", k+1)
+			if k > len(provinceCities) {
+				// Past the list, made-up codes in an unused range.
+				code, name = fmt.Sprintf("359%03d", k), fmt.Sprintf("第%d县", k)
+			}
+		}
+		buildCity(&d, rng, now, passwordHash, code, name, prefix)
+	}
+	d.City = d.Cities[0]
+	for _, in := range catalog {
+		d.Items = append(d.Items, service.Item{ID: newID(), Code: in.Code, Name: in.Name, Category: in.Category, Level: in.Level,
+			Materials: in.Materials, FeeCents: in.FeeCents, TimeLimitDays: in.TimeLimitDays, Active: true, CreatedAt: now})
+	}
+	return d
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// buildCity adds one city with Changle's townships, villages and accounts.
+func buildCity(d *Deployment, rng *rand.Rand, now time.Time, passwordHash []byte, cityCode, cityName, prefix string) {
+	city := service.Org{ID: newID(), Code: cityCode, Name: cityName, Level: service.LevelCity, Path: "/" + cityCode + "/", CreatedAt: now}
+	d.Cities = append(d.Cities, city)
 	user := func(username, name string, role service.Role, org service.Org) service.User {
-		u := service.User{ID: newID(), Username: username, DisplayName: name, Phone: mobile(rng), Role: role,
+		u := service.User{ID: newID(), Username: prefix + username, DisplayName: name, Phone: mobile(rng), Role: role,
 			OrgID: org.ID, PasswordHash: passwordHash, Active: true, CreatedAt: now}
 		d.Users = append(d.Users, u)
 		return u
 	}
-	d.Officers[d.City.ID] = user("city01", "市行政服务中心 "+person(rng), service.RoleCityOfficer, d.City)
-	user("city02", "市行政服务中心 "+person(rng), service.RoleCityOfficer, d.City)
-	user("supervisor", "市委督查室 "+person(rng), service.RoleSupervisor, d.City)
+	d.Officers[city.ID] = user("city01", "市行政服务中心 "+person(rng), service.RoleCityOfficer, city)
+	user("city02", "市行政服务中心 "+person(rng), service.RoleCityOfficer, city)
+	user("supervisor", "市委督查室 "+person(rng), service.RoleSupervisor, city)
 
 	usedNames := map[string]bool{}
 	streets, towns, xiang := 0, 0, 0
-	agentNo := 0
+	agentNo, firstVillage := 0, len(d.Villages)
 	// 598 agents over 255 villages: two each, and a third in the first 88.
 	const agents, villages = 598, 255
 	for ti, t := range townships {
@@ -84,15 +114,15 @@ func Build(rng *rand.Rand, now time.Time, passwordHash []byte) Deployment {
 		switch {
 		case len(t.name) > 6 && t.name[len(t.name)-6:] == "街道":
 			streets++
-			code = fmt.Sprintf("%s%03d", CityCode, streets)
+			code = fmt.Sprintf("%s%03d", cityCode, streets)
 		case t.name[len(t.name)-3:] == "乡":
-			code = fmt.Sprintf("%s%03d", CityCode, 200+xiang)
+			code = fmt.Sprintf("%s%03d", cityCode, 200+xiang)
 			xiang++
 		default:
-			code = fmt.Sprintf("%s%03d", CityCode, 100+towns)
+			code = fmt.Sprintf("%s%03d", cityCode, 100+towns)
 			towns++
 		}
-		tw := service.Org{ID: newID(), Code: code, Name: t.name, Level: service.LevelTownship, ParentID: d.City.ID, Path: d.City.Path + code + "/", CreatedAt: now}
+		tw := service.Org{ID: newID(), Code: code, Name: t.name, Level: service.LevelTownship, ParentID: city.ID, Path: city.Path + code + "/", CreatedAt: now}
 		d.Townships = append(d.Townships, tw)
 		d.Officers[tw.ID] = user(fmt.Sprintf("tw%02d", ti+1), t.name+"便民服务中心 "+person(rng), service.RoleTownshipOfficer, tw)
 		for i := 0; i < t.communities+t.villages; i++ {
@@ -108,7 +138,7 @@ func Build(rng *rand.Rand, now time.Time, passwordHash []byte) Deployment {
 			v := service.Org{ID: newID(), Code: vcode, Name: name, Level: service.LevelVillage, ParentID: tw.ID, Path: tw.Path + vcode + "/", CreatedAt: now}
 			d.Villages = append(d.Villages, v)
 			n := agents / villages
-			if len(d.Villages) <= agents%villages {
+			if len(d.Villages)-firstVillage <= agents%villages {
 				n++
 			}
 			var mine []service.User
@@ -121,11 +151,24 @@ func Build(rng *rand.Rand, now time.Time, passwordHash []byte) Deployment {
 			d.AgentsOf = append(d.AgentsOf, mine)
 		}
 	}
-	for _, in := range catalog {
-		d.Items = append(d.Items, service.Item{ID: newID(), Code: in.Code, Name: in.Name, Category: in.Category, Level: in.Level,
-			Materials: in.Materials, FeeCents: in.FeeCents, TimeLimitDays: in.TimeLimitDays, Active: true, CreatedAt: now})
-	}
-	return d
+}
+
+// Orgs are the deployment's organisations, parents before children.
+func (d Deployment) Orgs() []service.Org {
+	return append(append(append([]service.Org{}, d.Cities...), d.Townships...), d.Villages...)
+}
+
+// provinceCities are county-level units of Fujian that the demo adds
+// beside Changle for a province-sized tree.
+var provinceCities = []struct{ code, name string }{
+	{"350102", "鼓楼区"}, {"350103", "台江区"}, {"350104", "仓山区"}, {"350105", "马尾区"}, {"350111", "晋安区"},
+	{"350121", "闽侯县"}, {"350122", "连江县"}, {"350123", "罗源县"}, {"350124", "闽清县"}, {"350125", "永泰县"},
+	{"350128", "平潭县"}, {"350181", "福清市"}, {"350203", "思明区"}, {"350205", "海沧区"}, {"350206", "湖里区"},
+	{"350211", "集美区"}, {"350212", "同安区"}, {"350213", "翔安区"}, {"350302", "城厢区"}, {"350303", "涵江区"},
+	{"350304", "荔城区"}, {"350305", "秀屿区"}, {"350322", "仙游县"}, {"350502", "鲤城区"}, {"350503", "丰泽区"},
+	{"350504", "洛江区"}, {"350505", "泉港区"}, {"350521", "惠安县"}, {"350524", "安溪县"}, {"350525", "永春县"},
+	{"350526", "德化县"}, {"350581", "石狮市"}, {"350582", "晋江市"}, {"350583", "南安市"}, {"350602", "芗城区"},
+	{"350603", "龙文区"}, {"350622", "云霄县"}, {"350623", "漳浦县"}, {"350624", "诏安县"}, {"350626", "东山县"},
 }
 
 // Load writes the demo into an empty database through st.
@@ -148,8 +191,8 @@ func Load(ctx context.Context, st *store.Store, o Options) (Summary, Deployment,
 		return Summary{}, Deployment{}, err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6461696261)) // "daiba"
-	d := Build(rng, o.Now.UTC(), hash)
-	orgs := append(append([]service.Org{d.City}, d.Townships...), d.Villages...)
+	d := Build(rng, o.Now.UTC(), hash, o.Cities)
+	orgs := d.Orgs()
 	if err := st.Seed(ctx, orgs, d.Users, d.Items); err != nil {
 		return Summary{}, Deployment{}, err
 	}

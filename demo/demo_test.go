@@ -119,3 +119,52 @@ func verifyByParts(t *testing.T, exec func(string, ...any) *gorm.DB, svc *servic
 		t.Errorf("another township: %+v, %v", r, err)
 	}
 }
+
+// TestProvinceDemo: several cities side by side, each with Changle's shape
+// under its own code; every errand's steps are taken by its own city's
+// officers; each city's supervisor sees its own errands only, and the
+// ledger verifies.
+func TestProvinceDemo(t *testing.T) {
+	st := testdb.Open(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, service.Shanghai)
+	const n = 2000
+	sum, d, err := demo.Load(ctx, st, demo.Options{Errands: n, Seed: 3, Now: now, PasswordCost: bcrypt.MinCost, Cities: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Cities) != 3 || sum.Orgs != 3*(1+18+255) || len(d.Agents) != 3*598 || d.Cities[1].Code != "350102" {
+		t.Fatalf("%d cities (%v), %d orgs, %d agents", len(d.Cities), d.Cities, sum.Orgs, len(d.Agents))
+	}
+	var usernames []string
+	st.DB().Table("users").Where("username IN ?", []string{"ag001", "c02ag001", "c03supervisor", "supervisor"}).Pluck("username", &usernames)
+	if len(usernames) != 4 {
+		t.Fatalf("usernames %v", usernames)
+	}
+	// No event of one city's errand by another city's staff.
+	var crossed int64
+	st.DB().Raw(`SELECT COUNT(*) FROM events v JOIN errands e ON e.id = v.errand_id JOIN orgs o ON o.id = v.org_id
+		WHERE substr(o.path, 1, 8) <> substr(e.org_path, 1, 8)`).Scan(&crossed)
+	if crossed != 0 {
+		t.Fatalf("%d steps taken by another city's staff", crossed)
+	}
+	svc := service.New(st.Stores(), service.Options{Now: func() time.Time { return now }})
+	req := service.StatsRequest{From: service.DateOf(now.AddDate(-3, 0, 0)).String(), To: service.DateOf(now).String()}
+	var total int64
+	for _, c := range d.Cities {
+		rep, err := svc.Stats(ctx, service.Actor{Role: service.RoleSupervisor, OrgID: c.ID, OrgPath: c.Path, OrgLevel: c.Level}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.Accepted == 0 {
+			t.Errorf("%s has no errands", c.Name)
+		}
+		total += rep.Totals.Accepted
+	}
+	if total != n {
+		t.Errorf("the cities' totals add up to %d, want %d", total, n)
+	}
+	if check, err := svc.Verify(ctx, nil); err != nil || check.Broken != nil || check.Errands != sum.Errands {
+		t.Errorf("ledger: %+v, %v", check, err)
+	}
+}

@@ -81,7 +81,7 @@ var popular = []string{"SH01", "SH02", "SF01", "JS01", "DY03", "LY04", "SH05"}
 
 func generate(ctx context.Context, st *store.Store, _ *rand.Rand, d Deployment, o Options) (int, int, error) {
 	g := &generator{d: d, cal: service.NewCalendar(service.ShippedCalendars()), seed: o.Seed, now: o.Now.UTC(), orgs: map[string]service.Org{}}
-	for _, org := range append(append([]service.Org{d.City}, d.Townships...), d.Villages...) {
+	for _, org := range d.Orgs() {
 		g.orgs[org.ID] = org
 	}
 	today := service.DateOf(g.now)
@@ -347,7 +347,7 @@ func (g *generator) run(p plan, seq int64) (service.Errand, []service.Event, err
 	actors := [3]service.Actor{
 		actorOf(agent, village),
 		actorOf(g.d.Officers[village.ParentID], g.orgs[village.ParentID]),
-		actorOf(g.d.Officers[g.d.City.ID], g.d.City),
+		actorOf(g.d.Officers[g.orgs[village.ParentID].ParentID], g.orgs[g.orgs[village.ParentID].ParentID]),
 	}
 	id := idAt(p.reg, r)
 	e, ev := service.NewErrand(actors[byAgent], item, service.Intake{

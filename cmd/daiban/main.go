@@ -49,6 +49,7 @@ type config struct {
 	Demo            bool
 	DemoErrands     int
 	DemoSeed        uint64
+	DemoCities      int
 	SecretKey       string
 	AdminPassword   string
 	PublicURL       string
@@ -141,6 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.BoolVar(&cfg.Demo, "demo", false, "fill an empty database with the Changle demo")
 	fs.IntVar(&cfg.DemoErrands, "demo-errands", 75620, "accepted errands the demo generates")
 	fs.Uint64Var(&cfg.DemoSeed, "demo-seed", 1, "random seed of the demo")
+	fs.IntVar(&cfg.DemoCities, "demo-cities", 1, "county-level cities the demo generates side by side (a province's tree); Changle first")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("DAIBAN_PUBLIC_URL", ""), "base URL printed on receipts (DAIBAN_PUBLIC_URL)")
 	// Settings from the environment are checked like flags: a malformed one
 	// stops the start with its name rather than falling back silently.
@@ -213,6 +215,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	if cfg.DrainDelay < 0 {
 		bad = append(bad, "--drain-delay must not be negative")
+	}
+	if cfg.DemoCities < 1 {
+		bad = append(bad, "--demo-cities must be at least 1")
 	}
 	if cfg.NotifyAttempts < 1 || cfg.NotifyBackoff <= 0 || cfg.SMSMaxChars < 70 {
 		bad = append(bad, "--notify-attempts must be at least 1, --notify-backoff more than 0 and --sms-max-chars at least 70")
@@ -500,7 +505,7 @@ func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Serv
 		start := time.Now()
 		log.Info("generating the demo", "errands", cfg.DemoErrands)
 		tenth := 0
-		sum, _, err := demo.Load(ctx, st, demo.Options{Errands: cfg.DemoErrands, Seed: cfg.DemoSeed, Progress: func(done, all int) {
+		sum, _, err := demo.Load(ctx, st, demo.Options{Errands: cfg.DemoErrands, Seed: cfg.DemoSeed, Cities: cfg.DemoCities, Progress: func(done, all int) {
 			// A line for every tenth written, and the last.
 			if t := done * 10 / max(all, 1); t > tenth || done == all {
 				tenth = t
