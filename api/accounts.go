@@ -282,3 +282,27 @@ func (s *Server) setUserActive(active bool) echo.HandlerFunc {
 		return c.JSON(http.StatusOK, toUserJSON(u))
 	}
 }
+
+type accountEventJSON struct {
+	Action    string    `json:"action"`
+	Label     string    `json:"label"`
+	ActorName string    `json:"actor_name"`
+	At        time.Time `json:"at"`
+}
+
+// accountEvents is what was done to a user's account, newest first.
+func (s *Server) accountEvents(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	_, evs, err := s.svc.AccountEvents(c.Request().Context(), actor(c), c.Param("id"), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]accountEventJSON, len(evs))
+	for i, e := range evs {
+		out[i] = accountEventJSON{Action: string(e.Action), Label: e.Action.Label(), ActorName: e.ActorName, At: shanghai(e.At)}
+	}
+	return c.JSON(http.StatusOK, newPage(out, ""))
+}

@@ -332,3 +332,34 @@ func TestUserSearchAndPaging(t *testing.T) {
 	}
 	expectProblem(t, env.Do(apitest.Req{Method: "GET", Path: "/api/v1/users?q=" + strings.Repeat("x", 41), Token: admin, Raw: true}), http.StatusBadRequest, "invalid_parameter", "q")
 }
+
+// TestAccountHistory: an admin reads what was done to an account, newest
+// first, with who did it; nobody else may, and an unknown user is 404.
+func TestAccountHistory(t *testing.T) {
+	env := apitest.New(t)
+	admin := env.Login("admin")
+	id := env.F.Users["tw1"].ID
+	apitest.Expect(t, env.Post("/api/v1/users/"+id+"/reset-password", admin, nil), http.StatusOK)
+	apitest.Expect(t, env.Post("/api/v1/users/"+id+"/disable", admin, nil), http.StatusOK)
+	apitest.Expect(t, env.Post("/api/v1/users/"+id+"/enable", admin, nil), http.StatusOK)
+	var page struct {
+		Items []struct {
+			Action, Label string
+			ActorName     string `json:"actor_name"`
+		}
+	}
+	env.Get("/api/v1/users/"+id+"/events", admin).JSON(t, &page)
+	var got []string
+	for _, e := range page.Items {
+		got = append(got, e.Action+" "+e.Label)
+		if e.Action != "created" && !strings.Contains(e.ActorName, "admin") {
+			t.Errorf("%s by %q", e.Action, e.ActorName)
+		}
+	}
+	// The fixture creates its accounts as the command line does.
+	if strings.Join(got, ", ") != "enabled 启用, disabled 停用, password_reset 重置密码, created 新建账号" {
+		t.Errorf("history %v", got)
+	}
+	expectProblem(t, env.Get("/api/v1/users/"+id+"/events", env.Login("super")), http.StatusForbidden, "forbidden")
+	expectProblem(t, env.Get("/api/v1/users/0190a0b0-0000-7000-8000-000000000000/events", admin), http.StatusNotFound, "not_found")
+}

@@ -181,6 +181,7 @@ func (s *Server) routes() {
 	a.POST("/users/:id/reset-password", s.resetPassword)
 	a.POST("/users/:id/disable", s.setUserActive(false))
 	a.POST("/users/:id/enable", s.setUserActive(true))
+	a.GET("/users/:id/events", s.accountEvents)
 
 	a.POST("/catalog/categories", s.createCategory)
 	a.POST("/catalog/items", s.createItem)

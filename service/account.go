@@ -182,13 +182,36 @@ func (s *Service) setUserActive(ctx context.Context, by Actor, userID string, ac
 	}, nil)
 }
 
-// AccountEvents lists what was done to a user's account, newest first;
-// admins only.
-func (s *Service) AccountEvents(ctx context.Context, a Actor, userID string, limit int) ([]AccountEvent, error) {
+// AccountEvents is a user and what was done to their account, newest
+// first; admins only.
+func (s *Service) AccountEvents(ctx context.Context, a Actor, userID string, limit int) (User, []AccountEvent, error) {
 	if a.Role != RoleAdmin {
-		return nil, ErrForbidden
+		return User{}, nil, ErrForbidden
 	}
-	return s.accounts.AccountEvents(ctx, userID, clampLimit(limit))
+	u, err := s.accounts.User(ctx, userID)
+	if err != nil {
+		return User{}, nil, err
+	}
+	u.PasswordHash = nil
+	evs, err := s.accounts.AccountEvents(ctx, userID, clampLimit(limit))
+	return u, evs, err
+}
+
+// Label says an account action in Chinese.
+func (a AccountAction) Label() string {
+	switch a {
+	case AccountCreated:
+		return "新建账号"
+	case AccountPasswordChanged:
+		return "修改密码"
+	case AccountPasswordReset:
+		return "重置密码"
+	case AccountDisabled:
+		return "停用"
+	case AccountEnabled:
+		return "启用"
+	}
+	return string(a)
 }
 
 // The command line's account changes: the operator at the server holds the

@@ -218,3 +218,22 @@ func (w *console) setUserActive(active bool) echo.HandlerFunc {
 		return c.Redirect(http.StatusSeeOther, "/users?"+q.Encode())
 	}
 }
+
+type accountHistory struct {
+	User   service.User
+	Events []service.AccountEvent
+}
+
+// accountEvents shows what was done to one user's account, newest first.
+func (w *console) accountEvents(c echo.Context) error {
+	if err := w.requireAdmin(c); err != nil {
+		return err
+	}
+	u, evs, err := w.svc.AccountEvents(ctx(c), actor(c), c.Param("id"), 200)
+	if err != nil {
+		return err
+	}
+	p := w.newPage(c, "账号记录："+u.Username)
+	p.Data = accountHistory{User: u, Events: evs}
+	return w.render(c, http.StatusOK, "account_events", p)
+}

@@ -257,3 +257,27 @@ func TestAccountLoginPage(t *testing.T) {
 		t.Error("a supervisor disabled ag1a")
 	}
 }
+
+// TestBrowserAccountHistory: the admin opens a user from the list and reads
+// what was done to the account, on a desktop and on a phone.
+func TestBrowserAccountHistory(t *testing.T) {
+	root := startBrowser(t)
+	env := newEnv(t)
+	admin := env.Login("admin")
+	id := env.F.Users["tw1"].ID
+	env.Post("/api/v1/users/"+id+"/reset-password", admin, nil)
+	env.Post("/api/v1/users/"+id+"/disable", admin, nil)
+	for _, size := range [][2]int64{{desktopW, desktopH}, {phoneW, phoneH}} {
+		p := newPerson(t, root, env, fmt.Sprintf("admin-%d", size[0]), size[0], size[1])
+		p.login("admin")
+		p.open("/users?q=tw1")
+		p.submit(`table.users a[href="/users/` + id + `/events"]`)
+		p.expectText("h1", "账号记录：tw1")
+		p.expectText("table.account-events", "停用", "重置密码", "新建账号", "管理员")
+		p.expectText("main", "已停用")
+		if w := p.eval(`String(document.documentElement.scrollWidth)`); w != fmt.Sprint(size[0]) {
+			t.Errorf("at %d px the page is %s px wide", size[0], w)
+		}
+		p.shot(fmt.Sprintf("account-history-%dx%d", size[0], size[1]))
+	}
+}

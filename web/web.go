@@ -159,6 +159,7 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.POST("/users/:id/reset-password", w.resetPassword, page...)
 	e.POST("/users/:id/disable", w.setUserActive(false), page...)
 	e.POST("/users/:id/enable", w.setUserActive(true), page...)
+	e.GET("/users/:id/events", w.accountEvents, page...)
 
 	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
 		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
