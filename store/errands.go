@@ -254,6 +254,11 @@ const openStatuses = `e.status IN ('registered','forwarded','processing','correc
 // is a plain range over the partial index of open errands.
 const overdueSQL = `(` + openStatuses + ` AND e.due_at < ? AND (e.status <> 'correction' OR e.due_at < e.paused_at))`
 
+// dueBySQL is the warnings list's condition: open and due by a time, an
+// errand awaiting correction only if it was overdue when paused (its clock
+// stopped then).
+const dueBySQL = openStatuses + ` AND e.due_at <= ? AND (e.status <> 'correction' OR e.due_at < e.paused_at)`
+
 // filtered is the errands that f selects, before paging.
 func (s *Store) filtered(ctx context.Context, f service.ErrandFilter) *gorm.DB {
 	q := s.read(ctx).Table("errands e")
@@ -301,9 +306,7 @@ func (s *Store) filtered(ctx context.Context, f service.ErrandFilter) *gorm.DB {
 		q = q.Where(overdueSQL, utc(f.OverdueAt))
 	}
 	if !f.DueBy.IsZero() {
-		// Waiting for correction stops the clock: such an errand warns only
-		// if it was already overdue when paused.
-		q = q.Where(openStatuses+" AND e.due_at <= ? AND (e.status <> 'correction' OR e.due_at < e.paused_at)", utc(f.DueBy))
+		q = q.Where(dueBySQL, utc(f.DueBy))
 	}
 	if f.IDNumber != "" {
 		q = q.Where("e.applicant_id_index = ?", s.crypt.index(f.IDNumber))

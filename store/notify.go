@@ -304,7 +304,7 @@ func (s *Store) MarkRead(ctx context.Context, userID, orgID, id string, at time.
 // now, by holding organisation (the same conditions as the warnings list).
 func (s *Store) WarningsByHolder(ctx context.Context, dueBy, now time.Time) ([]service.HolderWarnings, error) {
 	rows, err := s.read(ctx).Raw(`SELECT e.holder_org_id, SUM(CASE WHEN `+overdueSQL+` THEN 1 ELSE 0 END), COUNT(*)
-		FROM errands e WHERE `+openStatuses+` AND e.due_at <= ? AND (e.status <> 'correction' OR e.due_at < e.paused_at)
+		FROM errands e WHERE `+dueBySQL+`
 		GROUP BY e.holder_org_id ORDER BY e.holder_org_id`, utc(now), utc(dueBy)).Rows()
 	if err != nil {
 		return nil, err
