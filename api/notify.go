@@ -135,7 +135,7 @@ func (s *Server) inbox(c echo.Context) error {
 }
 
 func (s *Server) markRead(c echo.Context) error {
-	if err := s.svc.MarkRead(c.Request().Context(), actor(c), c.Param("id")); err != nil {
+	if _, err := s.svc.MarkRead(c.Request().Context(), actor(c), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -306,7 +306,7 @@ type NotifyStore interface {
 	ReplayDelivery(ctx context.Context, id string, at time.Time) error
 	Inbox(ctx context.Context, userID, orgID string, limit int) ([]InboxItem, error)
 	UnreadCount(ctx context.Context, userID, orgID string) (int, error)
-	MarkRead(ctx context.Context, userID, orgID, id string, at time.Time) error
+	MarkRead(ctx context.Context, userID, orgID, id string, at time.Time) (errandID string, err error)
 	AddNotices(ctx context.Context, ns []Notice) error
 	Setting(ctx context.Context, name string) (string, error)
 	SetSetting(ctx context.Context, name, value string) error
@@ -492,11 +492,12 @@ func (s *Service) Unread(ctx context.Context, a Actor) (int, error) {
 	return s.notify.UnreadCount(ctx, a.UserID, a.OrgID)
 }
 
-// MarkRead marks one of the caller's messages read; an organisation's
-// message is read for everyone in it (one of them has taken it up).
-func (s *Service) MarkRead(ctx context.Context, a Actor, id string) error {
+// MarkRead marks one of the caller's messages read and returns the errand
+// it is about ("" for none); an organisation's message is read for everyone
+// in it (one of them has taken it up).
+func (s *Service) MarkRead(ctx context.Context, a Actor, id string) (string, error) {
 	if !a.Role.Staff() {
-		return ErrForbidden
+		return "", ErrForbidden
 	}
 	return s.notify.MarkRead(ctx, a.UserID, a.OrgID, id, s.now())
 }

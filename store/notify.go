@@ -285,9 +285,11 @@ func (s *Store) UnreadCount(ctx context.Context, userID, orgID string) (int, err
 	return n, err
 }
 
-// MarkRead marks a message of the person or their organisation read.
-func (s *Store) MarkRead(ctx context.Context, userID, orgID, id string, at time.Time) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
+// MarkRead marks a message of the person or their organisation read and
+// returns the errand it is about ("" for none).
+func (s *Store) MarkRead(ctx context.Context, userID, orgID, id string, at time.Time) (string, error) {
+	var errandID string
+	err := s.write(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE inbox SET read_at = COALESCE(read_at, ?), read_by = CASE WHEN read_by = '' THEN ? ELSE read_by END
 			WHERE id = ? AND ((user_id = ? AND user_id <> '') OR (org_id = ? AND org_id <> ''))`, utc(at), userID, id, userID, orgID)
 		if res.Error != nil {
@@ -296,8 +298,9 @@ func (s *Store) MarkRead(ctx context.Context, userID, orgID, id string, at time.
 		if res.RowsAffected == 0 {
 			return service.NotFound("message")
 		}
-		return nil
+		return tx.Raw(`SELECT errand_id FROM inbox WHERE id = ?`, id).Row().Scan(&errandID)
 	})
+	return errandID, err
 }
 
 // WarningsByHolder counts open errands due by dueBy, and those overdue at

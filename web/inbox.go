@@ -18,24 +18,17 @@ func (w *console) inbox(c echo.Context) error {
 	return w.render(c, http.StatusOK, "inbox", p)
 }
 
-// openMessage marks a message read and shows its errand (or the inbox,
+// openMessage marks a message read and shows its errand (or the warnings,
 // for a digest, which belongs to no errand).
 func (w *console) openMessage(c echo.Context) error {
-	a := actor(c)
-	id := c.Param("id")
-	items, err := w.svc.Inbox(ctx(c), a, 200)
+	errandID, err := w.svc.MarkRead(ctx(c), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if err := w.svc.MarkRead(ctx(c), a, id); err != nil {
-		return err
-	}
-	for _, it := range items {
-		if it.ID == id && it.ErrandID != "" {
-			return c.Redirect(http.StatusSeeOther, "/errands/"+it.ErrandID)
-		}
-	}
-	if c.QueryParam("to") == "warnings" {
+	switch {
+	case errandID != "":
+		return c.Redirect(http.StatusSeeOther, "/errands/"+errandID)
+	case c.QueryParam("to") == "warnings":
 		return c.Redirect(http.StatusSeeOther, "/warnings")
 	}
 	return c.Redirect(http.StatusSeeOther, "/inbox")
