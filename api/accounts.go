@@ -157,7 +157,7 @@ func nextKey[T any](items []T, limit int, key func(T) string) string {
 type orgRequest struct {
 	Code     string `json:"code" validate:"required,max=12"`
 	Name     string `json:"name" validate:"required,max=200"`
-	Level    string `json:"level" validate:"required,oneof=city township village"`
+	Level    string `json:"level" validate:"required,oneof=city township village grid department"`
 	ParentID string `json:"parent_id" validate:"max=36"`
 }
 
@@ -210,7 +210,7 @@ type userRequest struct {
 	Password    string `json:"password" validate:"required,max=72"`
 	DisplayName string `json:"display_name" validate:"required,max=40"`
 	Phone       string `json:"phone" validate:"max=20"`
-	Role        string `json:"role" validate:"required,oneof=agent township_officer city_officer supervisor admin"`
+	Role        string `json:"role" validate:"required,oneof=agent township_officer city_officer supervisor admin grid_inspector hotline_operator department_officer"`
 	OrgID       string `json:"org_id" validate:"required,max=36"`
 }
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,10 +18,19 @@ const (
 	LevelCity     Level = "city"
 	LevelTownship Level = "township"
 	LevelVillage  Level = "village"
+	// LevelGrid is a grid (网格) under a village or community: where a grid
+	// inspector walks and 民情 reports are placed.
+	LevelGrid Level = "grid"
+	// LevelDepartment is a functional department (职能部门) of a city or a
+	// township that dispatched 民情 reports can go to.
+	LevelDepartment Level = "department"
 )
 
+// Levels lists every level.
+var Levels = []Level{LevelCity, LevelTownship, LevelVillage, LevelGrid, LevelDepartment}
+
 // Valid reports whether l is a known level.
-func (l Level) Valid() bool { return l == LevelCity || l == LevelTownship || l == LevelVillage }
+func (l Level) Valid() bool { return slices.Contains(Levels, l) }
 
 // Parent is the level directly above l ("" for the city).
 func (l Level) Parent() Level {
@@ -29,12 +39,38 @@ func (l Level) Parent() Level {
 		return LevelTownship
 	case LevelTownship:
 		return LevelCity
+	case LevelGrid:
+		return LevelVillage
 	}
 	return ""
 }
 
+// parentOK reports whether an organisation at level l may hang under one
+// at level p: a department under a city or a township, every other level
+// under the level directly above it.
+func (l Level) parentOK(p Level) bool {
+	if l == LevelDepartment {
+		return p == LevelCity || p == LevelTownship
+	}
+	return p == l.Parent()
+}
+
 // codeLength is the length of a division code (统计用区划代码) at each level.
-var codeLength = map[Level]int{LevelCity: 6, LevelTownship: 9, LevelVillage: 12}
+// A grid's code is its village's and three digits; a department's is its
+// city's or township's and four, so no department code can be a division's.
+var codeLength = map[Level]int{LevelCity: 6, LevelTownship: 9, LevelVillage: 12, LevelGrid: 15}
+
+// codeOK reports whether code has the length of a code at level under a
+// parent at level parent.
+func codeOK(level, parent Level, code string) bool {
+	if !digits.MatchString(code) {
+		return false
+	}
+	if level == LevelDepartment {
+		return len(code) == codeLength[parent]+4
+	}
+	return len(code) == codeLength[level]
+}
 
 // PathLen is the length of the materialised path of an organisation at
 // level: "/CCCCCC/TTTTTTTTT/VVVVVVVVVVVV/" for a village. The first
@@ -47,6 +83,8 @@ func PathLen(level Level) int {
 		return PathLen(LevelCity) + codeLength[LevelTownship] + 1
 	case LevelVillage:
 		return PathLen(LevelTownship) + codeLength[LevelVillage] + 1
+	case LevelGrid:
+		return PathLen(LevelVillage) + codeLength[LevelGrid] + 1
 	}
 	return 0
 }
@@ -60,6 +98,10 @@ func (l Level) Label() string {
 		return "乡镇(街道)"
 	case LevelVillage:
 		return "村(社区)"
+	case LevelGrid:
+		return "网格"
+	case LevelDepartment:
+		return "职能部门"
 	}
 	return string(l)
 }
@@ -116,7 +158,7 @@ func (s *Service) CreateOrg(ctx context.Context, a Actor, in OrgInput) (Org, err
 	var f fields
 	if !in.Level.Valid() {
 		f.add("level", "unknown_level")
-	} else if n := codeLength[in.Level]; len(in.Code) != n || !digits.MatchString(in.Code) {
+	} else if n := codeLength[in.Level]; in.Level != LevelDepartment && !codeOK(in.Level, "", in.Code) {
 		f.add("code", "division_code_digits", string(in.Level), itoa(n))
 	}
 	checkText(&f, "name", in.Name, 1, 60)
@@ -140,8 +182,14 @@ func (s *Service) CreateOrg(ctx context.Context, a Actor, in OrgInput) (Org, err
 			}
 			return Org{}, err
 		}
-		if parent.Level != in.Level.Parent() {
+		if !in.Level.parentOK(parent.Level) {
+			if in.Level == LevelDepartment {
+				return Org{}, InvalidField("parent_id", "department_parent")
+			}
 			return Org{}, InvalidField("parent_id", "wrong_parent_level", string(in.Level), string(in.Level.Parent()))
+		}
+		if in.Level == LevelDepartment && !codeOK(in.Level, parent.Level, in.Code) {
+			return Org{}, InvalidField("code", "department_code_digits", itoa(codeLength[parent.Level]+4))
 		}
 		if !strings.HasPrefix(in.Code, parent.Code) {
 			return Org{}, InvalidField("code", "code_not_under_parent", parent.Code)

@@ -109,6 +109,7 @@ type Stores struct {
 	Errands   ErrandStore
 	Stats     StatsStore
 	Notify    NotifyStore
+	Reports   ReportStore
 }
 
 // ThrottleKind names a table of attempt counters kept in the database.

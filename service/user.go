@@ -22,10 +22,18 @@ const (
 	RoleCityOfficer     Role = "city_officer"
 	RoleSupervisor      Role = "supervisor"
 	RoleAdmin           Role = "admin"
+	// RoleGridInspector (网格员) walks one grid and reports what residents
+	// raise there. A village agent reports for the grids of the village too.
+	RoleGridInspector Role = "grid_inspector"
+	// RoleHotlineOperator (12319 热线话务员) registers calls at the city centre.
+	RoleHotlineOperator Role = "hotline_operator"
+	// RoleDepartmentOfficer handles the 民情 reports dispatched to a
+	// functional department (职能部门).
+	RoleDepartmentOfficer Role = "department_officer"
 )
 
 // Roles lists every role, for validation and exhaustive tests.
-var Roles = []Role{RoleAgent, RoleTownshipOfficer, RoleCityOfficer, RoleSupervisor, RoleAdmin}
+var Roles = []Role{RoleAgent, RoleTownshipOfficer, RoleCityOfficer, RoleSupervisor, RoleAdmin, RoleGridInspector, RoleHotlineOperator, RoleDepartmentOfficer}
 
 // Level is the organisation level a user of this role must belong to.
 func (r Role) Level() Level {
@@ -34,8 +42,12 @@ func (r Role) Level() Level {
 		return LevelVillage
 	case RoleTownshipOfficer:
 		return LevelTownship
-	case RoleCityOfficer, RoleSupervisor, RoleAdmin:
+	case RoleCityOfficer, RoleSupervisor, RoleAdmin, RoleHotlineOperator:
 		return LevelCity
+	case RoleGridInspector:
+		return LevelGrid
+	case RoleDepartmentOfficer:
+		return LevelDepartment
 	}
 	return ""
 }

@@ -57,6 +57,7 @@ func (w *console) changePassword(c echo.Context) error {
 var roleLabels = map[service.Role]string{
 	service.RoleAgent: "代办员", service.RoleTownshipOfficer: "乡镇办事员", service.RoleCityOfficer: "市中心办事员",
 	service.RoleSupervisor: "督查", service.RoleAdmin: "系统管理员",
+	service.RoleGridInspector: "网格员", service.RoleHotlineOperator: "热线话务员", service.RoleDepartmentOfficer: "职能部门办事员",
 }
 
 type userRow struct {
