@@ -166,6 +166,38 @@ func (c *Calendar) DueAt(t time.Time, n int) time.Time {
 	return c.AddWorkingDays(DateOf(t), n).End()
 }
 
+// Office hours, for limits counted in working hours (an urgent 民情
+// report's): 08:30 to 17:30 of each working day, counted through.
+const (
+	officeOpens  = 8*time.Hour + 30*time.Minute
+	officeCloses = 17*time.Hour + 30*time.Minute
+)
+
+// AddWorkingHours is the moment h office hours after t: time outside
+// office hours and on days off does not count.
+func (c *Calendar) AddWorkingHours(t time.Time, h int) time.Time {
+	left := time.Duration(h) * time.Hour
+	d := DateOf(t)
+	cur := t.In(Shanghai)
+	for {
+		if c.Working(d) {
+			opens, closes := d.Start().Add(officeOpens), d.Start().Add(officeCloses)
+			if cur.Before(opens) {
+				cur = opens
+			}
+			if cur.Before(closes) {
+				if avail := closes.Sub(cur); left <= avail {
+					return cur.Add(left).UTC()
+				} else {
+					left -= avail
+				}
+			}
+		}
+		d++
+		cur = d.Start()
+	}
+}
+
 //go:embed calendars/*.json
 var shippedCalendars embed.FS
 

@@ -111,3 +111,32 @@ func TestCalendarYearCheck(t *testing.T) {
 		t.Errorf("days are not sorted")
 	}
 }
+
+func TestAddWorkingHours(t *testing.T) {
+	cal := NewCalendar(ShippedCalendars())
+	at := func(s string) time.Time {
+		v, err := time.ParseInLocation("2006-01-02 15:04", s, Shanghai)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		from string
+		h    int
+		want string
+	}{
+		{"2026-12-07 09:00", 1, "2026-12-07 10:00"}, // a Monday morning
+		{"2026-12-07 07:00", 1, "2026-12-07 09:30"}, // before the office opens
+		{"2026-12-07 17:00", 1, "2026-12-08 09:00"}, // half an hour today, half tomorrow
+		{"2026-12-07 20:00", 4, "2026-12-08 12:30"}, // after hours: from tomorrow's opening
+		{"2026-12-11 16:30", 2, "2026-12-14 09:30"}, // Friday into Monday
+		{"2026-12-12 10:00", 1, "2026-12-14 09:30"}, // a Saturday counts nothing
+		{"2026-12-31 17:00", 1, "2027-01-04 09:00"}, // New Year's Day off, then the weekend
+		{"2026-12-07 08:30", 9, "2026-12-07 17:30"}, // a whole day ends at closing
+	} {
+		if got := cal.AddWorkingHours(at(c.from), c.h).In(Shanghai).Format("2006-01-02 15:04"); got != c.want {
+			t.Errorf("%s + %d h = %s, want %s", c.from, c.h, got, c.want)
+		}
+	}
+}

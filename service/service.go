@@ -205,6 +205,7 @@ type Service struct {
 	errands      ErrandStore
 	stats        StatsStore
 	notify       NotifyStore
+	reportStore  ReportStore
 	clock        func() time.Time
 	passwordCost int
 	sessionTTL   time.Duration
@@ -257,7 +258,7 @@ func New(st Stores, o Options) *Service {
 		o.Logins = max(1, runtime.NumCPU()/2)
 	}
 	s := &Service{
-		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats, notify: st.Notify,
+		accounts: st.Accounts, directory: st.Directory, errands: st.Errands, stats: st.Stats, notify: st.Notify, reportStore: st.Reports,
 		publicURL: o.PublicURL, loopbackHooks: o.LoopbackHTTP, notified: o.Notified, smsMax: o.SMSMaxChars,
 		clock: o.Now, passwordCost: o.PasswordCost, sessionTTL: o.SessionTTL,
 		receipts: &receiptAllocator{store: st.Errands, block: o.ReceiptBlock},

@@ -16,6 +16,11 @@ import (
 
 // zhCodes translate errors that are about the request as a whole.
 var zhCodes = map[string]string{
+	"too_many_reports":         "本网络提交的民情过多，请稍后再试，或拨打12319热线。",
+	"extension_pending":        "已有延期申请在等待审批。",
+	"no_extension_requested":   "没有待审批的延期申请。",
+	"not_dispatcher":           "只有分派此件的单位才能审核、回访或合并。",
+	"report_not_found":         "未找到：请核对编号和查询码。",
 	"version_conflict":         "该办件刚刚已被他人办理或更新，下面是最新状态，请核对后再操作。",
 	"invalid_transition":       "该办件当前的状态不能进行此操作，下面是最新状态。",
 	"decided_here":             "本事项由本级办结，无需转报。",
