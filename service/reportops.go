@@ -5,10 +5,11 @@ import (
 	"crypto/subtle"
 	"errors"
 	"math"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gabriel-vasile/mimetype"
 )
 
 // Report intake limits.
@@ -87,7 +88,7 @@ func (s *Service) SubmitReport(ctx context.Context, a *Actor, in ReportInput) (R
 	var photos []ReportPhoto
 	for i, p := range in.Photos {
 		field := "photos[" + itoa(i) + "]"
-		ct := http.DetectContentType(p)
+		ct := mimetype.Detect(p).String()
 		switch {
 		case len(p) > MaxReportPhotoBytes:
 			f.add(field, "photo_too_large", itoa(MaxReportPhotoBytes>>20))
