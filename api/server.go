@@ -165,6 +165,8 @@ func (s *Server) routes() {
 		},
 	}))
 	public.GET("/receipts/:receipt_no", s.publicReceipt)
+	public.POST("/reports", s.publicSubmitReport)
+	public.GET("/reports/:no", s.publicReport)
 
 	a := v1.Group("", s.authenticate)
 	a.POST("/auth/logout", s.logout)
@@ -199,6 +201,15 @@ func (s *Server) routes() {
 		a.POST("/errands/:id/"+string(act), s.transition(act))
 	}
 
+	a.POST("/reports", s.submitReport)
+	a.GET("/reports", s.listReports)
+	a.GET("/reports/:id", s.getReport)
+	a.GET("/reports/:id/events", s.reportEvents)
+	a.GET("/reports/:id/photos/:n", s.reportPhoto)
+	for _, act := range service.ReportActions {
+		a.POST("/reports/:id/"+string(act), s.reportStep(act))
+	}
+	a.GET("/stats/reports", s.reportStats)
 	a.GET("/supervision/warnings", s.warnings)
 	a.GET("/stats/completion", s.completionStats)
 	a.GET("/admin/ledger-check", s.ledgerCheck)

@@ -87,3 +87,20 @@ func recoveredLabel(b *bool) string {
 	}
 	return "遗失"
 }
+
+// ReportStatsHeaders are the columns of the 民情 statistics download.
+var ReportStatsHeaders = []string{"代码", "名称", "受理件", "办结件", "办结率(%)", "按时办结", "按时办结率(%)", "响应", "按时响应", "响应率(%)", "回访", "联系不上", "满意率(%)", "平均满意度", "超期未办结"}
+
+// ReportStats sends 民情 statistics as a CSV or XLSX download.
+func ReportStats(w http.ResponseWriter, format string, rep service.ReportStatsReport) error {
+	t := table{sheet: "民情统计", headers: ReportStatsHeaders}
+	cells := func(f service.ReportFigures) []any {
+		return []any{f.Accepted, f.Closed, f.CompletionRate, f.ClosedOnTime, f.OnTimeRate, f.Responses, f.ResponsesOnTime,
+			f.ResponseRate, f.FollowedUp, f.Unreachable, f.SatisfactionRate, f.MeanGrade, f.OverdueOpen}
+	}
+	for _, g := range rep.Groups {
+		t.rows = append(t.rows, append([]any{g.Key, g.Name}, cells(g.ReportFigures)...))
+	}
+	t.totals = append([]any{"合计", rep.Org.Name}, cells(rep.Totals)...)
+	return send(w, format, "民情统计_"+rep.Org.Name+"_"+rep.From.String()+"_"+rep.To.String(), t)
+}

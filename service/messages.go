@@ -133,6 +133,7 @@ var fieldMessages = map[string]fieldMessage{
 	"parent_required":         {"required for a {0}", "请选择上级单位。"},
 	"no_such_org":             {"no such organisation", "没有这个单位代码，请从列表中选择。"},
 	"wrong_parent_level":      {"the parent of a {0} must be a {1}", "上级单位的层级不符：乡镇（街道）的上级须为市，村（社区）的上级须为乡镇（街道），网格的上级须为村（社区）。"},
+	"photo_number":            {"a photo number from 1 to 6", "照片序号须为 1 至 6。"},
 	"unknown_report_group":    {"one of org, category, channel, grid, month", "分组方式须为单位、类别、渠道、网格或月份。"},
 	"unknown_report_category": {"an unknown category", "请选择问题类别。"},
 	"unknown_urgency":         {"ordinary or urgent", "紧急程度须为一般或紧急。"},
