@@ -40,6 +40,7 @@ func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 		{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(s.postgres), Rollback: rollbackErrandUrges},
 		{ID: "202612050011_event_changes", Migrate: migrateEventChanges, Rollback: rollbackEventChanges},
 		{ID: "202612050020_notifications", Migrate: migrateNotifications, Rollback: rollbackNotifications},
+		{ID: "202612060001_reports", Migrate: migrateReports(s.postgres), Rollback: rollbackReports(s.postgres)},
 	})
 }
 
@@ -658,4 +659,152 @@ func rollbackNotifications(tx *gorm.DB) error {
 		return err
 	}
 	return tx.Exec(`ALTER TABLE errands DROP COLUMN no_sms`).Error
+}
+
+// Migration 10 keeps 民情 reports: the reports, their hash-chained events
+// (append-only, like an errand's, and on SQLite in key order) and their
+// photos. Grids and departments have longer codes than divisions (15 and
+// 13 digits), so PostgreSQL widens orgs.code, which for a varchar changes
+// only the catalogue; SQLite does not enforce the length. The reports name
+// organisations without foreign keys: the paths beside the ids are what
+// scopes them.
+type m10Report struct {
+	ID                string    `gorm:"type:varchar(36);primaryKey"`
+	No                string    `gorm:"type:varchar(16);not null;uniqueIndex:idx_reports_no"`
+	VerifyCode        string    `gorm:"type:varchar(6);not null"`
+	Channel           string    `gorm:"type:varchar(10);not null"`
+	Category          string    `gorm:"type:varchar(32);not null"`
+	Urgency           string    `gorm:"type:varchar(10);not null"`
+	Text              string    `gorm:"type:text;not null"`
+	Address           string    `gorm:"type:varchar(500);not null"`
+	GridID            string    `gorm:"type:varchar(36);not null"`
+	GridPath          string    `gorm:"type:varchar(64);not null"`
+	Lat               *float64  `gorm:"type:double precision"`
+	Lng               *float64  `gorm:"type:double precision"`
+	ReporterName      string    `gorm:"type:varchar(160);not null"`
+	ReporterPhone     string    `gorm:"type:varchar(20);not null"`
+	ReporterAnonymous bool      `gorm:"not null"`
+	Photos            int       `gorm:"not null"`
+	IntakeOrgID       string    `gorm:"type:varchar(36);not null"`
+	IntakePath        string    `gorm:"type:varchar(64);not null"`
+	CreatedBy         string    `gorm:"type:varchar(36);not null"`
+	HolderOrgID       string    `gorm:"type:varchar(36);not null"`
+	HolderPath        string    `gorm:"type:varchar(64);not null"`
+	DispatcherID      string    `gorm:"type:varchar(36);not null"`
+	DispatcherPath    string    `gorm:"type:varchar(64);not null"`
+	HandlerOrgID      string    `gorm:"type:varchar(36);not null"`
+	HandlerPath       string    `gorm:"type:varchar(64);not null"`
+	Status            string    `gorm:"type:varchar(12);not null"`
+	Version           int       `gorm:"not null"`
+	RegisteredAt      time.Time `gorm:"not null"`
+	RegisteredMonth   string    `gorm:"type:varchar(7);not null"` // YYYY-MM in Asia/Shanghai, for grouping by month
+	DueAt             time.Time `gorm:"not null"`
+	DispatchedAt      *time.Time
+	ResponseDueAt     *time.Time
+	Answer            string `gorm:"type:text;not null"`
+	AnsweredAt        *time.Time
+	ExtensionDays     int  `gorm:"not null"`
+	Satisfaction      int  `gorm:"not null"`
+	Unreachable       bool `gorm:"not null"`
+	ClosedAt          *time.Time
+	MergedInto        string    `gorm:"type:varchar(16);not null"`
+	UpdatedAt         time.Time `gorm:"not null"`
+	Responses         int       `gorm:"not null"`
+	ResponsesOnTime   int       `gorm:"not null"`
+	AnsweredOnTime    bool      `gorm:"not null"`
+	HeadHash          string    `gorm:"type:varchar(64);not null"`
+}
+
+func (m10Report) TableName() string { return "reports" }
+
+type m10ReportEvent struct {
+	ReportID   string    `gorm:"type:varchar(36);primaryKey"`
+	Report     m10Report `gorm:"foreignKey:ReportID"`
+	Seq        int       `gorm:"primaryKey;autoIncrement:false"`
+	Action     string    `gorm:"type:varchar(20);not null"`
+	FromStatus string    `gorm:"type:varchar(12);not null"`
+	ToStatus   string    `gorm:"type:varchar(12);not null"`
+	ActorID    string    `gorm:"type:varchar(36);not null"`
+	ActorName  string    `gorm:"type:varchar(160);not null"`
+	ActorRole  string    `gorm:"type:varchar(20);not null"`
+	OrgID      string    `gorm:"type:varchar(36);not null"`
+	ToOrgID    string    `gorm:"type:varchar(36);not null"`
+	At         time.Time `gorm:"not null"`
+	Note       string    `gorm:"type:text;not null"`
+	Grade      int       `gorm:"not null"`
+	Days       int       `gorm:"not null"`
+	DueAt      *time.Time
+	PrevHash   string `gorm:"type:varchar(64);not null"`
+	Hash       string `gorm:"type:varchar(64);not null"`
+}
+
+func (m10ReportEvent) TableName() string { return "report_events" }
+
+type m10ReportPhoto struct {
+	ReportID    string    `gorm:"type:varchar(36);primaryKey"`
+	Report      m10Report `gorm:"foreignKey:ReportID"`
+	N           int       `gorm:"primaryKey;autoIncrement:false"`
+	ContentType string    `gorm:"type:varchar(100);not null"`
+	Data        []byte    `gorm:"not null"`
+}
+
+func (m10ReportPhoto) TableName() string { return "report_photos" }
+
+func migrateReports(postgres bool) gormigrate.MigrateFunc {
+	return func(tx *gorm.DB) error {
+		if err := tx.Migrator().CreateTable(&m10Report{}); err != nil {
+			return err
+		}
+		events := tx
+		if !postgres {
+			events = tx.Set("gorm:table_options", "WITHOUT ROWID")
+		}
+		if err := events.Migrator().CreateTable(&m10ReportEvent{}); err != nil {
+			return err
+		}
+		// Photos stay in rowid tables on SQLite: large rows do not belong
+		// in a WITHOUT ROWID b-tree.
+		if err := tx.Migrator().CreateTable(&m10ReportPhoto{}); err != nil {
+			return err
+		}
+		stmts := []string{
+			`CREATE INDEX idx_reports_scope ON reports (intake_path, id)`,
+			`CREATE INDEX idx_reports_holder ON reports (holder_org_id, status)`,
+			`CREATE INDEX idx_reports_handler ON reports (handler_path)`,
+			`CREATE INDEX idx_reports_grid ON reports (grid_path)`,
+			`CREATE INDEX idx_reports_dispatcher ON reports (dispatcher_path)`,
+			`CREATE INDEX idx_reports_registered ON reports (registered_at)`,
+		}
+		if postgres {
+			stmts = append(stmts,
+				`ALTER TABLE orgs ALTER COLUMN code TYPE varchar(16)`,
+				`CREATE FUNCTION report_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'report events are append-only'; END $$`,
+				`CREATE TRIGGER report_events_no_update BEFORE UPDATE OR DELETE ON report_events FOR EACH ROW EXECUTE FUNCTION report_events_append_only()`,
+			)
+		} else {
+			stmts = append(stmts,
+				`CREATE TRIGGER report_events_no_update BEFORE UPDATE ON report_events BEGIN SELECT RAISE(ABORT, 'report events are append-only'); END`,
+				`CREATE TRIGGER report_events_no_delete BEFORE DELETE ON report_events BEGIN SELECT RAISE(ABORT, 'report events are append-only'); END`,
+			)
+		}
+		return execAll(tx, stmts)
+	}
+}
+
+// rollbackReports drops the tables with their indexes and triggers; on
+// PostgreSQL narrowing orgs.code back fails, as it should, once a longer
+// code is stored.
+func rollbackReports(postgres bool) gormigrate.RollbackFunc {
+	return func(tx *gorm.DB) error {
+		if err := tx.Migrator().DropTable(&m10ReportPhoto{}, &m10ReportEvent{}, &m10Report{}); err != nil {
+			return err
+		}
+		if !postgres {
+			return nil
+		}
+		return execAll(tx, []string{
+			`DROP FUNCTION report_events_append_only()`,
+			`ALTER TABLE orgs ALTER COLUMN code TYPE varchar(12)`,
+		})
+	}
 }

@@ -455,6 +455,8 @@ func values(targets []any) []any {
 			out[i] = *p
 		case **bool:
 			out[i] = *p
+		case **float64:
+			out[i] = *p
 		default:
 			panic(fmt.Sprintf("store: no value for a %T", t)) // a new field type: add it here
 		}

@@ -337,7 +337,7 @@ func unptime(t *time.Time) time.Time {
 	return t.UTC()
 }
 
-// Stores hands the store to the service as its four aggregates.
+// Stores hands the store to the service as its aggregates.
 func (s *Store) Stores() service.Stores {
-	return service.Stores{Accounts: s, Directory: s, Errands: s, Stats: s, Notify: s}
+	return service.Stores{Accounts: s, Directory: s, Errands: s, Stats: s, Notify: s, Reports: s}
 }
