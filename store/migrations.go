@@ -796,15 +796,13 @@ func migrateReports(postgres bool) gormigrate.MigrateFunc {
 // code is stored.
 func rollbackReports(postgres bool) gormigrate.RollbackFunc {
 	return func(tx *gorm.DB) error {
-		if err := tx.Migrator().DropTable(&m10ReportPhoto{}, &m10ReportEvent{}, &m10Report{}); err != nil {
-			return err
+		// Children first: SQLite checks the foreign keys of a dropped
+		// table's rows, and GORM's DropTable cannot turn them off inside
+		// the migration's transaction.
+		stmts := []string{`DROP TABLE report_photos`, `DROP TABLE report_events`, `DROP TABLE reports`}
+		if postgres {
+			stmts = append(stmts, `DROP FUNCTION report_events_append_only()`, `ALTER TABLE orgs ALTER COLUMN code TYPE varchar(12)`)
 		}
-		if !postgres {
-			return nil
-		}
-		return execAll(tx, []string{
-			`DROP FUNCTION report_events_append_only()`,
-			`ALTER TABLE orgs ALTER COLUMN code TYPE varchar(12)`,
-		})
+		return execAll(tx, stmts)
 	}
 }
