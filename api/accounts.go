@@ -155,7 +155,7 @@ func nextKey[T any](items []T, limit int, key func(T) string) string {
 }
 
 type orgRequest struct {
-	Code     string `json:"code" validate:"required,max=12"`
+	Code     string `json:"code" validate:"required,max=16"`
 	Name     string `json:"name" validate:"required,max=200"`
 	Level    string `json:"level" validate:"required,oneof=city township village grid department"`
 	ParentID string `json:"parent_id" validate:"max=36"`

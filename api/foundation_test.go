@@ -189,7 +189,10 @@ func TestOrganisations(t *testing.T) {
 		{"code of the wrong length", admin, map[string]any{"code": "35018210", "name": "短码", "level": "township", "parent_id": env.F.City.ID}, 422, "code"},
 		{"unknown parent", admin, map[string]any{"code": "350182100298", "name": "无父", "level": "village", "parent_id": "0192f000-0000-7000-8000-000000000000"}, 422, "parent_id"},
 		{"a second city", admin, map[string]any{"code": "350183", "name": "二市", "level": "city", "parent_id": env.F.City.ID}, 422, "parent_id"},
-		{"unknown level", admin, map[string]any{"code": "350182100297", "name": "网格", "level": "grid", "parent_id": env.F.T1.ID}, 422, "level"},
+		{"unknown level", admin, map[string]any{"code": "350182100297", "name": "自然村", "level": "hamlet", "parent_id": env.F.T1.ID}, 422, "level"},
+		{"a grid under a township", admin, map[string]any{"code": "350182100297001", "name": "网格", "level": "grid", "parent_id": env.F.T1.ID}, 422, "parent_id"},
+		{"a department with a village's code length", admin, map[string]any{"code": "350182100297", "name": "部门", "level": "department", "parent_id": env.F.T1.ID}, 422, "code"},
+		{"a department under a village", admin, map[string]any{"code": "3501821002010001", "name": "部门", "level": "department", "parent_id": env.F.V1a.ID}, 422, "parent_id"},
 		{"missing name", admin, map[string]any{"code": "350182100296", "level": "village", "parent_id": env.F.T1.ID}, 422, "name"},
 		{"wrong type", admin, map[string]any{"code": 350182100296, "name": "x", "level": "village", "parent_id": env.F.T1.ID}, 400, "code"},
 		{"unknown field", admin, map[string]any{"code": "350182100295", "name": "x", "level": "village", "parent_id": env.F.T1.ID, "grid": 1}, 400, "grid"},
@@ -241,7 +244,7 @@ func TestOrganisations(t *testing.T) {
 	if got := strings.Join(seen, " "); got != want {
 		t.Errorf("tree walk = %s\nwant        %s", got, want)
 	}
-	for _, path := range []string{"/api/v1/orgs?level=grid", "/api/v1/orgs?limit=0", "/api/v1/orgs?cursor=!!"} {
+	for _, path := range []string{"/api/v1/orgs?level=hamlet", "/api/v1/orgs?limit=0", "/api/v1/orgs?cursor=!!"} {
 		apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodGet, Path: path, Token: agent, Raw: true}), http.StatusBadRequest)
 	}
 	apitest.Expect(t, env.Get("/api/v1/orgs/"+env.F.T2.ID, agent), http.StatusOK)

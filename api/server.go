@@ -130,7 +130,10 @@ func (s *Server) routes() {
 			return err
 		},
 	}))
-	e.Use(middleware.BodyLimit(s.opts.BodyLimit))
+	// A report may carry six photos of 2 MB (base64: a third more); its
+	// intake routes take that much, every other route BodyLimit.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: s.opts.BodyLimit, Skipper: reportIntake}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: reportBodyLimit, Skipper: func(c echo.Context) bool { return !reportIntake(c) }}))
 	e.Use(checkText)
 	if len(s.opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
@@ -359,4 +362,13 @@ func (s *Server) readyz(c echo.Context) error {
 
 func (s *Server) openapi(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", s.opts.OpenAPI)
+}
+
+// reportBodyLimit caps a report's intake: six photos and the rest.
+const reportBodyLimit = "17M"
+
+// reportIntake reports whether c is a report's intake, which may carry photos.
+func reportIntake(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return c.Request().Method == http.MethodPost && (p == "/api/v1/reports" || p == "/api/v1/public/reports")
 }

@@ -103,6 +103,9 @@ func Spec() (routers.Router, error) {
 		openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
 		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 		openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.PlainBodyDecoder)
+		for _, img := range []string{"image/jpeg", "image/png", "image/webp", "image/gif"} {
+			openapi3filter.RegisterBodyDecoder(img, openapi3filter.FileBodyDecoder)
+		}
 		loader := openapi3.NewLoader()
 		doc, err := loader.LoadFromData(daiban.OpenAPI)
 		if err != nil {
