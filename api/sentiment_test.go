@@ -497,3 +497,56 @@ func TestReportDeadlines(t *testing.T) {
 		t.Errorf("overdue at noon: %+v", page.Items)
 	}
 }
+
+// Reports tell others too: a webhook subscribed to report steps gets each
+// as a CloudEvent without the reporter's name or phone, the receiving
+// organisation's queue hears of a dispatch, and the reporter gets one text
+// when the answer is accepted.
+func TestReportNotices(t *testing.T) {
+	env := apitest.New(t)
+	w := newReportWorld(t, env)
+	admin, hot, dep := env.Login("admin"), env.Login("hot"), env.Login("dep")
+	apitest.Expect(t, env.Post("/api/v1/webhooks", admin, map[string]any{"url": "https://hooks.example.com/m",
+		"types": []string{"report.register", "report.dispatch", "report.accept"}}), http.StatusCreated)
+	rep := decodeReport(t, env.Post("/api/v1/reports", hot, map[string]any{"category": "order", "text": "占道经营影响通行",
+		"reporter": map[string]any{"name": "赵六", "phone": "13900005555"}}), http.StatusCreated)
+	s := &stepper{t: t, env: env, rep: rep}
+	s.do(hot, "dispatch", map[string]any{"to_org_id": w.CityDept.ID}, http.StatusOK)
+	s.do(dep, "sign", nil, http.StatusOK)
+	s.do(dep, "answer", map[string]any{"answer": "已劝离占道摊贩。"}, http.StatusOK)
+	s.do(hot, "accept", nil, http.StatusOK)
+
+	var out struct {
+		Items []struct {
+			Channel, Type, Target string
+		}
+	}
+	env.Get("/api/v1/admin/outbox?limit=100", admin).JSON(t, &out)
+	var got []string
+	for _, d := range out.Items {
+		got = append(got, d.Channel+" "+d.Type)
+	}
+	want := map[string]bool{"webhook report.register": true, "webhook report.dispatch": true, "webhook report.accept": true, "sms report.answered": true}
+	if len(got) != len(want) {
+		t.Fatalf("deliveries %v, want %v", got, want)
+	}
+	for _, g := range got {
+		if !want[g] {
+			t.Errorf("unexpected delivery %q", g)
+		}
+	}
+	var body string
+	if err := env.Store.DB().Raw("SELECT body FROM outbox WHERE type = 'report.register'").Scan(&body).Error; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(body, `"specversion":"1.0"`) || !strings.Contains(body, rep.No) || strings.Contains(body, "赵六") || strings.Contains(body, "13900005555") {
+		t.Errorf("the CloudEvent: %s", body)
+	}
+	var inbox struct {
+		Items []struct{ Text string }
+	}
+	env.Get("/api/v1/inbox", dep).JSON(t, &inbox)
+	if len(inbox.Items) != 1 || !strings.Contains(inbox.Items[0].Text, rep.No) {
+		t.Errorf("the department's inbox: %+v", inbox.Items)
+	}
+}

@@ -59,6 +59,10 @@ func EventTypes() []string {
 	for _, a := range Actions {
 		out = append(out, "errand."+string(a))
 	}
+	out = append(out, "report."+string(ReportRegister))
+	for _, a := range ReportActions {
+		out = append(out, "report."+string(a))
+	}
 	return out
 }
 
@@ -69,6 +73,9 @@ func EventTypeLabel(t string) string {
 	}
 	if t == "digest" {
 		return "每日提醒"
+	}
+	if a, ok := strings.CutPrefix(t, "report."); ok {
+		return "民情" + ReportAction(a).Label()
 	}
 	return Action(strings.TrimPrefix(t, "errand.")).Label()
 }

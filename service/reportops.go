@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -196,9 +197,10 @@ func (s *Service) SubmitReport(ctx context.Context, a *Actor, in ReportInput) (R
 		ev.ActorID, ev.ActorName, ev.ActorRole = a.UserID, a.Name, a.Role
 	}
 	linkReport(&r, &ev)
-	if err := s.reportStore.CreateReport(ctx, r, ev, photos, nil); err != nil {
+	if err := s.reportStore.CreateReport(ctx, r, ev, photos, s.reportNotices(ctx, r, ev)); err != nil {
 		return Report{}, err
 	}
+	s.wake()
 	return s.withReportNames(ctx, r), nil
 }
 
@@ -595,12 +597,49 @@ func (s *Service) reportNotices(ctx context.Context, r Report, ev ReportEvent) [
 	case ReportUrge:
 		inbox(r.HolderOrgID, label+"被督办，请尽快办理")
 	case ReportAccept:
-		if r.Reporter.Phone != "" {
+		if r.Reporter.Phone != "" && mobileRE.MatchString(r.Reporter.Phone) {
 			ns = append(ns, Notice{ID: "report." + r.ID + "." + itoa(ev.Seq) + ".sms", Channel: NoticeSMS, Phone: r.Reporter.Phone, CaseID: r.ID, CaseSeq: ev.Seq,
 				Type: "report.answered", Text: "您反映的问题（编号" + r.No + "）已有答复，请凭编号和查询码查看。", At: ev.At})
 		}
 	}
+	id := "report." + r.ID + "." + itoa(ev.Seq) + ".webhook"
+	ns = append(ns, Notice{ID: id, Channel: NoticeWebhook, CaseID: r.ID, CaseSeq: ev.Seq,
+		Type: "report." + string(ev.Action), Text: s.reportCloudEvent(ctx, r, ev, id), At: ev.At})
 	return ns
+}
+
+// reportCloudEvent is a report's step as CloudEvents 1.0 JSON: what other
+// systems may know of it, never the reporter's name, phone or place.
+func (s *Service) reportCloudEvent(ctx context.Context, r Report, ev ReportEvent, id string) string {
+	type data struct {
+		ReportID string        `json:"report_id"`
+		No       string        `json:"no"`
+		Action   ReportAction  `json:"action"`
+		Status   ReportStatus  `json:"status"`
+		Category string        `json:"category"`
+		Channel  ReportChannel `json:"channel"`
+		Intake   string        `json:"intake_org"`
+		Holder   string        `json:"holder_org"`
+		Version  int           `json:"version"`
+		DueAt    time.Time     `json:"due_at"`
+	}
+	b, err := json.Marshal(struct {
+		SpecVersion     string    `json:"specversion"`
+		ID              string    `json:"id"`
+		Source          string    `json:"source"`
+		Type            string    `json:"type"`
+		Subject         string    `json:"subject"`
+		Time            time.Time `json:"time"`
+		DataContentType string    `json:"datacontenttype"`
+		Data            data      `json:"data"`
+	}{
+		"1.0", id, "/daiban/reports", "report." + string(ev.Action), r.No, ev.At, "application/json",
+		data{r.ID, r.No, ev.Action, r.Status, r.Category, r.Channel, s.orgName(ctx, r.IntakeOrgID), s.orgName(ctx, r.HolderOrgID), r.Version, r.DueAt},
+	})
+	if err != nil {
+		panic(err) // only strings, ints and times
+	}
+	return string(b)
 }
 
 // PublicReport is what the reporter may read: never the reporter's name,
