@@ -467,3 +467,28 @@ func (s *Server) reportStats(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+type reportWarningJSON struct {
+	Level  string     `json:"level"`
+	Report reportJSON `json:"report"`
+}
+
+// reportWarnings handles GET /supervision/report-warnings: open reports
+// with one working day or less left (yellow) or past due (red), soonest
+// first.
+func (s *Server) reportWarnings(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := s.svc.ReportWarnings(c.Request().Context(), actor(c), c.QueryParam("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	now := s.svc.Now()
+	out := make([]reportWarningJSON, len(list))
+	for i, w := range list {
+		out[i] = reportWarningJSON{Level: w.Level, Report: toReportJSON(w.Report, now, false)}
+	}
+	return c.JSON(http.StatusOK, newPage(out, next))
+}

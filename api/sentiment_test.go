@@ -550,3 +550,75 @@ func TestReportNotices(t *testing.T) {
 		t.Errorf("the department's inbox: %+v", inbox.Items)
 	}
 }
+
+// The supervision list of reports: yellow and red, soonest first, paged to
+// its end with no report twice; closed ones never.
+func TestReportWarnings(t *testing.T) {
+	env := apitest.New(t) // Monday 2026-03-02 09:00
+	newReportWorld(t, env)
+	hot, super := env.Login("hot"), env.Login("super")
+	var ids []string
+	for i := range 7 {
+		body := map[string]any{"category": "safety", "text": "消防通道被堵第" + string(rune('一'+i)) + "处", "reporter": map[string]any{"phone": "13900006666"}}
+		if i%2 == 0 {
+			body["urgency"] = "urgent"
+		}
+		ids = append(ids, decodeReport(t, env.Post("/api/v1/reports", hot, body), http.StatusCreated).ID)
+		env.Clock.Advance(time.Minute)
+	}
+	// At once the four urgent ones (2 office hours) are yellow; the
+	// ordinary ones (3 working days) are not warned of yet.
+	var now struct {
+		Items []struct{ Level string }
+	}
+	env.Get("/api/v1/supervision/report-warnings", super).JSON(t, &now)
+	if len(now.Items) != 4 || now.Items[0].Level != "yellow" {
+		t.Errorf("warnings at once: %+v", now.Items)
+	}
+	// A week later the four urgent ones and the three ordinary ones (3
+	// working days) are all red; walk the list two at a time.
+	env.Clock.Advance(7 * 24 * time.Hour)
+	seen := map[string]bool{}
+	var levels []string
+	cursor, lastDue := "", ""
+	for range 10 {
+		path := "/api/v1/supervision/report-warnings?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := env.Get(path, super)
+		apitest.Expect(t, r, http.StatusOK)
+		var page struct {
+			Items []struct {
+				Level  string
+				Report reportOut
+			}
+			Next *string `json:"next_cursor"`
+		}
+		r.JSON(t, &page)
+		for _, w := range page.Items {
+			if seen[w.Report.ID] {
+				t.Fatalf("%s listed twice", w.Report.No)
+			}
+			if w.Report.DueAt < lastDue {
+				t.Errorf("not soonest first: %s after %s", w.Report.DueAt, lastDue)
+			}
+			seen[w.Report.ID], lastDue = true, w.Report.DueAt
+			levels = append(levels, w.Level)
+		}
+		if page.Next == nil {
+			break
+		}
+		cursor = *page.Next
+	}
+	if len(seen) != 7 {
+		t.Fatalf("walked %d warnings, want 7", len(seen))
+	}
+	for _, l := range levels {
+		if l != "red" {
+			t.Errorf("levels %v, want all red", levels)
+			break
+		}
+	}
+	apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/supervision/report-warnings?cursor=nope", Token: super, Raw: true}), http.StatusBadRequest)
+}

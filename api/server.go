@@ -213,6 +213,7 @@ func (s *Server) routes() {
 		a.POST("/reports/:id/"+string(act), s.reportStep(act))
 	}
 	a.GET("/stats/reports", s.reportStats)
+	a.GET("/supervision/report-warnings", s.reportWarnings)
 	a.GET("/supervision/warnings", s.warnings)
 	a.GET("/stats/completion", s.completionStats)
 	a.GET("/admin/ledger-check", s.ledgerCheck)

@@ -384,7 +384,12 @@ type ReportFilter struct {
 	Channel  ReportChannel
 	From, To time.Time // registered in [From, To)
 	Overdue  bool      // open and past due at Now
+	DueBy    time.Time // open and due at or before it
 	Now      time.Time
+	// ByDue lists the soonest deadline first instead of the newest first;
+	// its cursor is the last report's due time and id.
+	ByDue    bool
+	AfterDue time.Time
 	After    string // keyset cursor: the last id seen (ids fall, newest first)
 	Limit    int
 }

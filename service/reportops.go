@@ -739,3 +739,52 @@ func (s *Service) LookupReport(ctx context.Context, no, code, client string) (Pu
 }
 
 var errNoReport = &Error{Kind: KindNotFound, Code: "report_not_found", Detail: "no report with this number and code; check both against what you were given"}
+
+// ReportWarning is an open report with one working day or less left
+// (yellow) or past due (red), as errands are warned of.
+type ReportWarning struct {
+	Report Report
+	Level  string // "yellow" or "red"
+}
+
+// ReportWarnings lists the caller's open reports due by the end of the
+// next working day, soonest first, a page at a time; cursor is the last
+// page's NextReportWarning.
+func (s *Service) ReportWarnings(ctx context.Context, a Actor, cursor string, limit int) ([]ReportWarning, string, error) {
+	if !a.Role.Staff() {
+		return nil, "", ErrForbidden
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now()
+	f := ReportFilter{Under: a.OrgPath, ByDue: true, DueBy: cal.AddWorkingDays(DateOf(now), 1).End(), Limit: clampLimit(limit), Now: now}
+	if a.Role == RoleAdmin {
+		f.Under = ""
+	}
+	if cursor != "" {
+		due, id, ok := strings.Cut(cursor, ",")
+		t, err := time.Parse(time.RFC3339Nano, due)
+		if !ok || err != nil || id == "" {
+			return nil, "", BadParam("cursor", "invalid_cursor")
+		}
+		f.AfterDue, f.After = t, id
+	}
+	rs, err := s.reportStore.Reports(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]ReportWarning, len(rs))
+	for i, r := range rs {
+		out[i] = ReportWarning{Report: s.withReportNames(ctx, r), Level: "yellow"}
+		if now.After(r.DueAt) {
+			out[i].Level = "red"
+		}
+	}
+	next := ""
+	if n := len(rs); n == f.Limit {
+		next = rs[n-1].DueAt.UTC().Format(time.RFC3339Nano) + "," + rs[n-1].ID
+	}
+	return out, next, nil
+}

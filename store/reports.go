@@ -369,14 +369,24 @@ func (s *Store) Reports(ctx context.Context, f service.ReportFilter) ([]service.
 	if f.Overdue {
 		where("r.status NOT IN ('closed', 'merged') AND r.due_at < ?", utc(f.Now))
 	}
-	if f.After != "" {
+	if !f.DueBy.IsZero() {
+		where("r.status NOT IN ('closed', 'merged') AND r.due_at <= ?", utc(f.DueBy))
+	}
+	order := " ORDER BY r.id DESC"
+	switch {
+	case f.ByDue:
+		order = " ORDER BY r.due_at, r.id"
+		if f.After != "" {
+			where("(r.due_at > ? OR r.due_at = ? AND r.id > ?)", utc(f.AfterDue), utc(f.AfterDue), f.After)
+		}
+	case f.After != "":
 		where("r.id < ?", f.After)
 	}
 	q := reportSelect
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	q += " ORDER BY r.id DESC"
+	q += order
 	if f.Limit > 0 {
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
