@@ -622,3 +622,44 @@ func TestReportWarnings(t *testing.T) {
 	}
 	apitest.Expect(t, env.Do(apitest.Req{Method: http.MethodGet, Path: "/api/v1/supervision/report-warnings?cursor=nope", Token: super, Raw: true}), http.StatusBadRequest)
 }
+
+// The ledger check covers reports: their chains verify, and a changed
+// report event is found and named as a report's.
+func TestReportLedger(t *testing.T) {
+	env := apitest.New(t)
+	w := newReportWorld(t, env)
+	hot, dep, admin := env.Login("hot"), env.Login("dep"), env.Login("admin")
+	rep := decodeReport(t, env.Post("/api/v1/reports", hot, map[string]any{"category": "order", "text": "占道经营影响通行",
+		"reporter": map[string]any{"phone": "13900007777"}}), http.StatusCreated)
+	s := &stepper{t: t, env: env, rep: rep}
+	s.do(hot, "dispatch", map[string]any{"to_org_id": w.CityDept.ID}, http.StatusOK)
+	s.do(dep, "sign", nil, http.StatusOK)
+	var check struct {
+		OK           bool
+		Reports      int
+		ReportEvents int `json:"report_events"`
+		Broken       *struct {
+			Kind      string
+			ReceiptNo string `json:"receipt_no"`
+			Seq       int
+		}
+	}
+	env.Get("/api/v1/admin/ledger-check", admin).JSON(t, &check)
+	if !check.OK || check.Reports != 1 || check.ReportEvents != 3 {
+		t.Fatalf("ledger check: %+v", check)
+	}
+	drop := "DROP TRIGGER report_events_no_update"
+	if env.Store.Postgres() {
+		drop = "ALTER TABLE report_events DISABLE TRIGGER report_events_no_update"
+	}
+	if err := env.Store.DB().Exec(drop).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.DB().Exec("UPDATE report_events SET note = 'changed' WHERE report_id = ? AND seq = 2", rep.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	env.Get("/api/v1/admin/ledger-check", admin).JSON(t, &check)
+	if check.OK || check.Broken == nil || check.Broken.Kind != "report" || check.Broken.ReceiptNo != rep.No || check.Broken.Seq != 2 {
+		t.Fatalf("a changed report event: %+v %+v", check, check.Broken)
+	}
+}

@@ -195,13 +195,16 @@ func (s *Server) ledger(c echo.Context) error {
 }
 
 type ledgerCheckJSON struct {
-	OK      bool       `json:"ok"`
-	Errands int        `json:"errands"`
-	Events  int        `json:"events"`
-	Broken  *breakJSON `json:"broken"`
+	OK           bool       `json:"ok"`
+	Errands      int        `json:"errands"`
+	Events       int        `json:"events"`
+	Reports      int        `json:"reports"`
+	ReportEvents int        `json:"report_events"`
+	Broken       *breakJSON `json:"broken"`
 }
 
 type breakJSON struct {
+	Kind      string `json:"kind"`
 	ErrandID  string `json:"errand_id"`
 	ReceiptNo string `json:"receipt_no"`
 	Seq       int    `json:"seq"`
@@ -213,9 +216,12 @@ func (s *Server) ledgerCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := ledgerCheckJSON{OK: r.Broken == nil, Errands: r.Errands, Events: r.Events}
+	out := ledgerCheckJSON{OK: r.Broken == nil, Errands: r.Errands, Events: r.Events, Reports: r.Reports, ReportEvents: r.ReportEvents}
 	if b := r.Broken; b != nil {
-		out.Broken = &breakJSON{ErrandID: b.ErrandID, ReceiptNo: b.ReceiptNo, Seq: b.Seq, Problem: b.Problem}
+		out.Broken = &breakJSON{Kind: "errand", ErrandID: b.ErrandID, ReceiptNo: b.ReceiptNo, Seq: b.Seq, Problem: b.Problem}
+		if b.Report {
+			out.Broken.Kind = "report"
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }

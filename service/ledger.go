@@ -96,19 +96,23 @@ func (a Actor) SeesStubName(e Errand) bool {
 	return a.Role.Staff() && a.OrgLevel == LevelVillage && a.OrgID == e.IntakeOrgID
 }
 
-// Break is the first broken link found in an errand's event chain.
+// Break is the first broken link found in an errand's or a report's event
+// chain.
 type Break struct {
-	ErrandID  string
-	ReceiptNo string
+	Report    bool   // a 民情 report's chain, not an errand's
+	ErrandID  string // the errand's or the report's id
+	ReceiptNo string // its receipt or report number
 	Seq       int
 	Problem   string
 }
 
 // LedgerCheck is the result of recomputing every event chain.
 type LedgerCheck struct {
-	Errands int
-	Events  int
-	Broken  *Break
+	Errands      int
+	Events       int
+	Reports      int
+	ReportEvents int
+	Broken       *Break
 }
 
 // VerifyLedger recomputes every errand's hash chain and reports the first
@@ -219,7 +223,69 @@ func (s *Service) VerifyWith(ctx context.Context, o VerifyOptions, progress func
 	if err != nil {
 		return LedgerCheck{}, err
 	}
+	if s.reportStore != nil {
+		if err := s.verifyReports(ctx, o.Under, &out); err != nil {
+			return LedgerCheck{}, err
+		}
+	}
 	return out, nil
+}
+
+// verifyReports recomputes the chains of the reports registered, held or
+// handled under the subtree ("" for all), after the errands', stopping at
+// the first break.
+func (s *Service) verifyReports(ctx context.Context, under string, out *LedgerCheck) error {
+	f := ReportFilter{Under: under, Limit: maxLimit}
+	for {
+		rs, err := s.reportStore.Reports(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			evs, err := s.reportStore.ReportEvents(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			out.Reports++
+			out.ReportEvents += len(evs)
+			if b := CheckReportChain(r, evs); b != nil {
+				out.Broken = b
+				return nil
+			}
+		}
+		if len(rs) < f.Limit {
+			return nil
+		}
+		f.After = rs[len(rs)-1].ID
+	}
+}
+
+// CheckReportChain verifies a report's events as CheckChain does an
+// errand's.
+func CheckReportChain(r Report, events []ReportEvent) *Break {
+	prev := ""
+	brk := func(seq int, problem string) *Break {
+		return &Break{Report: true, ErrandID: r.ID, ReceiptNo: r.No, Seq: seq, Problem: problem}
+	}
+	for i, ev := range events {
+		if ev.Seq != i+1 {
+			return brk(i+1, "event "+itoa(i+1)+" is missing")
+		}
+		if ev.PrevHash != prev {
+			return brk(ev.Seq, "does not link to the event before it")
+		}
+		if ev.ComputeHash() != ev.Hash {
+			return brk(ev.Seq, "its content does not match its hash: the row was changed")
+		}
+		prev = ev.Hash
+	}
+	if len(events) != r.Version {
+		return brk(len(events)+1, "the report is at version "+itoa(r.Version)+" but has "+itoa(len(events))+" events")
+	}
+	if prev != r.HeadHash {
+		return brk(len(events), "the report's head hash does not match its last event")
+	}
+	return nil
 }
 
 // CheckChain verifies one errand's events: numbered 1..n without gaps, each

@@ -299,10 +299,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				return err
 			}
 			if r.Broken != nil {
-				fmt.Fprintf(stdout, "BROKEN: errand %s (receipt %s), event %d: %s\n", r.Broken.ErrandID, r.Broken.ReceiptNo, r.Broken.Seq, r.Broken.Problem)
+				kind, no := "errand", "receipt"
+				if r.Broken.Report {
+					kind, no = "report", "number"
+				}
+				fmt.Fprintf(stdout, "BROKEN: %s %s (%s %s), event %d: %s\n", kind, r.Broken.ErrandID, no, r.Broken.ReceiptNo, r.Broken.Seq, r.Broken.Problem)
 				return errors.New("the event ledger has been tampered with")
 			}
-			fmt.Fprintf(stdout, "ok: %d errands, %d events, every chain intact\n", r.Errands, r.Events)
+			fmt.Fprintf(stdout, "ok: %d errands, %d events, %d reports, %d report events, every chain intact\n", r.Errands, r.Events, r.Reports, r.ReportEvents)
 			return nil
 		})
 	case "backup":
