@@ -211,6 +211,11 @@ func TestReportJourneys(t *testing.T) {
 	s.do(dep, "sign", nil, http.StatusOK)
 	s.do(dep, "request_extension", map[string]any{"days": 3, "reason": "需协调环保部门取证"}, http.StatusOK)
 	s.do(dep, "request_extension", map[string]any{"days": 3, "reason": "再申请"}, http.StatusConflict)
+	s.do(city, "deny_extension", map[string]any{"reason": "期限内可以办完"}, http.StatusOK)
+	if s.rep.DueAt != dueBefore {
+		t.Errorf("a denied extension moved the due time: %s → %s", dueBefore, s.rep.DueAt)
+	}
+	s.do(dep, "request_extension", map[string]any{"days": 3, "reason": "确需协调环保部门取证"}, http.StatusOK)
 	s.do(city, "approve_extension", map[string]any{"days": 2, "reason": "同意延期两个工作日"}, http.StatusOK)
 	if s.rep.DueAt <= dueBefore {
 		t.Errorf("the extension did not move the due time: %s → %s", dueBefore, s.rep.DueAt)
@@ -661,5 +666,35 @@ func TestReportLedger(t *testing.T) {
 	env.Get("/api/v1/admin/ledger-check", admin).JSON(t, &check)
 	if check.OK || check.Broken == nil || check.Broken.Kind != "report" || check.Broken.ReceiptNo != rep.No || check.Broken.Seq != 2 {
 		t.Fatalf("a changed report event: %+v %+v", check, check.Broken)
+	}
+}
+
+// The new roles and errands: a hotline operator reads the city's errands
+// (callers ask about them), masked; a department officer and a grid
+// inspector have none in their scope; none of them takes an errand step.
+func TestReportRolesAndErrands(t *testing.T) {
+	env := apitest.New(t)
+	newReportWorld(t, env)
+	e := register(t, env, env.Login("ag1a"), env.F.ItemTownship)
+	hot := env.Login("hot")
+	r := env.Get("/api/v1/errands/"+e.ID, hot)
+	apitest.Expect(t, r, http.StatusOK)
+	if strings.Contains(string(r.Body), apitest.ValidID) || strings.Contains(string(r.Body), "13912345678") {
+		t.Errorf("the hotline sees the applicant unmasked: %s", r.Body)
+	}
+	for _, u := range []string{"dep", "gi1"} {
+		tok := env.Login(u)
+		apitest.Expect(t, env.Get("/api/v1/errands/"+e.ID, tok), http.StatusNotFound)
+		var page struct{ Items []any }
+		env.Get("/api/v1/errands", tok).JSON(t, &page)
+		if len(page.Items) != 0 {
+			t.Errorf("%s lists %d errands", u, len(page.Items))
+		}
+	}
+	for _, u := range []string{"hot", "dep", "gi1"} {
+		r := env.Post("/api/v1/errands/"+e.ID+"/forward", env.Login(u), map[string]any{"version": e.Version})
+		if r.Status != http.StatusForbidden && r.Status != http.StatusNotFound {
+			t.Errorf("%s forwarded an errand: %d", u, r.Status)
+		}
 	}
 }

@@ -540,7 +540,8 @@ func (a Actor) Sees(e Errand) bool {
 	switch a.Role {
 	case RoleAgent:
 		return e.IntakeOrgID == a.OrgID
-	case RoleTownshipOfficer, RoleCityOfficer, RoleSupervisor:
+	case RoleTownshipOfficer, RoleCityOfficer, RoleSupervisor, RoleHotlineOperator:
+		// A hotline operator answers callers about their errands too.
 		return InSubtree(e.OrgPath, a.OrgPath)
 	case RoleAdmin:
 		return true
