@@ -37,6 +37,15 @@ type reportRequest struct {
 	Photos []string `json:"photos" validate:"max=6"`
 }
 
+// bindReport reads a report's intake, its photos decoded.
+func bindReport(c echo.Context) (service.ReportInput, error) {
+	var req reportRequest
+	if _, err := bindJSON(c, &req); err != nil {
+		return service.ReportInput{}, err
+	}
+	return req.input()
+}
+
 func (r reportRequest) input() (service.ReportInput, error) {
 	in := service.ReportInput{
 		Channel: service.ReportChannel(r.Channel), Category: r.Category, Urgency: service.Urgency(r.Urgency),
@@ -155,11 +164,7 @@ func (s *Server) reportResponse(c echo.Context, status int, r service.Report, wi
 // submitReport handles POST /reports: a grid inspector, village agent or
 // hotline operator takes a report in.
 func (s *Server) submitReport(c echo.Context) error {
-	var req reportRequest
-	if _, err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	in, err := req.input()
+	in, err := bindReport(c)
 	if err != nil {
 		return err
 	}
@@ -183,11 +188,7 @@ type publicReportCreatedJSON struct {
 // publicSubmitReport handles POST /public/reports: a resident's report
 // through the website or the app, without an account.
 func (s *Server) publicSubmitReport(c echo.Context) error {
-	var req reportRequest
-	if _, err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	in, err := req.input()
+	in, err := bindReport(c)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,12 +154,7 @@ type Event struct {
 // ComputeHash is the event's chain hash: SHA-256 over the previous hash and
 // a length-prefixed encoding of every field.
 func (ev *Event) ComputeHash() string {
-	h := sha256.New()
-	put := func(s string) {
-		h.Write([]byte(strconv.Itoa(len(s))))
-		h.Write([]byte{':'})
-		h.Write([]byte(s))
-	}
+	h, put := chainHasher()
 	put(ev.PrevHash)
 	put(ev.ErrandID)
 	put(strconv.Itoa(ev.Seq))
@@ -200,6 +196,17 @@ func (ev *Event) ComputeHash() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// chainHasher is a SHA-256 and put, which writes one field into it
+// length-prefixed, so no two different field lists hash alike.
+func chainHasher() (hash.Hash, func(string)) {
+	h := sha256.New()
+	return h, func(s string) {
+		h.Write([]byte(strconv.Itoa(len(s))))
+		h.Write([]byte{':'})
+		h.Write([]byte(s))
+	}
 }
 
 func hashTime(t time.Time) string {

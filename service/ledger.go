@@ -263,56 +263,55 @@ func (s *Service) verifyReports(ctx context.Context, under string, out *LedgerCh
 // CheckReportChain verifies a report's events as CheckChain does an
 // errand's.
 func CheckReportChain(r Report, events []ReportEvent) *Break {
-	prev := ""
-	brk := func(seq int, problem string) *Break {
+	return checkLinks(len(events), func(i int) link {
+		ev := &events[i]
+		return link{ev.Seq, ev.PrevHash, ev.Hash, ev.ComputeHash()}
+	}, r.Version, r.HeadHash, "report", func(seq int, problem string) *Break {
 		return &Break{Report: true, ErrandID: r.ID, ReceiptNo: r.No, Seq: seq, Problem: problem}
-	}
-	for i, ev := range events {
-		if ev.Seq != i+1 {
-			return brk(i+1, "event "+itoa(i+1)+" is missing")
-		}
-		if ev.PrevHash != prev {
-			return brk(ev.Seq, "does not link to the event before it")
-		}
-		if ev.ComputeHash() != ev.Hash {
-			return brk(ev.Seq, "its content does not match its hash: the row was changed")
-		}
-		prev = ev.Hash
-	}
-	if len(events) != r.Version {
-		return brk(len(events)+1, "the report is at version "+itoa(r.Version)+" but has "+itoa(len(events))+" events")
-	}
-	if prev != r.HeadHash {
-		return brk(len(events), "the report's head hash does not match its last event")
-	}
-	return nil
+	})
 }
 
 // CheckChain verifies one errand's events: numbered 1..n without gaps, each
 // linked to the one before, each hash matching its content, and the last one
 // matching the errand's version and head hash.
 func CheckChain(e Errand, events []Event) *Break {
-	prev := ""
-	brk := func(seq int, problem string) *Break {
+	return checkLinks(len(events), func(i int) link {
+		ev := &events[i]
+		return link{ev.Seq, ev.PrevHash, ev.Hash, ev.ComputeHash()}
+	}, e.Version, e.LastHash, "errand", func(seq int, problem string) *Break {
 		return &Break{ErrandID: e.ID, ReceiptNo: e.ReceiptNo, Seq: seq, Problem: problem}
-	}
-	for i, ev := range events {
-		if ev.Seq != i+1 {
+	})
+}
+
+// link is what a chain check reads of one event: its number, the hash it
+// links to, its own hash as stored and as recomputed from its content.
+type link struct {
+	seq                  int
+	prev, hash, computed string
+}
+
+// checkLinks verifies the n events of a case (what names it: errand or
+// report) at version with head hash head; at reads the i-th event.
+func checkLinks(n int, at func(i int) link, version int, head, what string, brk func(seq int, problem string) *Break) *Break {
+	prev := ""
+	for i := range n {
+		l := at(i)
+		if l.seq != i+1 {
 			return brk(i+1, "event "+itoa(i+1)+" is missing")
 		}
-		if ev.PrevHash != prev {
-			return brk(ev.Seq, "does not link to the event before it")
+		if l.prev != prev {
+			return brk(l.seq, "does not link to the event before it")
 		}
-		if ev.ComputeHash() != ev.Hash {
-			return brk(ev.Seq, "its content does not match its hash: the row was changed")
+		if l.computed != l.hash {
+			return brk(l.seq, "its content does not match its hash: the row was changed")
 		}
-		prev = ev.Hash
+		prev = l.hash
 	}
-	if len(events) != e.Version {
-		return brk(len(events)+1, "the errand is at version "+itoa(e.Version)+" but has "+itoa(len(events))+" events")
+	if n != version {
+		return brk(n+1, "the "+what+" is at version "+itoa(version)+" but has "+itoa(n)+" events")
 	}
-	if prev != e.LastHash {
-		return brk(len(events), "the errand's head hash does not match its last event")
+	if prev != head {
+		return brk(n, "the "+what+"'s head hash does not match its last event")
 	}
 	return nil
 }

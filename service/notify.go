@@ -255,6 +255,13 @@ func (s *Service) cloudEvent(ctx context.Context, e Errand, ev Event, typ, id st
 		Version   int       `json:"version"`
 		DueAt     time.Time `json:"due_at"`
 	}
+	return cloudEventJSON(id, "/daiban/errands", typ, e.ReceiptNo, ev.At,
+		data{e.ID, e.ReceiptNo, ev.Action, e.Status, e.Outcome, e.ItemCode, e.ItemName,
+			MaskName(e.Applicant.Name), s.orgName(ctx, e.IntakeOrgID), s.orgName(ctx, e.HolderOrgID), e.Version, e.DueAt})
+}
+
+// cloudEventJSON wraps data in a CloudEvents 1.0 JSON envelope.
+func cloudEventJSON(id, source, typ, subject string, at time.Time, data any) string {
 	b, err := json.Marshal(struct {
 		SpecVersion     string    `json:"specversion"`
 		ID              string    `json:"id"`
@@ -263,12 +270,8 @@ func (s *Service) cloudEvent(ctx context.Context, e Errand, ev Event, typ, id st
 		Subject         string    `json:"subject"`
 		Time            time.Time `json:"time"`
 		DataContentType string    `json:"datacontenttype"`
-		Data            data      `json:"data"`
-	}{
-		"1.0", id, "/daiban/errands", typ, e.ReceiptNo, ev.At, "application/json",
-		data{e.ID, e.ReceiptNo, ev.Action, e.Status, e.Outcome, e.ItemCode, e.ItemName,
-			MaskName(e.Applicant.Name), s.orgName(ctx, e.IntakeOrgID), s.orgName(ctx, e.HolderOrgID), e.Version, e.DueAt},
-	})
+		Data            any       `json:"data"`
+	}{"1.0", id, source, typ, subject, at, "application/json", data})
 	if err != nil {
 		panic(err) // only strings, ints and times
 	}

@@ -121,41 +121,16 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 	if err != nil {
 		return PublicReceipt{}, err
 	}
-	if len(code) != 6 || atoiOK(code) < 0 {
-		return PublicReceipt{}, BadParam("code", "invalid_verification_code")
-	}
-	now := s.now()
-	budgets := []struct {
-		key    string
-		b      budget
-		detail string
-	}{
-		{"client " + clientKey(client), lookupClient, "too many wrong codes from this address; try again later"},
-		{no + " " + clientKey(client), lookupReceipt, "too many wrong codes for this receipt from this address; try again later"},
-	}
-	for _, x := range budgets {
-		if err := s.spent(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
-			return PublicReceipt{}, err
-		}
-	}
-	look, err := s.errands.LookupReceipt(ctx, no)
-	if err != nil {
+	var look ReceiptLookup
+	if err := s.checkPublicCode(ctx, no, code, client, "receipt", func() (string, bool, error) {
+		var err error
+		look, err = s.errands.LookupReceipt(ctx, no)
+		return look.Errand.VerifyCode, look.Found, err
+	}, errNoReceipt); err != nil {
 		return PublicReceipt{}, err
 	}
 	e := look.Errand
-	// Compare even when the number is unknown so both paths take the same time.
-	want := e.VerifyCode
-	if !look.Found {
-		want = "------"
-	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !look.Found {
-		for _, x := range budgets {
-			if err := s.claim(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
-				return PublicReceipt{}, err
-			}
-		}
-		return PublicReceipt{}, errNoReceipt
-	}
+	now := s.now()
 	p := PublicReceipt{
 		ReceiptNo: e.ReceiptNo, Status: e.Status, ItemName: e.ItemName,
 		ApplicantName: MaskName(e.Applicant.Name),
@@ -195,6 +170,47 @@ func (s *Service) LookupReceipt(ctx context.Context, receiptNo, code, client str
 		p.Timeline = append(p.Timeline, st)
 	}
 	return p, nil
+}
+
+// checkPublicCode answers whether code is the 6-digit code of the receipt
+// or report numbered no (what names which), with the lookup budgets: read
+// returns its code and whether it exists; miss is the one answer for an
+// unknown number and a wrong code.
+func (s *Service) checkPublicCode(ctx context.Context, no, code, client, what string, read func() (string, bool, error), miss error) error {
+	if len(code) != 6 || atoiOK(code) < 0 {
+		return BadParam("code", "invalid_verification_code")
+	}
+	now := s.now()
+	budgets := []struct {
+		key    string
+		b      budget
+		detail string
+	}{
+		{"client " + clientKey(client), lookupClient, "too many wrong codes from this address; try again later"},
+		{no + " " + clientKey(client), lookupReceipt, "too many wrong codes for this " + what + " from this address; try again later"},
+	}
+	for _, x := range budgets {
+		if err := s.spent(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
+			return err
+		}
+	}
+	want, found, err := read()
+	if err != nil {
+		return err
+	}
+	// Compare even when the number is unknown so both paths take the same time.
+	if !found {
+		want = "------"
+	}
+	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !found {
+		for _, x := range budgets {
+			if err := s.claim(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
+				return err
+			}
+		}
+		return miss
+	}
+	return nil
 }
 
 func atoiOK(s string) int {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
 	"time"
@@ -339,12 +338,7 @@ type ReportEvent struct {
 
 // ComputeHash is the event's chain hash, computed as an errand event's is.
 func (ev *ReportEvent) ComputeHash() string {
-	h := sha256.New()
-	put := func(s string) {
-		h.Write([]byte(strconv.Itoa(len(s))))
-		h.Write([]byte{':'})
-		h.Write([]byte(s))
-	}
+	h, put := chainHasher()
 	put(ev.PrevHash)
 	put(ev.ReportID)
 	put(strconv.Itoa(ev.Seq))

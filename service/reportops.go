@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -555,15 +553,7 @@ func (s *Service) ReportPhoto(ctx context.Context, a Actor, id string, n int) (R
 }
 
 func (s *Service) withReportNames(ctx context.Context, r Report) Report {
-	name := func(id string) string {
-		if id == "" {
-			return ""
-		}
-		if o, err := s.org(ctx, id); err == nil {
-			return o.Name
-		}
-		return ""
-	}
+	name := func(id string) string { return s.orgName(ctx, id) }
 	r.IntakeName, r.HolderName, r.GridName = name(r.IntakeOrgID), name(r.HolderOrgID), name(r.GridID)
 	r.DispatcherName, r.HandlerName = name(r.DispatcherID), name(r.HandlerOrgID)
 	return r
@@ -623,23 +613,8 @@ func (s *Service) reportCloudEvent(ctx context.Context, r Report, ev ReportEvent
 		Version  int           `json:"version"`
 		DueAt    time.Time     `json:"due_at"`
 	}
-	b, err := json.Marshal(struct {
-		SpecVersion     string    `json:"specversion"`
-		ID              string    `json:"id"`
-		Source          string    `json:"source"`
-		Type            string    `json:"type"`
-		Subject         string    `json:"subject"`
-		Time            time.Time `json:"time"`
-		DataContentType string    `json:"datacontenttype"`
-		Data            data      `json:"data"`
-	}{
-		"1.0", id, "/daiban/reports", "report." + string(ev.Action), r.No, ev.At, "application/json",
-		data{r.ID, r.No, ev.Action, r.Status, r.Category, r.Channel, s.orgName(ctx, r.IntakeOrgID), s.orgName(ctx, r.HolderOrgID), r.Version, r.DueAt},
-	})
-	if err != nil {
-		panic(err) // only strings, ints and times
-	}
-	return string(b)
+	return cloudEventJSON(id, "/daiban/reports", "report."+string(ev.Action), r.No, ev.At,
+		data{r.ID, r.No, ev.Action, r.Status, r.Category, r.Channel, s.orgName(ctx, r.IntakeOrgID), s.orgName(ctx, r.HolderOrgID), r.Version, r.DueAt})
 }
 
 // PublicReport is what the reporter may read: never the reporter's name,
@@ -678,39 +653,16 @@ func (s *Service) LookupReport(ctx context.Context, no, code, client string) (Pu
 	if err != nil {
 		return PublicReport{}, err
 	}
-	if len(code) != 6 || atoiOK(code) < 0 {
-		return PublicReport{}, BadParam("code", "invalid_verification_code")
-	}
-	now := s.now()
-	budgets := []struct {
-		key    string
-		b      budget
-		detail string
-	}{
-		{"client " + clientKey(client), lookupClient, "too many wrong codes from this address; try again later"},
-		{n + " " + clientKey(client), lookupReceipt, "too many wrong codes for this number from this address; try again later"},
-	}
-	for _, x := range budgets {
-		if err := s.spent(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
-			return PublicReport{}, err
+	var r Report
+	if err := s.checkPublicCode(ctx, n, code, client, "number", func() (string, bool, error) {
+		var err error
+		r, err = s.reportStore.ReportByNo(ctx, n)
+		if isNotFound(err) {
+			return "", false, nil
 		}
-	}
-	r, err := s.reportStore.ReportByNo(ctx, n)
-	found := err == nil
-	if err != nil && !isNotFound(err) {
+		return r.VerifyCode, err == nil, err
+	}, errNoReport); err != nil {
 		return PublicReport{}, err
-	}
-	want := r.VerifyCode
-	if !found {
-		want = "------"
-	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(code)) != 1 || !found {
-		for _, x := range budgets {
-			if err := s.claim(ctx, ThrottleLookup, x.key, x.b, now, "too_many_lookups", x.detail); err != nil {
-				return PublicReport{}, err
-			}
-		}
-		return PublicReport{}, errNoReport
 	}
 	p := PublicReport{No: r.No, Status: r.Status, Category: r.Category, Channel: r.Channel,
 		RegisteredAt: r.RegisteredAt, DueAt: r.DueAt, MergedInto: r.MergedInto, ClosedAt: r.ClosedAt}
