@@ -1,13 +1,15 @@
 // Package demo fills an empty database with a Changle-sized deployment: the
-// city, its 18 townships and streets, 255 villages and communities, 598
-// agents, officers, a supervisor, the 42-item catalogue and a generated
-// history of errands.
+// city, its 18 townships and streets, 255 villages and communities with
+// their 972 grids, the functional departments, 598 agents, 972 grid
+// inspectors, hotline operators, officers, a supervisor, the 42-item
+// catalogue and a generated history of errands and 民情 reports.
 package demo
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,12 +35,14 @@ type Options struct {
 	Now          time.Time           // the end of the generated history
 	PasswordCost int                 // bcrypt cost of the shared demo password
 	Progress     func(done, all int) // called as errands are written
+	Reports      int                 // accepted 民情 reports to generate (merged duplicates come on top); see ReportsFor
 	Cities       int                 // county-level cities side by side (a province's tree); 1, Changle, by default
 }
 
 // Summary counts what Load wrote.
 type Summary struct {
 	Orgs, Users, Items, Errands, Events int
+	Reports, ReportEvents               int
 }
 
 // Deployment is the generated organisation tree, accounts and catalogue.
@@ -50,8 +54,13 @@ type Deployment struct {
 	Users     []service.User
 	Agents    []service.User // by village: Agents of Villages[i] are AgentsOf[i]
 	AgentsOf  [][]service.User
-	Officers  map[string]service.User // township or city org id → an officer
+	Officers  map[string]service.User // township, city or department org id → its officer
 	Items     []service.Item
+
+	Grids       []service.Org             // 972 a city, under its villages
+	Inspectors  []service.User            // Inspectors[i] walks Grids[i]
+	Departments []service.Org             // each city's five, then each township's two
+	Hotline     map[string][]service.User // city org id → its 12319 operators
 }
 
 var (
@@ -67,7 +76,7 @@ var (
 // Changle's shape under its own division code, its accounts' usernames
 // prefixed with c02, c03 … (c02ag001, c02tw01, c02supervisor).
 func Build(rng *rand.Rand, now time.Time, passwordHash []byte, cities int) Deployment {
-	d := Deployment{Officers: map[string]service.User{}}
+	d := Deployment{Officers: map[string]service.User{}, Hotline: map[string][]service.User{}}
 	for k := range max(cities, 1) {
 		code, name, prefix := CityCode, CityName, ""
 		if k > 0 {
@@ -79,6 +88,16 @@ func Build(rng *rand.Rand, now time.Time, passwordHash []byte, cities int) Deplo
 			}
 		}
 		buildCity(&d, rng, now, passwordHash, code, name, prefix)
+	}
+	// Grids and departments draw from a stream of their own, so the rest
+	// of the demo is what it was before they came.
+	grng := rand.New(rand.NewPCG(rng.Uint64(), 0x67726964)) // "grid"
+	for k, city := range d.Cities {
+		prefix := ""
+		if k > 0 {
+			prefix = fmt.Sprintf("c%02d", k+1)
+		}
+		buildReporting(&d, grng, now, passwordHash, city, prefix)
 	}
 	d.City = d.Cities[0]
 	for _, in := range catalog {
@@ -155,7 +174,7 @@ func buildCity(d *Deployment, rng *rand.Rand, now time.Time, passwordHash []byte
 
 // Orgs are the deployment's organisations, parents before children.
 func (d Deployment) Orgs() []service.Org {
-	return append(append(append([]service.Org{}, d.Cities...), d.Townships...), d.Villages...)
+	return slices.Concat(d.Cities, d.Townships, d.Villages, d.Grids, d.Departments)
 }
 
 // provinceCities are county-level units of Fujian that the demo adds
@@ -200,6 +219,14 @@ func Load(ctx context.Context, st *store.Store, o Options) (Summary, Deployment,
 		return Summary{}, Deployment{}, err
 	}
 	sum := Summary{Orgs: len(orgs), Users: len(d.Users), Items: len(d.Items)}
+	// Reports first, on a small database: each is a few real transactions,
+	// which the errands' bulk load would otherwise make slower.
+	if o.Reports > 0 {
+		var err error
+		if sum.Reports, sum.ReportEvents, err = generateReports(ctx, st, d, o); err != nil {
+			return sum, d, err
+		}
+	}
 	if o.Errands > 0 {
 		err := st.BulkLoad(ctx, func() error {
 			var err error

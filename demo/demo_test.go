@@ -33,7 +33,7 @@ func TestDemoLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Orgs != 1+18+255 || len(d.Townships) != 18 || len(d.Villages) != 255 || len(d.Agents) != 598 || sum.Items != 42 {
+	if sum.Orgs != 1+18+255+972+41 || len(d.Townships) != 18 || len(d.Villages) != 255 || len(d.Agents) != 598 || sum.Items != 42 {
 		t.Fatalf("deployment: %+v, %d townships, %d villages, %d agents", sum, len(d.Townships), len(d.Villages), len(d.Agents))
 	}
 	if sum.Errands != n+demo.WithdrawnFor(n) {
@@ -128,17 +128,17 @@ func TestProvinceDemo(t *testing.T) {
 	st := testdb.Open(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, service.Shanghai)
-	const n = 2000
-	sum, d, err := demo.Load(ctx, st, demo.Options{Errands: n, Seed: 3, Now: now, PasswordCost: bcrypt.MinCost, Cities: 3})
+	const n, reports = 2000, 150
+	sum, d, err := demo.Load(ctx, st, demo.Options{Errands: n, Reports: reports, Seed: 3, Now: now, PasswordCost: bcrypt.MinCost, Cities: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Cities) != 3 || sum.Orgs != 3*(1+18+255) || len(d.Agents) != 3*598 || d.Cities[1].Code != "350102" {
+	if len(d.Cities) != 3 || sum.Orgs != 3*(1+18+255+972+41) || len(d.Agents) != 3*598 || len(d.Grids) != 3*972 || d.Cities[1].Code != "350102" {
 		t.Fatalf("%d cities (%v), %d orgs, %d agents", len(d.Cities), d.Cities, sum.Orgs, len(d.Agents))
 	}
 	var usernames []string
-	st.DB().Table("users").Where("username IN ?", []string{"ag001", "c02ag001", "c03supervisor", "supervisor"}).Pluck("username", &usernames)
-	if len(usernames) != 4 {
+	st.DB().Table("users").Where("username IN ?", []string{"ag001", "c02ag001", "c03supervisor", "supervisor", "c02wg972", "c03rx04", "c02bm-cg", "c03bm-pcs18"}).Pluck("username", &usernames)
+	if len(usernames) != 8 {
 		t.Fatalf("usernames %v", usernames)
 	}
 	// No event of one city's errand by another city's staff.
@@ -148,11 +148,17 @@ func TestProvinceDemo(t *testing.T) {
 	if crossed != 0 {
 		t.Fatalf("%d steps taken by another city's staff", crossed)
 	}
+	st.DB().Raw(`SELECT COUNT(*) FROM report_events v JOIN reports r ON r.id = v.report_id JOIN orgs o ON o.id = v.org_id
+		WHERE substr(o.path, 1, 8) <> substr(r.intake_path, 1, 8)`).Scan(&crossed)
+	if crossed != 0 {
+		t.Fatalf("%d report steps taken by another city's staff", crossed)
+	}
 	svc := service.New(st.Stores(), service.Options{Now: func() time.Time { return now }})
 	req := service.StatsRequest{From: service.DateOf(now.AddDate(-3, 0, 0)).String(), To: service.DateOf(now).String()}
-	var total int64
+	var total, totalReports int64
 	for _, c := range d.Cities {
-		rep, err := svc.Stats(ctx, service.Actor{Role: service.RoleSupervisor, OrgID: c.ID, OrgPath: c.Path, OrgLevel: c.Level}, req)
+		super := service.Actor{Role: service.RoleSupervisor, OrgID: c.ID, OrgPath: c.Path, OrgLevel: c.Level}
+		rep, err := svc.Stats(ctx, super, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,9 +166,17 @@ func TestProvinceDemo(t *testing.T) {
 			t.Errorf("%s has no errands", c.Name)
 		}
 		total += rep.Totals.Accepted
+		rs, err := svc.ReportStats(ctx, super, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs.Totals.Accepted == 0 || rs.Totals.Closed == 0 {
+			t.Errorf("%s has no reports: %+v", c.Name, rs.Totals.ReportCounts)
+		}
+		totalReports += rs.Totals.Accepted
 	}
-	if total != n {
-		t.Errorf("the cities' totals add up to %d, want %d", total, n)
+	if total != n || totalReports != reports {
+		t.Errorf("the cities' totals add up to %d errands and %d reports, want %d and %d", total, totalReports, n, reports)
 	}
 	if check, err := svc.Verify(ctx, nil); err != nil || check.Broken != nil || check.Errands != sum.Errands {
 		t.Errorf("ledger: %+v, %v", check, err)

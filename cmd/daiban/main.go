@@ -48,6 +48,7 @@ type config struct {
 	DB              string
 	Demo            bool
 	DemoErrands     int
+	DemoReports     int
 	DemoSeed        uint64
 	DemoCities      int
 	SecretKey       string
@@ -141,6 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&cfg.DB, "db", env("DAIBAN_DB", "daiban.db"), "SQLite file, or a postgres:// URL (DAIBAN_DB)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "fill an empty database with the Changle demo")
 	fs.IntVar(&cfg.DemoErrands, "demo-errands", 75620, "accepted errands the demo generates")
+	fs.IntVar(&cfg.DemoReports, "demo-reports", -1, "accepted 民情 reports the demo generates; -1 for one per 38 errands (2,000 for Changle's 75,620)")
 	fs.Uint64Var(&cfg.DemoSeed, "demo-seed", 1, "random seed of the demo")
 	fs.IntVar(&cfg.DemoCities, "demo-cities", 1, "county-level cities the demo generates side by side (a province's tree); Changle first")
 	fs.StringVar(&cfg.PublicURL, "public-url", env("DAIBAN_PUBLIC_URL", ""), "base URL printed on receipts (DAIBAN_PUBLIC_URL)")
@@ -218,6 +220,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if cfg.DemoCities < 1 {
 		bad = append(bad, "--demo-cities must be at least 1")
+	}
+	if cfg.DemoReports < -1 {
+		bad = append(bad, "--demo-reports must be -1 (proportional to the errands) or more")
 	}
 	if cfg.NotifyAttempts < 1 || cfg.NotifyBackoff <= 0 || cfg.SMSMaxChars < 70 {
 		bad = append(bad, "--notify-attempts must be at least 1, --notify-backoff more than 0 and --sms-max-chars at least 70")
@@ -507,9 +512,13 @@ func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Serv
 	}
 	if empty && cfg.Demo {
 		start := time.Now()
-		log.Info("generating the demo", "errands", cfg.DemoErrands)
+		reports := cfg.DemoReports
+		if reports < 0 {
+			reports = demo.ReportsFor(cfg.DemoErrands)
+		}
+		log.Info("generating the demo", "errands", cfg.DemoErrands, "reports", reports)
 		tenth := 0
-		sum, _, err := demo.Load(ctx, st, demo.Options{Errands: cfg.DemoErrands, Seed: cfg.DemoSeed, Cities: cfg.DemoCities, Progress: func(done, all int) {
+		sum, _, err := demo.Load(ctx, st, demo.Options{Errands: cfg.DemoErrands, Reports: reports, Seed: cfg.DemoSeed, Cities: cfg.DemoCities, Progress: func(done, all int) {
 			// A line for every tenth written, and the last.
 			if t := done * 10 / max(all, 1); t > tenth || done == all {
 				tenth = t
@@ -519,7 +528,8 @@ func prepare(ctx context.Context, cfg config, st *store.Store, svc *service.Serv
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		log.Info("demo ready", "orgs", sum.Orgs, "users", sum.Users, "items", sum.Items, "errands", sum.Errands, "events", sum.Events, "took", time.Since(start).Round(time.Millisecond).String())
+		log.Info("demo ready", "orgs", sum.Orgs, "users", sum.Users, "items", sum.Items, "errands", sum.Errands, "events", sum.Events,
+			"reports", sum.Reports, "report_events", sum.ReportEvents, "took", time.Since(start).Round(time.Millisecond).String())
 	} else if empty {
 		if _, err := svc.CreateOrg(ctx, service.Actor{Role: service.RoleAdmin}, service.OrgInput{Code: cfg.CityCode, Name: cfg.CityName, Level: service.LevelCity}); err != nil {
 			return fmt.Errorf("create the city: %w", err)
