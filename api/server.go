@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,10 @@ type Options struct {
 	TrustProxy bool
 	// BodyLimit caps request bodies ("256K" by default).
 	BodyLimit string
+	// PhotoForms are the paths besides the API's report intake whose POSTs
+	// may carry a report's photos (up to LargeBodyLimit): the console's
+	// report forms, whose handlers set their own limits.
+	PhotoForms []string
 	// Registry collects the Prometheus metrics; a fresh one by default.
 	Registry *prometheus.Registry
 	// CORSOrigins may call the API from a browser; none by default.
@@ -132,8 +137,8 @@ func (s *Server) routes() {
 	}))
 	// A report may carry six photos of 2 MB (base64: a third more); its
 	// intake routes take that much, every other route BodyLimit.
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: s.opts.BodyLimit, Skipper: reportIntake}))
-	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: reportBodyLimit, Skipper: func(c echo.Context) bool { return !reportIntake(c) }}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: s.opts.BodyLimit, Skipper: s.photoForm}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: LargeBodyLimit, Skipper: func(c echo.Context) bool { return !s.photoForm(c) }}))
 	e.Use(checkText)
 	if len(s.opts.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
@@ -365,11 +370,17 @@ func (s *Server) openapi(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", s.opts.OpenAPI)
 }
 
-// reportBodyLimit caps a report's intake: six photos and the rest.
-const reportBodyLimit = "17M"
+// LargeBodyLimit caps a report's intake: six photos of 2 MB in base64 and
+// the rest.
+const LargeBodyLimit = "17M"
 
-// reportIntake reports whether c is a report's intake, which may carry photos.
-func reportIntake(c echo.Context) bool {
-	p := c.Request().URL.Path
-	return c.Request().Method == http.MethodPost && (p == "/api/v1/reports" || p == "/api/v1/public/reports")
+// photoForm reports whether c posts a report's intake, which may carry
+// photos: the API's or one of Options.PhotoForms.
+func (s *Server) photoForm(c echo.Context) bool {
+	r := c.Request()
+	if r.Method != http.MethodPost {
+		return false
+	}
+	p := r.URL.Path
+	return p == "/api/v1/reports" || p == "/api/v1/public/reports" || slices.Contains(s.opts.PhotoForms, p)
 }
