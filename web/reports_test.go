@@ -232,7 +232,6 @@ func TestBrowserReportJourney(t *testing.T) {
 	agent.shot("reports-agent-1366x768")
 }
 
-
 // TestBrowserReportHotline: a hotline operator lands on the call form,
 // registers an anonymous caller who leaves a phone for the answer, and
 // the report shows 匿名, never a name.
