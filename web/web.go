@@ -367,7 +367,7 @@ func navFor(a service.Actor, u *url.URL) []navLink {
 	case service.RoleDepartmentOfficer:
 		links = []navLink{{"/reports?mine=true", "本单位待办", false}, {"/reports", "民情", false}}
 	default:
-		links = []navLink{{"/dashboard", "统计分析", false}, {"/warnings", "预警督办", false}, {"/ledger", "登记台账", false},
+		links = []navLink{{"/dashboard", "统计", false}, {"/warnings", "预警督办", false}, {"/ledger", "登记台账", false},
 			{"/errands?tab=all", "全部办件", false}, {"/reports", "民情", false}}
 	}
 	here := u.Path
