@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -423,4 +424,77 @@ func TestReportStaleStepShowsFreshState(t *testing.T) {
 	other := newBrowser(t, env)
 	other.login("ag2a")
 	expectStatus(t, other.get("/reports/"+r.ID), http.StatusNotFound)
+}
+
+// noisePNG is a PNG of about n bytes that does not compress: a phone
+// photo's size without its look.
+func noisePNG(t *testing.T, side int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, side, side))
+	seed := uint32(1)
+	for i := range img.Pix {
+		seed = seed*1664525 + 1013904223
+		img.Pix[i] = byte(seed >> 24)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestReportIntakeTakesPhotos: the intake form carries photos far beyond
+// the 256 KB of other forms, up to six of 2 MB; a bigger body is refused
+// as a page, and a photo over 2 MB is named beside the field.
+func TestReportIntakeTakesPhotos(t *testing.T) {
+	env := newEnv(t)
+	newReportWorld(t, env)
+	b := newBrowser(t, env)
+	b.login("gi1")
+	m := csrfRE.FindStringSubmatch(b.get("/reports/new").Body)
+	if m == nil {
+		t.Fatal("no CSRF token on the intake form")
+	}
+	post := func(photos ...[]byte) page {
+		t.Helper()
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range map[string]string{"_csrf": m[1], "category": "environment", "text": "河道里漂着很多垃圾。"} {
+			mw.WriteField(k, v)
+		}
+		for i, ph := range photos {
+			fw, _ := mw.CreateFormFile("photos", "p"+strconv.Itoa(i)+".png")
+			fw.Write(ph)
+		}
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/reports/new", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return b.do(req)
+	}
+	big := noisePNG(t, 600) // about 1.4 MB
+	if len(big) < 1<<20 || len(big) > 2<<20 {
+		t.Fatalf("the test photo is %d bytes", len(big))
+	}
+	p := post(big, big)
+	expectStatus(t, p, http.StatusSeeOther)
+	r := b.get(p.Location)
+	expectStatus(t, r, http.StatusOK)
+	expectText(t, r, "/photos/1", "/photos/2")
+	ph := b.get(strings.TrimSuffix(p.Location, "?new=1") + "/photos/2")
+	expectStatus(t, ph, http.StatusOK)
+	if ph.Header.Get("Content-Type") != "image/png" || len(ph.Body) != len(big) {
+		t.Errorf("photo 2 came back as %s, %d bytes; want image/png, %d", ph.Header.Get("Content-Type"), len(ph.Body), len(big))
+	}
+
+	tooBig := noisePNG(t, 800) // about 2.5 MB
+	p = post(tooBig)
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	expectText(t, p, "有 1 处需要修改", "河道里漂着很多垃圾。")
+
+	p = post(big, big, big, big, big, big, big, big, big, big, big, big, big)
+	expectStatus(t, p, http.StatusRequestEntityTooLarge)
+	expectText(t, p, "内容过多")
+	// Other forms keep their limit.
+	p = b.post("/account/password", url.Values{"_csrf": {m[1]}, "current_password": {strings.Repeat("x", 300<<10)}})
+	expectStatus(t, p, http.StatusRequestEntityTooLarge)
 }
