@@ -309,6 +309,7 @@ type reportData struct {
 	Code     string // the reporter's code, for whoever registered it
 	Can      map[string]bool
 	Any      bool
+	Steps    []service.ReportAction
 	Targets  []orgGroup
 	Grades   []int
 	Photos   []int
@@ -364,7 +365,8 @@ func (w *console) showReport(c echo.Context, p *page, status int) error {
 	for n := 1; n <= r.Photos; n++ {
 		d.Photos = append(d.Photos, n)
 	}
-	for _, act := range a.ReportSteps(r) {
+	d.Steps = a.ReportSteps(r)
+	for _, act := range d.Steps {
 		d.Can[string(act)] = true
 		d.Any = true
 	}
