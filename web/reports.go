@@ -86,6 +86,7 @@ type reportListData struct {
 	Clear      template.URL
 	CanAdd     bool
 	AddLabel   string
+	HasQueue   bool // the organisation holds reports: a grid never does
 }
 
 // reportWarn colours an open report: red past due, yellow within a day of
@@ -124,7 +125,8 @@ func (w *console) reportList(c echo.Context) error {
 	q := c.QueryParams()
 	d := reportListData{Mine: q.Get("mine") == "true", Status: q.Get("status"), Category: q.Get("category"), Channel: q.Get("channel"),
 		Overdue: q.Get("overdue") == "1", Statuses: service.ReportStatuses, Categories: service.ReportCategories,
-		Channels: service.ReportChannels, CanAdd: takesReports(a.Role), AddLabel: addLabel(a.Role)}
+		Channels: service.ReportChannels, CanAdd: takesReports(a.Role), AddLabel: addLabel(a.Role),
+		HasQueue: a.Role != service.RoleGridInspector}
 	title := "民情件"
 	if d.Mine {
 		title = "本单位待办民情"
