@@ -440,6 +440,36 @@ func (s *Service) StepReport(ctx context.Context, a Actor, id string, act Report
 	return s.withReportNames(ctx, out), nil
 }
 
+// ReportSteps lists the steps a may take on r now, in the order of
+// ReportActions: what the lifecycle table allows in r's status, to the
+// actor's role and organisation, and what the extension in r allows (one
+// request at a time; approval only of a pending one). Inputs are not
+// checked: a step listed may still be refused for what it sends.
+func (a Actor) ReportSteps(r Report) []ReportAction {
+	if !a.SeesReport(r) {
+		return nil
+	}
+	var out []ReportAction
+	for _, act := range ReportActions {
+		step, ok := ReportLifecycle[r.Status][act]
+		if !ok || a.mayTakeReportStep(r, step.Where) != nil {
+			continue
+		}
+		switch act {
+		case ReportExtend:
+			if r.ExtensionDays > 0 {
+				continue
+			}
+		case ReportApprove, ReportDeny:
+			if r.ExtensionDays == 0 {
+				continue
+			}
+		}
+		out = append(out, act)
+	}
+	return out
+}
+
 // mayTakeReportStep checks who may take a step of the kind where.
 func (a Actor) mayTakeReportStep(r Report, where ReportWhere) error {
 	switch where {

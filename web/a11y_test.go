@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"daiban/service"
 )
 
 // TestEveryPageIsAccessible fetches each page of each role in the states
@@ -38,6 +41,38 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	}
 	step(officer, completed, "complete", url.Values{"outcome": {"approved"}})
 	step(officer, correction, "return", url.Values{"missing_materials": {"户口簿"}})
+
+	// Reports: one just registered, one being handled, one answered.
+	world := newReportWorld(t, env)
+	gi, ag, tw := world.Actors["gi1"], env.F.Actor("ag1a"), env.F.Actor("tw1")
+	newReport := func(steps ...func(r service.Report) service.Report) string {
+		t.Helper()
+		r, err := env.Svc.SubmitReport(context.Background(), &gi, service.ReportInput{Category: "order", Text: "占道经营堵住了路口。"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range steps {
+			r = s(r)
+		}
+		return r.ID
+	}
+	rstep := func(a service.Actor, act service.ReportAction, in service.ReportStepInput) func(service.Report) service.Report {
+		return func(r service.Report) service.Report {
+			t.Helper()
+			in.Version = r.Version
+			out, err := env.Svc.StepReport(context.Background(), a, r.ID, act, in)
+			if err != nil {
+				t.Fatalf("%s: %v", act, err)
+			}
+			return out
+		}
+	}
+	dispatch := rstep(ag, service.ReportDispatch, service.ReportStepInput{ToOrgID: env.F.T1.ID})
+	sign := rstep(tw, service.ReportSign, service.ReportStepInput{})
+	reportNew := newReport()
+	reportHandling := newReport(dispatch, sign)
+	reportAnswered := newReport(dispatch, sign, rstep(tw, service.ReportAnswer, service.ReportStepInput{Answer: "已清理。"}),
+		rstep(ag, service.ReportAccept, service.ReportStepInput{}))
 
 	type fetch struct {
 		name string
@@ -76,6 +111,16 @@ func TestEveryPageIsAccessible(t *testing.T) {
 		{"errand completed (deliver)", get(agent, "/errands/"+completed), false},
 		{"print", get(agent, "/errands/"+registered+"/print?new=1"), true},
 		{"agent ledger", get(agent, "/ledger"), false},
+		{"reports", get(agent, "/reports"), false},
+		{"reports queue", get(agent, "/reports?mine=true"), false},
+		{"report intake", get(agent, "/reports/new"), false},
+		{"report intake errors", func() page {
+			return agent.post("/reports/new", url.Values{"category": {"order"}, "grid_id": {"nope"}, "text": {""}})
+		}, false},
+		{"report registered (dispatch)", get(agent, "/reports/"+reportNew), false},
+		{"report handling (answer)", get(officer, "/reports/"+reportHandling), false},
+		{"report follow-up (close)", get(agent, "/reports/"+reportAnswered), false},
+		{"reports of a supervisor", get(super, "/reports"), false},
 		{"agent stats", get(agent, "/dashboard"), false},
 		{"officer incoming", get(officer, "/"), false},
 		{"officer processing", get(officer, "/errands?tab=processing"), false},

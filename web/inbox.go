@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 )
@@ -18,14 +19,17 @@ func (w *console) inbox(c echo.Context) error {
 	return w.render(c, http.StatusOK, "inbox", p)
 }
 
-// openMessage marks a message read and shows its errand (or the warnings,
-// for a digest, which belongs to no errand).
+// openMessage marks a message read and shows its errand or report (the
+// list names which: a report's messages are of a type "report.…"), or the
+// warnings for a digest, which belongs to no case.
 func (w *console) openMessage(c echo.Context) error {
 	errandID, err := w.svc.MarkRead(ctx(c), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	switch {
+	case errandID != "" && c.QueryParam("to") == "report":
+		return c.Redirect(http.StatusSeeOther, "/reports/"+url.PathEscape(errandID))
 	case errandID != "":
 		return c.Redirect(http.StatusSeeOther, "/errands/"+errandID)
 	case c.QueryParam("to") == "warnings":

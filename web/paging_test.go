@@ -138,13 +138,14 @@ func TestBrowserQueueMostUrgentFirst(t *testing.T) {
 	}
 }
 
-// TestBrowserHeaderOnPhones: signed in, every role's header stays within
-// 120 px at 360, 390 and 414 px wide: the menu wraps in rows below the name
-// instead of shrinking to a character a line.
+// TestBrowserHeaderOnPhones: signed in, every role's header (the 民情 roles
+// too) stays within 120 px at 360, 390 and 414 px wide: the menu wraps in
+// rows below the name instead of shrinking to a character a line.
 func TestBrowserHeaderOnPhones(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
-	for _, user := range []string{"ag1a", "tw1", "city", "super", "admin"} {
+	newReportWorld(t, env) // the grid inspector, hotline operator and department officer
+	for _, user := range []string{"ag1a", "tw1", "city", "super", "admin", "gi1", "hot", "dep"} {
 		for _, w := range []int64{360, 390, 414} {
 			p := newPerson(t, root, env, fmt.Sprintf("%s-%d", user, w), w, phoneH)
 			p.login(user)

@@ -193,6 +193,10 @@ func (w *console) home(c echo.Context) error {
 	switch actor(c).Role {
 	case service.RoleAgent, service.RoleTownshipOfficer, service.RoleCityOfficer:
 		return w.errandList(c)
+	case service.RoleGridInspector, service.RoleHotlineOperator:
+		return c.Redirect(http.StatusSeeOther, "/reports/new")
+	case service.RoleDepartmentOfficer:
+		return c.Redirect(http.StatusSeeOther, "/reports?mine=true")
 	}
 	return w.dashboard(c)
 }

@@ -143,6 +143,13 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/errands/:id", w.errandPage, page...)
 	e.GET("/errands/:id/print", w.printPage, page...)
 	e.POST("/errands/:id/:action", w.transition, page...)
+	e.Pre(preParseReportIntake)
+	e.GET("/reports", w.reportList, page...)
+	e.GET("/reports/new", w.reportNewPage, page...)
+	e.POST("/reports/new", w.submitReport, page...)
+	e.GET("/reports/:id", w.reportPage, page...)
+	e.GET("/reports/:id/photos/:n", w.reportPhoto, page...)
+	e.POST("/reports/:id/:action", w.reportStep, page...)
 	e.GET("/dashboard", w.dashboard, page...)
 	e.GET("/stats/export", w.statsExport, page...)
 	e.GET("/warnings", w.warnings, page...)
@@ -225,6 +232,13 @@ var funcs = template.FuncMap{
 	"mask":       service.MaskName,
 	"eventType":  service.EventTypeLabel,
 	"maskPhone":  service.MaskPhone,
+	"hasPrefix":  strings.HasPrefix,
+	"category": func(code string) string {
+		if c, ok := service.ReportCategoryByCode(code); ok {
+			return c.Name
+		}
+		return code
+	},
 	"recovered": func(b *bool) string {
 		if b != nil && *b {
 			return "已收回"
@@ -342,17 +356,25 @@ func navFor(a service.Actor, u *url.URL) []navLink {
 	switch a.Role {
 	case service.RoleAgent:
 		links = []navLink{{"/", "待办事项", false}, {"/register", "登记新事项", false}, {"/errands?tab=all", "本村办件", false},
-			{"/ledger", "登记台账", false}, {"/dashboard", "统计", false}}
+			{"/reports", "民情", false}, {"/ledger", "登记台账", false}, {"/dashboard", "统计", false}}
 	case service.RoleTownshipOfficer, service.RoleCityOfficer:
 		links = []navLink{{"/", "待接收", false}, {"/errands?tab=processing", "办理中", false}, {"/errands?tab=all", "辖区办件", false},
-			{"/warnings", "预警督办", false}, {"/dashboard", "统计", false}, {"/ledger", "登记台账", false}}
+			{"/reports", "民情", false}, {"/warnings", "预警督办", false}, {"/dashboard", "统计", false}, {"/ledger", "登记台账", false}}
+	case service.RoleGridInspector:
+		links = []navLink{{"/reports/new", "上报民情", false}, {"/reports", "本网格民情", false}}
+	case service.RoleHotlineOperator:
+		links = []navLink{{"/reports/new", "登记来电", false}, {"/reports?mine=true", "本单位待办", false}, {"/reports", "民情", false}}
+	case service.RoleDepartmentOfficer:
+		links = []navLink{{"/reports?mine=true", "本单位待办", false}, {"/reports", "民情", false}}
 	default:
-		links = []navLink{{"/dashboard", "统计分析", false}, {"/warnings", "预警督办", false}, {"/ledger", "登记台账", false},
-			{"/errands?tab=all", "全部办件", false}}
+		links = []navLink{{"/dashboard", "统计", false}, {"/warnings", "预警督办", false}, {"/ledger", "登记台账", false},
+			{"/errands?tab=all", "全部办件", false}, {"/reports", "民情", false}}
 	}
 	here := u.Path
 	if t := u.Query().Get("tab"); t != "" {
 		here += "?tab=" + t
+	} else if u.Query().Get("mine") == "true" {
+		here += "?mine=true"
 	}
 	for i := range links {
 		links[i].Active = links[i].Href == here

@@ -81,3 +81,23 @@
     });
   });
 })();
+// The intake form records where the inspector stands, if the browser can.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var b = document.querySelector("[data-geolocate]");
+    if (!b || !navigator.geolocation) return;
+    var form = b.form, status = form.querySelector("[data-geo-status]");
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      status.textContent = "正在定位……";
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.querySelector("#lat").value = pos.coords.latitude.toFixed(6);
+        form.querySelector("#lng").value = pos.coords.longitude.toFixed(6);
+        status.textContent = "已记录位置（" + pos.coords.latitude.toFixed(5) + "，" + pos.coords.longitude.toFixed(5) + "）";
+      }, function () {
+        status.textContent = "无法取得位置，可以不填。";
+      }, { enableHighAccuracy: true, timeout: 10000 });
+    });
+  });
+})();
