@@ -219,7 +219,7 @@ type reportStatusData struct {
 }
 
 func (w *console) reportLookupForm(c echo.Context, no string) *page {
-	p := w.newPage(c, "民情办理进度查询")
+	p := w.newPage(c, "反映问题办理进度查询")
 	p.NoChrom = true
 	p.Form = "rlookup"
 	p.Values = url.Values{"receipt_no": {no}}

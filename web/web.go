@@ -145,6 +145,7 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.POST("/errands/:id/:action", w.transition, page...)
 	e.GET("/dashboard", w.dashboard, page...)
 	e.GET("/stats/export", w.statsExport, page...)
+	e.GET("/stats/reports/export", w.reportStatsExport, page...)
 	e.GET("/warnings", w.warnings, page...)
 	e.GET("/warnings/export", w.warningsExport, page...)
 	e.GET("/ledger", w.ledger, page...)
