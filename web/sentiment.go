@@ -56,6 +56,8 @@ func reportBody(next echo.HandlerFunc) echo.HandlerFunc {
 				return echo.ErrStatusRequestEntityTooLarge
 			}
 			r.Body, r.ContentLength = http.MaxBytesReader(c.Response(), h.body, reportBodyLimit), h.length
+			// A form posted without photos was parsed from the empty stand-in.
+			r.Form, r.PostForm = nil, nil
 		}
 		if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
 			if err := r.ParseMultipartForm(reportBodyLimit); err != nil {

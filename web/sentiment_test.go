@@ -8,8 +8,10 @@ import (
 	"image/png"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +299,9 @@ func TestPublicReportLimits(t *testing.T) {
 		mw.Close()
 		req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/m", &buf)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
+		// As a browser may: a refusal then comes before the body is sent,
+		// not as a reset while it is being written.
+		req.Header.Set("Expect", "100-continue")
 		return b.do(req)
 	}
 	p := post(6, 0)
@@ -310,6 +315,7 @@ func TestPublicReportLimits(t *testing.T) {
 	// Other routes keep the small limit.
 	req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/q", bytes.NewReader(make([]byte, 300<<10)))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Expect", "100-continue")
 	if p := b.do(req); p.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("/q took 300 KB: %d", p.Status)
 	}
@@ -418,4 +424,57 @@ func pctText(h *service.Hundredths) string {
 		return "—"
 	}
 	return h.String() + "%"
+}
+
+// TestPublicReportPlaces: with several cities the form lists each city's
+// townships under its name, and a report must say which city it is in.
+func TestPublicReportPlaces(t *testing.T) {
+	env := newEnv(t)
+	ctx := context.Background()
+	admin := service.Actor{Role: service.RoleAdmin}
+	fq, err := env.Svc.CreateOrg(ctx, admin, service.OrgInput{Code: "350181", Name: "福清市", Level: service.LevelCity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Svc.CreateOrg(ctx, admin, service.OrgInput{Code: "350181100", Name: "玉屏街道", Level: service.LevelTownship, ParentID: fq.ID}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, env)
+	p := b.get("/m")
+	expectStatus(t, p, http.StatusOK)
+	expectText(t, p, `<optgroup label="测试市">`, `<optgroup label="福清市">`, ">玉屏街道<", ">甲镇<", "福清市（不清楚哪个乡镇）")
+	p = b.post("/m", url.Values{"category": {"order"}, "text": {"占道经营影响通行"}, "phone": {"13700002222"}})
+	expectStatus(t, p, http.StatusUnprocessableEntity)
+	if !regexp.MustCompile(`id="org_id"[\s\S]*?class="err"`).MatchString(p.Body) {
+		t.Errorf("no message at the place:\n%.3000s", p.Body)
+	}
+	expectText(t, p, "占道经营影响通行")
+	p = b.post("/m", url.Values{"category": {"order"}, "text": {"占道经营影响通行"}, "phone": {"13700002222"}, "org_id": {fq.ID}})
+	expectStatus(t, p, http.StatusOK)
+	expectText(t, p, `id="report-code"`)
+}
+
+// TestPublicReportLookupThrottle: wrong codes again and again from one
+// address end in the Chinese throttle message, not a bare error page.
+func TestPublicReportLookupThrottle(t *testing.T) {
+	env := newEnv(t)
+	r, err := env.Svc.SubmitReport(context.Background(), nil, service.ReportInput{Category: "order", Text: "占道经营影响通行",
+		Reporter: service.Reporter{Phone: "13700002222"}, ClientKey: "10.0.0.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, env)
+	b.get("/m/status")
+	for i := 0; i < 50; i++ {
+		p := b.post("/m/status", url.Values{"receipt_no": {r.No}, "code": {"000000"}})
+		if p.Status == http.StatusTooManyRequests {
+			expectText(t, p, service.ZhCode("too_many_lookups"), `value="`+r.No+`"`)
+			return
+		}
+		expectStatus(t, p, http.StatusNotFound)
+		if n := strings.Count(p.Body, service.ZhCode("report_not_found")); n != 1 {
+			t.Fatalf("the wrong-code message is said %d times", n)
+		}
+	}
+	t.Fatal("fifty wrong codes and no throttle")
 }
