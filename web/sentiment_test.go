@@ -478,3 +478,36 @@ func TestPublicReportLookupThrottle(t *testing.T) {
 	}
 	t.Fatal("fifty wrong codes and no throttle")
 }
+
+// TestPublicReportPagesAccessible: the resident's pages pass the same
+// checks as the rest of the console (a11y_test.go).
+func TestPublicReportPagesAccessible(t *testing.T) {
+	env := newEnv(t)
+	anon := newBrowser(t, env)
+	anon.get("/m")
+	good := url.Values{"category": {"order"}, "text": {"占道经营影响通行"}, "phone": {"13700002222"}}
+	done := anon.post("/m", good)
+	no := regexp.MustCompile(`id="report-no">([0-9A-Z]+)<`).FindStringSubmatch(done.Body)
+	if no == nil {
+		t.Fatalf("no number:\n%.2000s", done.Body)
+	}
+	for _, pg := range []struct {
+		name string
+		p    page
+	}{
+		{"report form", anon.get("/m")},
+		{"report errors", anon.post("/m", url.Values{"text": {"短"}})},
+		{"report done", done},
+		{"report status", anon.get("/m/status/" + no[1])},
+		{"report lookup", anon.get("/m/status")},
+		{"report wrong code", anon.post("/m/status", url.Values{"receipt_no": {no[1]}, "code": {"111111"}})},
+	} {
+		if ct := pg.p.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+			t.Errorf("%s: %d %s is not a page", pg.name, pg.p.Status, ct)
+			continue
+		}
+		for _, problem := range checkPage(pg.p.Body, false) {
+			t.Errorf("%s: %s", pg.name, problem)
+		}
+	}
+}
