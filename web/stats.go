@@ -31,6 +31,9 @@ type dashData struct {
 	Table           *service.StatsReport // the rows of the 明细 table, grouped by Group
 	TableTitle      string
 	TableHead       string // the first column's heading
+	Reports         *reportBlock
+	RGroup          string // the 民情 table's 分组: org, category, channel, grid or month
+	RGroupChoices   []groupChoice
 }
 
 // groupChoice is one 分组 of the dashboard's table.
@@ -98,7 +101,11 @@ func (w *console) dashboard(c echo.Context) error {
 	// (on the 5th a rate of a few percent says nothing), and a year's
 	// window matches the trend beside it and never starts empty.
 	yearStart := service.MakeDate(ty, tm-11, 1)
-	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), Group: c.QueryParam("group"), GroupChoices: tableGroups}
+	d := dashData{From: c.QueryParam("from"), To: c.QueryParam("to"), OrgID: c.QueryParam("org_id"), Group: c.QueryParam("group"), GroupChoices: tableGroups,
+		RGroup: c.QueryParam("rgroup"), RGroupChoices: reportGroups}
+	if d.RGroup == "" {
+		d.RGroup = string(service.ReportGroupOrg)
+	}
 	if d.From == "" && d.To == "" {
 		d.From, d.To = yearStart.String(), today.String()
 	}
@@ -111,6 +118,9 @@ func (w *console) dashboard(c echo.Context) error {
 		if d.Group != "" {
 			v.Set("group", d.Group)
 		}
+		if d.RGroup != string(service.ReportGroupOrg) {
+			v.Set("rgroup", d.RGroup)
+		}
 		return navLink{Href: "/dashboard?" + v.Encode(), Label: label, Active: d.From == from.String() && d.To == to.String()}
 	}
 	quarterStart := service.MakeDate(ty, tm-(tm-1)%3, 1)
@@ -120,7 +130,7 @@ func (w *console) dashboard(c echo.Context) error {
 	if d.Orgs, err = w.scopeChoices(c, a, false); err != nil {
 		return err
 	}
-	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}, "group": {d.Group}}
+	p.Values = url.Values{"from": {d.From}, "to": {d.To}, "org_id": {d.OrgID}, "group": {d.Group}, "rgroup": {d.RGroup}}
 	p.Data = &d
 	head := ""
 	for _, g := range tableGroups {
@@ -227,6 +237,14 @@ func (w *console) dashboard(c echo.Context) error {
 		gbars = append(gbars, b)
 	}
 	d.Grades = hbars("好差评满意度分布", gbars, scale{0, 100})
+	if d.Reports, err = w.reportBlock(c, a, rep, d.OrgID, d.RGroup); err != nil {
+		p.Form = "period"
+		status, ok := formError(err, p)
+		if !ok {
+			return err
+		}
+		return w.render(c, status, "dashboard", p)
+	}
 	// template.URL: a plain string here would be query-escaped whole, & and = included.
 	d.Export = template.URL(url.Values{"from": {rep.From.String()}, "to": {rep.To.String()}, "org_id": {d.OrgID}, "group_by": {string(tableBy)}}.Encode())
 	return w.render(c, http.StatusOK, "dashboard", p)

@@ -152,6 +152,7 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.POST("/reports/:id/:action", w.reportStep, page...)
 	e.GET("/dashboard", w.dashboard, page...)
 	e.GET("/stats/export", w.statsExport, page...)
+	e.GET("/stats/reports/export", w.reportStatsExport, page...)
 	e.GET("/warnings", w.warnings, page...)
 	e.GET("/warnings/export", w.warningsExport, page...)
 	e.GET("/ledger", w.ledger, page...)
@@ -180,6 +181,15 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/q/:receipt_no", w.publicPage, noStore, limit, csrf)
 	e.POST("/q", w.publicLookup, noStore, limit, csrf)
 	e.POST("/q/:receipt_no/forget", w.publicForget, noStore, csrf)
+
+	// 民情: the resident's form and the report's status page (sentiment.go).
+	e.Pre(holdReportBody)
+	e.GET("/m", w.reportPage, noStore, csrf)
+	e.POST("/m", w.reportSubmit, reportBody, noStore, limit, csrf)
+	e.GET("/m/status", w.reportStatusPage, noStore, csrf)
+	e.GET("/m/status/:no", w.reportStatusPage, noStore, limit, csrf)
+	e.POST("/m/status", w.reportLookup, noStore, limit, csrf)
+	e.POST("/m/status/:no/forget", w.reportForget, noStore, csrf)
 }
 
 // isAPIPath tells the routes whose errors stay problem+json.
