@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"daiban/internal/apitest"
 	"daiban/service"
 )
 
@@ -43,7 +44,7 @@ func TestEveryPageIsAccessible(t *testing.T) {
 	step(officer, correction, "return", url.Values{"missing_materials": {"户口簿"}})
 
 	// Reports: one just registered, one being handled, one answered.
-	world := newReportWorld(t, env)
+	world := apitest.NewReportWorld(t, env)
 	gi, ag, tw := world.Actors["gi1"], env.F.Actor("ag1a"), env.F.Actor("tw1")
 	newReport := func(steps ...func(r service.Report) service.Report) string {
 		t.Helper()

@@ -144,7 +144,7 @@ func TestBrowserQueueMostUrgentFirst(t *testing.T) {
 func TestBrowserHeaderOnPhones(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
-	newReportWorld(t, env) // the grid inspector, hotline operator and department officer
+	apitest.NewReportWorld(t, env) // the grid inspector, hotline operator and department officer
 	for _, user := range []string{"ag1a", "tw1", "city", "super", "admin", "gi1", "hot", "dep"} {
 		for _, w := range []int64{360, 390, 414} {
 			p := newPerson(t, root, env, fmt.Sprintf("%s-%d", user, w), w, phoneH)

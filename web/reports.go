@@ -35,18 +35,18 @@ func seesReports(r service.Role) bool {
 	return r.HandlesReports() || r == service.RoleGridInspector || r == service.RoleSupervisor || r == service.RoleAdmin
 }
 
-// preParseReportIntake reads the intake form's photos before the router's
-// body limit, which is sized for forms of text: a signed-in browser's post
-// to /reports/new may carry up to reportPhotoLimit. Anything larger is
-// refused here as too large.
-func preParseReportIntake(next echo.HandlerFunc) echo.HandlerFunc {
+// PhotoForms are the console's forms that may carry a report's photos,
+// beyond the router's limit for forms of text (api.Options.PhotoForms).
+var PhotoForms = []string{"/reports/new", "/m"}
+
+// photoForm reads a report form with its photos, up to reportPhotoLimit,
+// before the CSRF check reads its token: anything larger is refused as
+// too large.
+func photoForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.Method != http.MethodPost || r.URL.Path != "/reports/new" || !strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
+		if !strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
 			return next(c)
-		}
-		if ck, err := r.Cookie(sessionCookie); err != nil || ck.Value == "" {
-			return next(c) // the session check sends it to the sign-in page
 		}
 		if r.ContentLength > reportPhotoLimit {
 			return echo.ErrStatusRequestEntityTooLarge
@@ -59,8 +59,6 @@ func preParseReportIntake(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return echo.ErrBadRequest
 		}
-		// The body is read; what follows reads the parsed form.
-		r.Body, r.ContentLength = http.NoBody, 0
 		return next(c)
 	}
 }

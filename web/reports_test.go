@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image"
-	"image/color"
 	"image/png"
 	"mime/multipart"
 	"net/http"
@@ -22,65 +21,11 @@ import (
 	"daiban/service"
 )
 
-// reportWorld adds to the fixture what 民情 needs: a grid under 甲一村 with
-// its inspector (gi1), a hotline operator at the city centre (hot) and a
-// city department with its officer (dep).
-type reportWorld struct {
-	Grid, Grid2, Dept service.Org
-	Actors            map[string]service.Actor
-}
-
-func newReportWorld(t *testing.T, env *apitest.Env) reportWorld {
-	t.Helper()
-	ctx := context.Background()
-	admin := service.Actor{Role: service.RoleAdmin}
-	org := func(code, name string, level service.Level, parent string) service.Org {
-		t.Helper()
-		o, err := env.Svc.CreateOrg(ctx, admin, service.OrgInput{Code: code, Name: name, Level: level, ParentID: parent})
-		if err != nil {
-			t.Fatalf("org %s: %v", code, err)
-		}
-		return o
-	}
-	w := reportWorld{Actors: map[string]service.Actor{}}
-	w.Grid = org("350182100201001", "甲一村第一网格", service.LevelGrid, env.F.V1a.ID)
-	w.Grid2 = org("350182101201001", "乙一村第一网格", service.LevelGrid, env.F.V2a.ID)
-	w.Dept = org("3501820001", "城管局", service.LevelDepartment, env.F.City.ID)
-	for _, u := range []struct {
-		name, display string
-		role          service.Role
-		org           service.Org
-	}{
-		{"gi1", "甲一网格员", service.RoleGridInspector, w.Grid},
-		{"hot", "热线接线员", service.RoleHotlineOperator, env.F.City},
-		{"dep", "城管局办事员", service.RoleDepartmentOfficer, w.Dept},
-	} {
-		created, err := env.Svc.CreateUser(ctx, admin, service.UserInput{Username: u.name, Password: apitest.Password,
-			DisplayName: u.display, Phone: "13800000001", Role: u.role, OrgID: u.org.ID})
-		if err != nil {
-			t.Fatalf("user %s: %v", u.name, err)
-		}
-		w.Actors[u.name] = service.Actor{UserID: created.ID, Username: u.name, Name: u.display, Role: u.role,
-			OrgID: u.org.ID, OrgPath: u.org.Path, OrgLevel: u.org.Level, OrgName: u.org.Name}
-	}
-	return w
-}
-
 // photoFile writes a small PNG, as a phone's camera would give a JPEG.
 func photoFile(t *testing.T) string {
 	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
-	for x := range 64 {
-		for y := range 48 {
-			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 120, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "lamp.png")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	path := filepath.Join(t.TempDir(), "路灯.png")
+	if err := os.WriteFile(path, apitest.PNG(t, 64, 48), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -113,7 +58,7 @@ func openInbox(p *person, text string) string {
 func TestBrowserReportJourney(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
-	newReportWorld(t, env)
+	apitest.NewReportWorld(t, env)
 
 	// The inspector's phone: the intake form is the home page.
 	gi := newPerson(t, root, env, "inspector", phoneW, phoneH)
@@ -239,7 +184,7 @@ func TestBrowserReportJourney(t *testing.T) {
 func TestBrowserReportHotline(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
-	w := newReportWorld(t, env)
+	w := apitest.NewReportWorld(t, env)
 	hot := newPerson(t, root, env, "hotline", desktopW, desktopH)
 	hot.login("hot")
 	if loc := hot.eval(`location.pathname`); loc != "/reports/new" {
@@ -279,7 +224,7 @@ func TestBrowserReportHotline(t *testing.T) {
 func TestBrowserReportBadIntake(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
-	w := newReportWorld(t, env)
+	w := apitest.NewReportWorld(t, env)
 	agent := newPerson(t, root, env, "agent", phoneW, phoneH)
 	agent.login("ag1a")
 	agent.open("/reports/new")
@@ -323,7 +268,7 @@ func TestBrowserReportBadIntake(t *testing.T) {
 func TestBrowserReportPagingWalksToTheEnd(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
-	w := newReportWorld(t, env)
+	w := apitest.NewReportWorld(t, env)
 	gi := w.Actors["gi1"]
 	want := map[string]bool{}
 	for i := range 60 {
@@ -376,7 +321,7 @@ func TestBrowserReportPagingWalksToTheEnd(t *testing.T) {
 // report as it is now, with a notice, and no lost update.
 func TestReportStaleStepShowsFreshState(t *testing.T) {
 	env := newEnv(t)
-	w := newReportWorld(t, env)
+	w := apitest.NewReportWorld(t, env)
 	ctx := context.Background()
 	gi, ag := w.Actors["gi1"], env.F.Actor("ag1a")
 	r, err := env.Svc.SubmitReport(ctx, &gi, service.ReportInput{Category: "order", Text: "占道经营堵住了路口。"})
@@ -448,7 +393,7 @@ func noisePNG(t *testing.T, side int) []byte {
 // as a page, and a photo over 2 MB is named beside the field.
 func TestReportIntakeTakesPhotos(t *testing.T) {
 	env := newEnv(t)
-	newReportWorld(t, env)
+	apitest.NewReportWorld(t, env)
 	b := newBrowser(t, env)
 	b.login("gi1")
 	m := csrfRE.FindStringSubmatch(b.get("/reports/new").Body)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -20,57 +19,6 @@ import (
 // code kept in a cookie for that report's address only). The status page
 // says which organisation did what, never who, and never shows the
 // reporter's name, phone, place or photos.
-
-// reportBodyLimit caps the form's body: six photos of 2 MB and the text.
-const reportBodyLimit = service.MaxReportPhotos*service.MaxReportPhotoBytes + 1<<20
-
-// reportBodyKey keeps the form's body away from the router-wide body
-// limit (256 KB, api/server.go), which would refuse a single photo.
-const reportBodyKey = "web_report_body"
-
-type heldBody struct {
-	body   io.ReadCloser
-	length int64
-}
-
-// holdReportBody runs before routing: it sets the report form's body
-// aside so that the global limit sees an empty one.
-func holdReportBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		if r.Method == http.MethodPost && r.URL.Path == "/m" {
-			c.Set(reportBodyKey, heldBody{r.Body, r.ContentLength})
-			r.Body, r.ContentLength = http.NoBody, 0
-		}
-		return next(c)
-	}
-}
-
-// reportBody gives the form its body back under its own limit and reads
-// it, before the CSRF check reads the token from it.
-func reportBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		if h, ok := c.Get(reportBodyKey).(heldBody); ok {
-			if h.length > reportBodyLimit {
-				return echo.ErrStatusRequestEntityTooLarge
-			}
-			r.Body, r.ContentLength = http.MaxBytesReader(c.Response(), h.body, reportBodyLimit), h.length
-			// A form posted without photos was parsed from the empty stand-in.
-			r.Form, r.PostForm = nil, nil
-		}
-		if strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEMultipartForm) {
-			if err := r.ParseMultipartForm(reportBodyLimit); err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
-					return echo.ErrStatusRequestEntityTooLarge
-				}
-				return echo.ErrBadRequest
-			}
-		}
-		return next(c)
-	}
-}
 
 type reportFormData struct {
 	Categories []service.ReportCategory
@@ -123,8 +71,8 @@ func (w *console) reportForm(c echo.Context) (*page, *reportFormData, error) {
 	return p, d, nil
 }
 
-// reportPage shows the empty form.
-func (w *console) reportPage(c echo.Context) error {
+// publicReportPage shows the empty form.
+func (w *console) publicReportPage(c echo.Context) error {
 	p, _, err := w.reportForm(c)
 	if err != nil {
 		return err

@@ -3,14 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"image"
-	"image/color"
-	"image/png"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,41 +18,9 @@ import (
 	"daiban/service"
 )
 
-// reportWorld adds what reports need to the fixture: a grid, a city
-// department with its officer, and a second city.
-type reportWorld struct {
-	Grid, CityDept, OtherCity service.Org
-	Dep                       service.Actor
-}
-
-func newReportWorld(t *testing.T, env *apitest.Env) reportWorld {
-	t.Helper()
-	ctx := context.Background()
-	admin := service.Actor{Role: service.RoleAdmin}
-	org := func(code, name string, level service.Level, parent string) service.Org {
-		t.Helper()
-		o, err := env.Svc.CreateOrg(ctx, admin, service.OrgInput{Code: code, Name: name, Level: level, ParentID: parent})
-		if err != nil {
-			t.Fatalf("org %s: %v", code, err)
-		}
-		return o
-	}
-	var w reportWorld
-	w.Grid = org("350182100201001", "甲一村第一网格", service.LevelGrid, env.F.V1a.ID)
-	w.CityDept = org("3501820001", "城管局", service.LevelDepartment, env.F.City.ID)
-	u, err := env.Svc.CreateUser(ctx, admin, service.UserInput{Username: "dep", Password: apitest.Password,
-		DisplayName: "城管张科长", Phone: "13800000001", Role: service.RoleDepartmentOfficer, OrgID: w.CityDept.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Dep = service.Actor{UserID: u.ID, Username: u.Username, Name: u.DisplayName, Role: u.Role,
-		OrgID: w.CityDept.ID, OrgPath: w.CityDept.Path, OrgLevel: w.CityDept.Level, OrgName: w.CityDept.Name}
-	return w
-}
-
 // handle takes a report from the city centre's desk to the department
 // and back with an answer the city accepts.
-func (w reportWorld) handle(t *testing.T, env *apitest.Env, r service.Report, answer string) service.Report {
+func handleReport(t *testing.T, env *apitest.Env, w apitest.ReportWorld, r service.Report, answer string) service.Report {
 	t.Helper()
 	ctx := context.Background()
 	city := env.F.Actor("city")
@@ -66,8 +30,8 @@ func (w reportWorld) handle(t *testing.T, env *apitest.Env, r service.Report, an
 		in  service.ReportStepInput
 	}{
 		{city, service.ReportDispatch, service.ReportStepInput{ToOrgID: w.CityDept.ID}},
-		{w.Dep, service.ReportSign, service.ReportStepInput{}},
-		{w.Dep, service.ReportAnswer, service.ReportStepInput{Answer: answer}},
+		{w.Actors["dep"], service.ReportSign, service.ReportStepInput{}},
+		{w.Actors["dep"], service.ReportAnswer, service.ReportStepInput{Answer: answer}},
 		{city, service.ReportAccept, service.ReportStepInput{}},
 	} {
 		s.in.Version = r.Version
@@ -77,26 +41,6 @@ func (w reportWorld) handle(t *testing.T, env *apitest.Env, r service.Report, an
 		}
 	}
 	return r
-}
-
-// photoFile writes a small PNG for the file input.
-func photoFile(t *testing.T) string {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
-	for x := 0; x < 40; x++ {
-		for y := 0; y < 30; y++ {
-			img.Set(x, y, color.RGBA{uint8(x * 6), uint8(y * 8), 120, 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "路灯.png")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // fillReport types a report into the form at /m.
@@ -121,7 +65,7 @@ func TestBrowserPublicReport(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
 	ctx := context.Background()
-	world := newReportWorld(t, env)
+	world := apitest.NewReportWorld(t, env)
 	env.Clock.Set(time.Date(2026, 12, 7, 9, 30, 0, 0, service.Shanghai))
 
 	// The resident finds the form from the receipt lookup page.
@@ -174,7 +118,7 @@ func TestBrowserPublicReport(t *testing.T) {
 
 	// The city centre dispatches it, the department answers, the city accepts.
 	const answer = "已安排维修，三盏路灯已于12月8日修复。"
-	world.handle(t, env, rep, answer)
+	handleReport(t, env, world, rep, answer)
 	resident.do(chromedp.Reload())
 	resident.expectText("#status", "待回访")
 	resident.expectText("#answer", answer)
@@ -246,12 +190,12 @@ func TestBrowserPublicReport(t *testing.T) {
 	// Five reports an hour from one address; the sixth is refused in Chinese.
 	for i := 0; i < 4; i++ {
 		if _, err := env.Svc.SubmitReport(ctx, nil, service.ReportInput{Category: "environment", Text: "垃圾堆放多日无人清理",
-			Reporter: service.Reporter{Phone: "13700003333"}, ClientKey: "127.0.0.1"}); err != nil {
+			OrgID: env.F.City.ID, Reporter: service.Reporter{Phone: "13700003333"}, ClientKey: "127.0.0.1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	other.open("/m")
-	fillReport(other, "environment", "小区门口垃圾堆放多日", "", "", "", "13700004444")
+	fillReport(other, "environment", "小区门口垃圾堆放多日", env.F.City.ID, "", "", "13700004444")
 	other.submit(`#report button[type=submit]`)
 	other.expectText(".alert", "本网络提交的民情过多", "12319")
 	if got := other.value("#text"); got != "小区门口垃圾堆放多日" {
@@ -328,7 +272,7 @@ func TestBrowserDashboardReports(t *testing.T) {
 	root := startBrowser(t)
 	env := newEnv(t)
 	ctx := context.Background()
-	world := newReportWorld(t, env)
+	world := apitest.NewReportWorld(t, env)
 	env.Clock.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, service.Shanghai))
 	submit := func(cat, orgID string) service.Report {
 		t.Helper()
@@ -341,8 +285,8 @@ func TestBrowserDashboardReports(t *testing.T) {
 	}
 	lamp := submit("facility", env.F.T1.ID)
 	submit("environment", env.F.T2.ID)
-	submit("environment", "")
-	lamp = world.handle(t, env, lamp, "路灯已修复。")
+	submit("environment", env.F.City.ID)
+	lamp = handleReport(t, env, world, lamp, "路灯已修复。")
 	if _, err := env.Svc.StepReport(ctx, env.F.Actor("city"), lamp.ID, service.ReportClose, service.ReportStepInput{Version: lamp.Version, Grade: 2}); err != nil {
 		t.Fatal(err)
 	}

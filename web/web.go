@@ -143,10 +143,9 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.GET("/errands/:id", w.errandPage, page...)
 	e.GET("/errands/:id/print", w.printPage, page...)
 	e.POST("/errands/:id/:action", w.transition, page...)
-	e.Pre(preParseReportIntake)
 	e.GET("/reports", w.reportList, page...)
 	e.GET("/reports/new", w.reportNewPage, page...)
-	e.POST("/reports/new", w.submitReport, page...)
+	e.POST("/reports/new", w.submitReport, append([]echo.MiddlewareFunc{noStore, photoForm}, page[1:]...)...)
 	e.GET("/reports/:id", w.reportPage, page...)
 	e.GET("/reports/:id/photos/:n", w.reportPhoto, page...)
 	e.POST("/reports/:id/:action", w.reportStep, page...)
@@ -183,9 +182,8 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 	e.POST("/q/:receipt_no/forget", w.publicForget, noStore, csrf)
 
 	// 民情: the resident's form and the report's status page (sentiment.go).
-	e.Pre(holdReportBody)
-	e.GET("/m", w.reportPage, noStore, csrf)
-	e.POST("/m", w.reportSubmit, reportBody, noStore, limit, csrf)
+	e.GET("/m", w.publicReportPage, noStore, csrf)
+	e.POST("/m", w.reportSubmit, noStore, limit, photoForm, csrf)
 	e.GET("/m/status", w.reportStatusPage, noStore, csrf)
 	e.GET("/m/status/:no", w.reportStatusPage, noStore, limit, csrf)
 	e.POST("/m/status", w.reportLookup, noStore, limit, csrf)

@@ -407,7 +407,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 			Logger: log, Ready: st.Ping, Draining: draining.Load, OpenAPI: daiban.OpenAPI, PublicURL: cfg.PublicURL,
 			WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, svc.Now()) }, Translate: store.Unavailable,
 			PublicRate: cfg.PublicRate, PublicBurst: cfg.PublicBurst, TrustProxy: cfg.TrustProxy,
-			CORSOrigins: splitList(cfg.CORSOrigins), Registry: metrics,
+			CORSOrigins: splitList(cfg.CORSOrigins), Registry: metrics, PhotoForms: web.PhotoForms,
 		})
 		web.Mount(apiServer.Echo(), svc, web.Options{
 			Logger: log, PublicURL: cfg.PublicURL, Secure: strings.HasPrefix(cfg.PublicURL, "https://"),

@@ -30,6 +30,7 @@ import (
 	"daiban/internal/testdb"
 	"daiban/service"
 	"daiban/store"
+	"daiban/web"
 )
 
 // Clock is a settable clock shared by the service under test.
@@ -166,7 +167,7 @@ func New(t testing.TB, opts ...Options) *Env {
 
 func apiOptions(o Options, log *slog.Logger, st *store.Store) api.Options {
 	return api.Options{Logger: log, Ready: st.Ping, OpenAPI: daiban.OpenAPI, PublicRate: o.PublicRate, PublicBurst: int(o.PublicRate),
-		CORSOrigins: o.CORS, TrustProxy: o.TrustProxy, Translate: store.Unavailable,
+		CORSOrigins: o.CORS, TrustProxy: o.TrustProxy, Translate: store.Unavailable, PhotoForms: web.PhotoForms,
 		WriteProbe: func(ctx context.Context) error { return st.ProbeWrite(ctx, time.Now()) }}
 }
 
