@@ -673,8 +673,27 @@ type PublicReportStep struct {
 	ToName  string
 }
 
-// StatusWords is the status in plain words.
-func (p PublicReport) StatusWords() string { return p.Status.Label() }
+// StatusWords is the status as the reporter reads it: what is happening to
+// their problem, not the office's stages.
+func (p PublicReport) StatusWords() string {
+	switch p.Status {
+	case ReportRegistered:
+		return "已收到，正在安排办理单位"
+	case ReportDispatched:
+		return "已转交办理单位"
+	case ReportHandling:
+		return "正在办理"
+	case ReportAnswered:
+		return "已办理，答复正在审核"
+	case ReportFollowUp:
+		return "已答复，将电话回访您"
+	case ReportClosed:
+		return "已办结"
+	case ReportMerged:
+		return "与相同问题合并办理"
+	}
+	return p.Status.Label()
+}
 
 // LookupReport answers the reporter's query by number and code, with the
 // budgets of the receipt lookup.

@@ -112,7 +112,7 @@ func TestBrowserPublicReport(t *testing.T) {
 	if path := resident.eval(`location.pathname`); path != "/m/status/"+no {
 		t.Errorf("the status page's address is %s, want /m/status/%s to bookmark", path, no)
 	}
-	resident.expectText("#status", "已登记，待分派")
+	resident.expectText("#status", "已收到，正在安排办理单位")
 	resident.expectText(".facts", "公共设施", "2026年12月7日")
 	resident.expectText(".timeline", "测试市收到并登记了您反映的问题")
 
@@ -120,7 +120,7 @@ func TestBrowserPublicReport(t *testing.T) {
 	const answer = "已安排维修，三盏路灯已于12月8日修复。"
 	handleReport(t, env, world, rep, answer)
 	resident.do(chromedp.Reload())
-	resident.expectText("#status", "待回访")
+	resident.expectText("#status", "已答复，将电话回访您")
 	resident.expectText("#answer", answer)
 	resident.expectText(".timeline", "测试市已把问题转交城管局办理", "城管局已接手", "城管局已给出答复", "审核通过了答复")
 	body := resident.text("main")
