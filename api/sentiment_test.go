@@ -114,6 +114,10 @@ func TestReportJourneys(t *testing.T) {
 	if call.Channel != "hotline" || *call.IntakeOrg.ID != env.F.City.ID {
 		t.Fatalf("hotline report: %+v", call)
 	}
+	// Anonymous: the name the caller gave is not kept, only the phone to answer.
+	if r := env.Get("/api/v1/reports/"+call.ID, city); strings.Contains(string(r.Body), "不留名") || !strings.Contains(string(r.Body), `"anonymous":true`) {
+		t.Errorf("an anonymous caller's report: %s", r.Body)
+	}
 	s = &stepper{t: t, env: env, rep: call}
 	s.do(hot, "dispatch", map[string]any{"to_org_id": w.CityDept.ID}, http.StatusOK)
 	s.do(dep, "send_back", map[string]any{"reason": "邻里纠纷不属城管职责"}, http.StatusOK)

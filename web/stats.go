@@ -266,6 +266,7 @@ func (w *console) statsExport(c echo.Context) error {
 }
 
 type warnData struct {
+	Reports bool // the reader sees 民情 too: a tab leads to their warnings
 	Rows    []warnRow
 	Next    template.URL // the next page, path and query
 	Totals  service.WarningCounts
@@ -288,8 +289,11 @@ type warnRow struct {
 // far each is overdue, a 催办 button for supervisors and the downloads.
 func (w *console) warnings(c echo.Context) error {
 	a := actor(c)
+	if c.QueryParam("kind") == "reports" && seesReports(a.Role) {
+		return w.reportWarnings(c)
+	}
 	p := w.newPage(c, "预警督办")
-	d := warnData{OrgID: c.QueryParam("org_id"), CanUrge: a.Role == service.RoleSupervisor, Urged: c.QueryParam("urged")}
+	d := warnData{OrgID: c.QueryParam("org_id"), CanUrge: a.Role == service.RoleSupervisor, Urged: c.QueryParam("urged"), Reports: seesReports(a.Role)}
 	q := service.ErrandQuery{OrgID: d.OrgID, Cursor: c.QueryParam("cursor"), Limit: 200}
 	ws, next, err := w.svc.Warnings(ctx(c), a, q)
 	if err != nil {
@@ -321,6 +325,30 @@ func (w *console) warnings(c echo.Context) error {
 	p.Values = url.Values{"org_id": {d.OrgID}}
 	p.Data = d
 	return w.render(c, http.StatusOK, "warnings", p)
+}
+
+type reportWarnData struct {
+	Rows []reportRow
+	Next template.URL
+}
+
+// reportWarnings is the 民情 tab of 预警督办: open reports in scope with one
+// working day or less left or past due, soonest first, a page at a time.
+func (w *console) reportWarnings(c echo.Context) error {
+	p := w.newPage(c, "预警督办")
+	ws, next, err := w.svc.ReportWarnings(ctx(c), actor(c), c.QueryParam("cursor"), 200)
+	if err != nil {
+		return err
+	}
+	d := reportWarnData{}
+	for _, x := range ws {
+		d.Rows = append(d.Rows, reportRow{R: x.Report, Warn: x.Level})
+	}
+	if next != "" {
+		d.Next = template.URL("/warnings?" + url.Values{"kind": {"reports"}, "cursor": {next}}.Encode())
+	}
+	p.Data = d
+	return w.render(c, http.StatusOK, "report_warnings", p)
 }
 
 // warningsExport sends the whole warnings list of the chosen scope as the

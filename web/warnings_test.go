@@ -125,3 +125,79 @@ func TestBrowserWarningsSupervise(t *testing.T) {
 		t.Error("the XLSX download is not a zip file")
 	}
 }
+
+// TestBrowserReportWarnings: 预警督办 shows both kinds. The supervisor
+// switches to the 民情 tab and walks it to its last page, soonest deadline
+// first, no report twice; a closed report is never there; a phone shows
+// status and deadline without sideways scrolling.
+func TestBrowserReportWarnings(t *testing.T) {
+	root := startBrowser(t)
+	env := newEnv(t)
+	hot := apitest.NewReportWorld(t, env).Actors["hot"]
+	ctx := context.Background()
+	var closedNo string
+	for i := range 203 {
+		in := service.ReportInput{Category: "safety", Text: "消防通道被堵，第" + strconv.Itoa(i+1) + "处",
+			Reporter: service.Reporter{Phone: "13900006666"}}
+		if i%3 == 0 {
+			in.Urgency = service.UrgencyUrgent
+		}
+		r, err := env.Svc.SubmitReport(ctx, &hot, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 0:
+			closedNo = r.No
+		case 1:
+			// The first is a duplicate of the second: merged, no longer open.
+			first, err := env.Svc.Reports(ctx, hot, service.ReportFilter{Limit: 500}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dup := first[len(first)-1]
+			if _, err := env.Svc.StepReport(ctx, hot, dup.ID, service.ReportMerge, service.ReportStepInput{Version: dup.Version, MergeInto: r.No}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env.Clock.Advance(time.Minute)
+	}
+	// Ten days later every open one is overdue.
+	env.Clock.Advance(10 * 24 * time.Hour)
+
+	super := newPerson(t, root, env, "supervisor", desktopW, desktopH)
+	super.login("super")
+	super.open("/warnings")
+	super.submit(`nav.tabs a[href="/warnings?kind=reports"]`)
+	seen := map[string]bool{}
+	last := ""
+	for page := 1; ; page++ {
+		rows := super.eval(`Array.from(document.querySelectorAll("table.warnings tbody tr td.c-no a")).map(a => a.textContent + "|" + a.closest("tr").querySelector("td.c-due").textContent.trim()).join("\n")`)
+		for _, row := range strings.Split(rows, "\n") {
+			no, due, _ := strings.Cut(row, "|")
+			if seen[no] {
+				t.Fatalf("page %d lists %s again", page, no)
+			}
+			if due < last {
+				t.Errorf("page %d: %s due %s after %s", page, no, due, last)
+			}
+			seen[no], last = true, due
+		}
+		if page == 1 {
+			super.shot("reports-warnings-supervisor-1366x768")
+		}
+		if super.eval(`String(!!document.querySelector("p.next a"))`) != "true" {
+			break
+		}
+		super.submit(`p.next a`)
+	}
+	if len(seen) != 202 || seen[closedNo] {
+		t.Errorf("walked %d report warnings (want 202, without the merged %s: %v)", len(seen), closedNo, seen[closedNo])
+	}
+	phone := newPerson(t, root, env, "supervisor-phone", 360, 740)
+	phone.login("super")
+	phone.open("/warnings?kind=reports")
+	phone.expectText("table.warnings tbody tr:first-child", "超期")
+	noOverflow(t, phone, "the 民情 warnings")
+	phone.shot("reports-warnings-supervisor-360x740")
+}
