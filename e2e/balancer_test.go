@@ -289,6 +289,7 @@ backend daiban
   http-check expect status 200
   option forwardfor
   http-response set-header X-Served-By %s
+  timeout check 1s
   default-server inter 200ms fall 1 rise 2
 ` + servers.String() + `
 listen stats
