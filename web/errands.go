@@ -400,8 +400,14 @@ func (w *console) transition(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/errands/"+url.PathEscape(c.Param("id"))+"?done="+string(act))
 	}
-	p := w.newPage(c, "办件详情")
-	p.Form = string(act)
+	return w.stepFailed(c, "办件详情", string(act), form, err, w.showErrand)
+}
+
+// stepFailed shows a case's page again after a refused step, with what was
+// typed and the field errors; a case that is gone (or hidden) is a plain 404.
+func (w *console) stepFailed(c echo.Context, title, act string, form url.Values, err error, show func(echo.Context, *page, int) error) error {
+	p := w.newPage(c, title)
+	p.Form = act
 	delete(form, csrfField)
 	p.Values = form
 	status, ok := formError(err, p)
@@ -412,7 +418,7 @@ func (w *console) transition(c echo.Context) error {
 	if errors.As(err, &se) && se.Kind == service.KindNotFound && len(se.Fields) == 0 {
 		return err
 	}
-	return w.showErrand(c, p, status)
+	return show(c, p, status)
 }
 
 // ---- registration

@@ -2,22 +2,12 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"daiban/service"
 )
-
-// The public status page is what the receipt's QR code opens: the receipt
-// number comes in the address, the resident types the 6-digit code. The
-// code travels in a form post, never in an address that a phone keeps in
-// its history. A right code is kept in a cookie for that receipt's address
-// only, and the post answers with a redirect to it (post, redirect, get):
-// the status page can then be refreshed and bookmarked on that phone, and
-// 不再记住 forgets it.
 
 type publicData struct {
 	Receipt *service.PublicReceipt
@@ -32,99 +22,14 @@ type publicStep struct {
 	Done bool
 }
 
-// codeCookie holds a right code for one receipt, on its own path.
-const (
-	codeCookie     = "daiban_code"
-	codeRemembered = 30 * 24 * time.Hour
-)
-
-func (w *console) codeCookie(c echo.Context, no, code string, keep time.Duration) {
-	ck := &http.Cookie{
-		Name: codeCookie, Value: code, Path: "/q/" + no, MaxAge: int(keep / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: w.opts.Secure || c.IsTLS(),
+// receiptLookup is /q, the page a receipt's QR code opens (lookup.go).
+func (w *console) receiptLookup() lookupFlow[service.PublicReceipt] {
+	return lookupFlow[service.PublicReceipt]{
+		base: "/q", param: "receipt_no", cookie: "daiban_code", template: "public", title: "办理进度查询", form: "lookup",
+		notFound: "receipt_not_found", lookup: w.svc.LookupReceipt, empty: publicData{},
+		number: func(r service.PublicReceipt) string { return r.ReceiptNo },
+		show:   w.publicStatus,
 	}
-	if keep <= 0 {
-		ck.MaxAge, ck.Expires = -1, time.Unix(0, 0)
-	}
-	c.SetCookie(ck)
-}
-
-func (w *console) publicForm(c echo.Context, no string) *page {
-	p := w.newPage(c, "办理进度查询")
-	p.NoChrom = true
-	p.Form = "lookup"
-	p.Values = url.Values{"receipt_no": {no}}
-	p.Data = publicData{}
-	return p
-}
-
-// publicPage shows the form, or the status when this phone has the
-// receipt's code.
-func (w *console) publicPage(c echo.Context) error {
-	no := strings.TrimSpace(c.Param("receipt_no"))
-	p := w.publicForm(c, no)
-	ck, err := c.Cookie(codeCookie)
-	if no == "" || err != nil || ck.Value == "" {
-		return w.render(c, http.StatusOK, "public", p)
-	}
-	r, err := w.svc.LookupReceipt(ctx(c), no, ck.Value, c.RealIP())
-	if err != nil {
-		// The code no longer opens this receipt: forget it and ask again.
-		w.codeCookie(c, no, "", 0)
-		return w.publicError(c, p, err)
-	}
-	return w.publicStatus(c, p, r)
-}
-
-// publicLookup checks the typed code and, when it is right, remembers it
-// and sends the phone to the receipt's own address.
-func (w *console) publicLookup(c echo.Context) error {
-	no, code := strings.TrimSpace(c.FormValue("receipt_no")), strings.TrimSpace(c.FormValue("code"))
-	p := w.publicForm(c, no)
-	p.Values.Set("code", code)
-	var fe []service.FieldError
-	if no == "" {
-		fe = append(fe, service.NewFieldError("receipt_no", "required"))
-	}
-	if code == "" {
-		fe = append(fe, service.NewFieldError("code", "required"))
-	}
-	if len(fe) > 0 {
-		return w.publicError(c, p, service.Invalid(fe...))
-	}
-	r, err := w.svc.LookupReceipt(ctx(c), no, code, c.RealIP())
-	if err != nil {
-		return w.publicError(c, p, err)
-	}
-	w.codeCookie(c, r.ReceiptNo, code, codeRemembered)
-	return c.Redirect(http.StatusSeeOther, "/q/"+r.ReceiptNo)
-}
-
-// publicForget drops the remembered code of a receipt on this phone.
-func (w *console) publicForget(c echo.Context) error {
-	no, err := service.ParseReceiptNo(c.Param("receipt_no"))
-	if err != nil {
-		return errNotFound
-	}
-	w.codeCookie(c, no, "", 0)
-	return c.Redirect(http.StatusSeeOther, "/q/"+no)
-}
-
-func (w *console) publicError(c echo.Context, p *page, err error) error {
-	status, ok := formError(err, p)
-	if !ok {
-		return err
-	}
-	switch status {
-	case http.StatusNotFound:
-		// One answer for an unknown number and a wrong code, said once:
-		// beside the code, with no banner repeating it.
-		p.Errors = map[string]string{"code": service.ZhCode("receipt_not_found")}
-		p.Alert = ""
-	case http.StatusTooManyRequests:
-		p.Alert = service.ZhCode("too_many_lookups")
-	}
-	return w.render(c, status, "public", p)
 }
 
 func (w *console) publicStatus(c echo.Context, p *page, r service.PublicReceipt) error {

@@ -461,19 +461,7 @@ func (w *console) reportStep(c echo.Context) error {
 	if err == nil {
 		return c.Redirect(http.StatusSeeOther, "/reports/"+url.PathEscape(c.Param("id"))+"?done="+string(act))
 	}
-	p := w.newPage(c, "民情件")
-	p.Form = string(act)
-	delete(form, csrfField)
-	p.Values = form
-	status, ok := formError(err, p)
-	if !ok {
-		return err
-	}
-	var se *service.Error
-	if errors.As(err, &se) && se.Kind == service.KindNotFound && len(se.Fields) == 0 {
-		return err
-	}
-	return w.showReport(c, p, status)
+	return w.stepFailed(c, "民情件", string(act), form, err, w.showReport)
 }
 
 // reportPhoto serves one of a report's photos to staff who see it.

@@ -130,7 +130,7 @@ func (w *console) reportSubmit(c echo.Context) error {
 	cat, _ := service.ReportCategoryByCode(r.Category)
 	d.Created = &reportCreated{No: r.No, Code: r.VerifyCode, Category: cat.Name, DueAt: r.DueAt}
 	// This phone may open the status page without typing the code.
-	w.reportCookie(c, r.No, r.VerifyCode, codeRemembered)
+	w.reportLookup().keep(w, c, r.No, r.VerifyCode, codeRemembered)
 	p.Title = "已收到您反映的问题"
 	p.Values = nil
 	return w.render(c, http.StatusOK, "report_public", p)
@@ -147,20 +147,6 @@ func readPhoto(fh *multipart.FileHeader) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, service.MaxReportPhotoBytes+1))
 }
 
-// reportCodeCookie holds a right code for one report, on its own path.
-const reportCodeCookie = "daiban_report_code"
-
-func (w *console) reportCookie(c echo.Context, no, code string, keep time.Duration) {
-	ck := &http.Cookie{
-		Name: reportCodeCookie, Value: code, Path: "/m/status/" + no, MaxAge: int(keep / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: w.opts.Secure || c.IsTLS(),
-	}
-	if keep <= 0 {
-		ck.MaxAge, ck.Expires = -1, time.Unix(0, 0)
-	}
-	c.SetCookie(ck)
-}
-
 type reportStatusData struct {
 	Report   *service.PublicReport
 	Status   string
@@ -168,80 +154,14 @@ type reportStatusData struct {
 	Steps    []publicStep
 }
 
-func (w *console) reportLookupForm(c echo.Context, no string) *page {
-	p := w.newPage(c, "反映问题办理进度查询")
-	p.NoChrom = true
-	p.Form = "rlookup"
-	p.Values = url.Values{"receipt_no": {no}}
-	p.Data = reportStatusData{}
-	return p
-}
-
-// reportStatusPage shows the form, or the status when this phone has the
-// report's code.
-func (w *console) reportStatusPage(c echo.Context) error {
-	no := strings.TrimSpace(c.Param("no"))
-	p := w.reportLookupForm(c, no)
-	ck, err := c.Cookie(reportCodeCookie)
-	if no == "" || err != nil || ck.Value == "" {
-		return w.render(c, http.StatusOK, "report_status", p)
+// reportLookup is /m/status, the reporter's page (lookup.go).
+func (w *console) reportLookup() lookupFlow[service.PublicReport] {
+	return lookupFlow[service.PublicReport]{
+		base: "/m/status", param: "no", cookie: "daiban_report_code", template: "report_status", title: "反映问题办理进度查询",
+		form: "rlookup", notFound: "report_not_found", lookup: w.svc.LookupReport, empty: reportStatusData{},
+		number: func(r service.PublicReport) string { return r.No },
+		show:   w.reportStatus,
 	}
-	r, err := w.svc.LookupReport(ctx(c), no, ck.Value, c.RealIP())
-	if err != nil {
-		w.reportCookie(c, no, "", 0)
-		return w.reportLookupError(c, p, err)
-	}
-	return w.reportStatus(c, p, r)
-}
-
-// reportLookup checks the typed code and, when it is right, remembers it
-// and sends the phone to the report's own address.
-func (w *console) reportLookup(c echo.Context) error {
-	no, code := strings.TrimSpace(c.FormValue("receipt_no")), strings.TrimSpace(c.FormValue("code"))
-	p := w.reportLookupForm(c, no)
-	p.Values.Set("code", code)
-	var fe []service.FieldError
-	if no == "" {
-		fe = append(fe, service.NewFieldError("receipt_no", "required"))
-	}
-	if code == "" {
-		fe = append(fe, service.NewFieldError("code", "required"))
-	}
-	if len(fe) > 0 {
-		return w.reportLookupError(c, p, service.Invalid(fe...))
-	}
-	r, err := w.svc.LookupReport(ctx(c), no, code, c.RealIP())
-	if err != nil {
-		return w.reportLookupError(c, p, err)
-	}
-	w.reportCookie(c, r.No, code, codeRemembered)
-	return c.Redirect(http.StatusSeeOther, "/m/status/"+r.No)
-}
-
-// reportForget drops the remembered code of a report on this phone.
-func (w *console) reportForget(c echo.Context) error {
-	no, err := service.ParseReceiptNo(c.Param("no"))
-	if err != nil {
-		return errNotFound
-	}
-	w.reportCookie(c, no, "", 0)
-	return c.Redirect(http.StatusSeeOther, "/m/status/"+no)
-}
-
-func (w *console) reportLookupError(c echo.Context, p *page, err error) error {
-	status, ok := formError(err, p)
-	if !ok {
-		return err
-	}
-	switch status {
-	case http.StatusNotFound:
-		// One answer for an unknown number and a wrong code, said once.
-		p.Errors = map[string]string{"code": service.ZhCode("report_not_found")}
-		p.Alert = ""
-	case http.StatusTooManyRequests:
-		p.Alert = service.ZhCode("too_many_lookups")
-	}
-	return w.render(c, status, "report_status", p)
 }
 
 func (w *console) reportStatus(c echo.Context, p *page, r service.PublicReport) error {

@@ -176,18 +176,19 @@ func Mount(e *echo.Echo, svc *service.Service, o Options) {
 		ErrorHandler:        func(c echo.Context, err error) error { return errTooMany },
 		DenyHandler:         func(c echo.Context, _ string, _ error) error { return errTooMany },
 	})
-	e.GET("/q", w.publicPage, noStore, csrf)
-	e.GET("/q/:receipt_no", w.publicPage, noStore, limit, csrf)
-	e.POST("/q", w.publicLookup, noStore, limit, csrf)
-	e.POST("/q/:receipt_no/forget", w.publicForget, noStore, csrf)
+	receipts, reports := w.receiptLookup(), w.reportLookup()
+	e.GET("/q", receipts.page(w), noStore, csrf)
+	e.GET("/q/:receipt_no", receipts.page(w), noStore, limit, csrf)
+	e.POST("/q", receipts.post(w), noStore, limit, csrf)
+	e.POST("/q/:receipt_no/forget", receipts.forget(w), noStore, csrf)
 
 	// 民情: the resident's form and the report's status page (sentiment.go).
 	e.GET("/m", w.publicReportPage, noStore, csrf)
 	e.POST("/m", w.reportSubmit, noStore, limit, photoForm, csrf)
-	e.GET("/m/status", w.reportStatusPage, noStore, csrf)
-	e.GET("/m/status/:no", w.reportStatusPage, noStore, limit, csrf)
-	e.POST("/m/status", w.reportLookup, noStore, limit, csrf)
-	e.POST("/m/status/:no/forget", w.reportForget, noStore, csrf)
+	e.GET("/m/status", reports.page(w), noStore, csrf)
+	e.GET("/m/status/:no", reports.page(w), noStore, limit, csrf)
+	e.POST("/m/status", reports.post(w), noStore, limit, csrf)
+	e.POST("/m/status/:no/forget", reports.forget(w), noStore, csrf)
 }
 
 // isAPIPath tells the routes whose errors stay problem+json.
