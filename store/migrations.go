@@ -1,7 +1,12 @@
 package store
 
 import (
+	"errors"
+	"fmt"
+	"slices"
+
 	"context"
+	"github.com/jackc/pgx/v5/pgconn"
 	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
@@ -12,36 +17,194 @@ import (
 
 // Migrate brings the schema up to date. Migrations are versioned, frozen
 // once released, and the same code runs on SQLite and PostgreSQL.
+//
+// On PostgreSQL a migration must not stop a province's service, so none
+// holds a lock that blocks reads or writes for more than a second:
+//   - each migration runs in a transaction of its own, with lock_timeout at
+//     one second: a statement that cannot get its lock in that time (a long
+//     report is reading the table) gives up instead of making every request
+//     queue behind it, and Migrate tries that migration again after a pause;
+//   - under that lock a migration only changes the catalogue: it adds a
+//     column with a constant default, widens a varchar, creates a new table,
+//     drops or renames an index; nothing that rewrites or scans a table;
+//   - an index on an existing table is built before the migration's
+//     transaction with CREATE INDEX CONCURRENTLY, which lets reads and
+//     writes go on while it scans (migration.online).
+//
+// SQLite has one writer: there a migration holds the database for as long
+// as it runs (an index on ten million errands takes about a minute), and an
+// upgrade is planned like any other maintenance of one file.
 func (s *Store) Migrate(ctx context.Context) error {
-	return s.migrator(ctx).Migrate()
+	return s.migrateTo(ctx, "")
 }
 
 // MigrateTo brings the schema up to the migration named id and no further
 // (for operators and for tests of a migration).
 func (s *Store) MigrateTo(ctx context.Context, id string) error {
-	return s.migrator(ctx).MigrateTo(id)
+	return s.migrateTo(ctx, id)
 }
 
 // RollbackLast undoes the newest migration (for operators and tests).
 func (s *Store) RollbackLast(ctx context.Context) error {
-	return s.migrator(ctx).RollbackLast()
+	return s.retryLocked(ctx, func() error { return s.migrator(ctx).RollbackLast() })
+}
+
+// A migration is gormigrate's with the indexes it builds on PostgreSQL
+// before its transaction.
+type migration struct {
+	gormigrate.Migration
+	online []onlineIndex
+}
+
+// onlineIndex is an index built with CREATE INDEX CONCURRENTLY: name and the
+// rest of the statement after the name.
+type onlineIndex struct{ name, def string }
+
+func (s *Store) migrations() []migration {
+	pg := s.postgres
+	return []migration{
+		{Migration: gormigrate.Migration{ID: "202611230001_initial", Migrate: migrateInitial(pg), Rollback: rollbackInitial}},
+		{Migration: gormigrate.Migration{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(pg), Rollback: rollbackLeanIntake(pg)},
+			online: []onlineIndex{{"idx_errands_holder_v2", holderIndexPartialDef}}},
+		{Migration: gormigrate.Migration{ID: "202612010002_session_actor", Migrate: migrateSessionActor(pg), Rollback: rollbackSessionActor(pg)}},
+		{Migration: gormigrate.Migration{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion}},
+		{Migration: gormigrate.Migration{ID: "202612050001_applicant_search", Migrate: migrateApplicantSearch(pg), Rollback: rollbackApplicantSearch},
+			online: []onlineIndex{{"idx_errands_name", nameIndexPostgresDef}, {"idx_errands_phone", phoneIndexDef}}},
+		{Migration: gormigrate.Migration{ID: "202612050002_account_changes", Migrate: migrateAccountChanges, Rollback: rollbackAccountChanges}},
+		{Migration: gormigrate.Migration{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(pg), Rollback: rollbackErrandUrges}},
+		{Migration: gormigrate.Migration{ID: "202612050011_event_changes", Migrate: migrateEventChanges, Rollback: rollbackEventChanges}},
+		{Migration: gormigrate.Migration{ID: "202612050020_notifications", Migrate: migrateNotifications, Rollback: rollbackNotifications}},
+		{Migration: gormigrate.Migration{ID: "202612060001_reports", Migrate: migrateReports(pg), Rollback: rollbackReports(pg)}},
+	}
+}
+
+// migrateTo runs the pending migrations up to target (all if "") one at a
+// time, each in its own transaction.
+func (s *Store) migrateTo(ctx context.Context, target string) error {
+	ms := s.migrations()
+	if target != "" && !slices.ContainsFunc(ms, func(m migration) bool { return m.ID == target }) {
+		return fmt.Errorf("migrate: no migration %q", target)
+	}
+	done, err := s.migrationsDone(ctx)
+	if err != nil {
+		return err
+	}
+	// A database created by this run has no rows to scan: its indexes are
+	// built plainly, without waiting (as CONCURRENTLY does) for every older
+	// transaction on the server to end.
+	fresh := !done[ms[0].ID]
+	m := s.migrator(ctx)
+	for _, mg := range ms {
+		if !done[mg.ID] {
+			if s.postgres {
+				for _, ix := range mg.online {
+					if err := s.buildIndexOnline(ctx, ix, !fresh); err != nil {
+						return fmt.Errorf("migration %s: %w", mg.ID, err)
+					}
+				}
+			}
+			if err := s.retryLocked(ctx, func() error { return m.MigrateTo(mg.ID) }); err != nil {
+				return fmt.Errorf("migration %s: %w", mg.ID, err)
+			}
+		}
+		if mg.ID == target {
+			break
+		}
+	}
+	return nil
+}
+
+// migrationsDone reads the IDs of the migrations already run.
+func (s *Store) migrationsDone(ctx context.Context) (map[string]bool, error) {
+	db := s.db.WithContext(ctx)
+	if !db.Migrator().HasTable(gormigrate.DefaultOptions.TableName) {
+		return nil, nil
+	}
+	var ids []string
+	if err := db.Table(gormigrate.DefaultOptions.TableName).Pluck(gormigrate.DefaultOptions.IDColumnName, &ids).Error; err != nil {
+		return nil, fmt.Errorf("read the migrations run: %w", err)
+	}
+	done := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		done[id] = true
+	}
+	return done, nil
+}
+
+// lockTries is how often a migration is tried when a lock it needs stays
+// taken for longer than lock_timeout; a second apart.
+const lockTries = 30
+
+// retryLocked runs fn until it does not fail on PostgreSQL's lock_timeout,
+// at most lockTries times.
+func (s *Store) retryLocked(ctx context.Context, fn func() error) error {
+	for try := 1; ; try++ {
+		err := fn()
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || pe.Code != "55P03" || try == lockTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// buildIndexOnline builds an index without blocking writes (concurrently;
+// plainly on a new database). An index left invalid by a build that did not
+// finish (the process died) is dropped and built again; a valid one is left
+// alone.
+func (s *Store) buildIndexOnline(ctx context.Context, ix onlineIndex, concurrently bool) error {
+	db := s.db.WithContext(ctx)
+	var valid []bool
+	if err := db.Raw(`SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		WHERE c.relname = ? AND c.relnamespace = current_schema()::regnamespace`, ix.name).Scan(&valid).Error; err != nil {
+		return err
+	}
+	if len(valid) == 1 && valid[0] {
+		return nil
+	}
+	if len(valid) == 1 {
+		if err := db.Exec(`DROP INDEX CONCURRENTLY ` + ix.name).Error; err != nil {
+			return fmt.Errorf("drop the invalid index %s: %w", ix.name, err)
+		}
+	}
+	create := `CREATE INDEX `
+	if concurrently {
+		create += `CONCURRENTLY `
+	}
+	if err := db.Exec(create + ix.name + ` ` + ix.def).Error; err != nil {
+		return fmt.Errorf("build index %s: %w", ix.name, err)
+	}
+	return nil
 }
 
 func (s *Store) migrator(ctx context.Context) *gormigrate.Gormigrate {
 	opts := *gormigrate.DefaultOptions
 	opts.UseTransaction = true
-	return gormigrate.New(s.db.WithContext(ctx).Session(&gorm.Session{PrepareStmt: false}), &opts, []*gormigrate.Migration{
-		{ID: "202611230001_initial", Migrate: migrateInitial(s.postgres), Rollback: rollbackInitial},
-		{ID: "202612010001_lean_intake", Migrate: migrateLeanIntake(s.postgres), Rollback: rollbackLeanIntake(s.postgres)},
-		{ID: "202612010002_session_actor", Migrate: migrateSessionActor(s.postgres), Rollback: rollbackSessionActor(s.postgres)},
-		{ID: "202612010003_catalog_version", Migrate: migrateCatalogVersion, Rollback: rollbackCatalogVersion},
-		{ID: "202612050001_applicant_search", Migrate: migrateApplicantSearch(s.postgres), Rollback: rollbackApplicantSearch},
-		{ID: "202612050002_account_changes", Migrate: migrateAccountChanges, Rollback: rollbackAccountChanges},
-		{ID: "202612050010_errand_urges", Migrate: migrateErrandUrges(s.postgres), Rollback: rollbackErrandUrges},
-		{ID: "202612050011_event_changes", Migrate: migrateEventChanges, Rollback: rollbackEventChanges},
-		{ID: "202612050020_notifications", Migrate: migrateNotifications, Rollback: rollbackNotifications},
-		{ID: "202612060001_reports", Migrate: migrateReports(s.postgres), Rollback: rollbackReports(s.postgres)},
-	})
+	ms := s.migrations()
+	list := make([]*gormigrate.Migration, len(ms))
+	for i := range ms {
+		m := ms[i].Migration
+		if s.postgres {
+			migrate, rollback := m.Migrate, m.Rollback
+			m.Migrate = func(tx *gorm.DB) error { return withLockTimeout(tx, migrate) }
+			m.Rollback = func(tx *gorm.DB) error { return withLockTimeout(tx, rollback) }
+		}
+		list[i] = &m
+	}
+	return gormigrate.New(s.db.WithContext(ctx).Session(&gorm.Session{PrepareStmt: false}), &opts, list)
+}
+
+// withLockTimeout runs a migration's step with PostgreSQL's lock_timeout at
+// one second for the rest of its transaction.
+func withLockTimeout(tx *gorm.DB, fn func(*gorm.DB) error) error {
+	if err := tx.Exec(`SET LOCAL lock_timeout = '1s'`).Error; err != nil {
+		return err
+	}
+	return fn(tx)
 }
 
 // The v1 schema, frozen: later migrations change it with their own structs.
@@ -371,16 +534,19 @@ type m2Idempotency struct {
 func (m2Idempotency) TableName() string { return "idempotency_keys_v2" }
 
 const (
-	holderIndexFull    = `CREATE INDEX idx_errands_holder ON errands (holder_org_id, status, id)`
-	holderIndexPartial = holderIndexFull + ` WHERE holder_level <> 'village'`
+	holderIndexFull       = `CREATE INDEX idx_errands_holder ON errands (holder_org_id, status, id)`
+	holderIndexPartialDef = `ON errands (holder_org_id, status, id) WHERE holder_level <> 'village'`
+	holderIndexPartial    = `CREATE INDEX idx_errands_holder ` + holderIndexPartialDef
 )
 
 func migrateLeanIntake(postgres bool) gormigrate.MigrateFunc {
 	return func(tx *gorm.DB) error {
 		stmts := []string{`DROP INDEX idx_errands_holder`, holderIndexPartial}
 		if postgres {
-			stmts = append(stmts, `DROP INDEX idx_idempotency_keys_created_at`,
-				`ALTER TABLE idempotency_keys ADD COLUMN version integer NOT NULL DEFAULT 0`)
+			// The partial index was built online as idx_errands_holder_v2.
+			stmts = []string{`DROP INDEX idx_errands_holder`, `ALTER INDEX idx_errands_holder_v2 RENAME TO idx_errands_holder`,
+				`DROP INDEX idx_idempotency_keys_created_at`,
+				`ALTER TABLE idempotency_keys ADD COLUMN version integer NOT NULL DEFAULT 0`}
 		} else {
 			if err := tx.Set("gorm:table_options", "WITHOUT ROWID").Migrator().CreateTable(&m2Idempotency{}); err != nil {
 				return err
@@ -522,13 +688,18 @@ func rollbackCatalogVersion(tx *gorm.DB) error {
 // village or township is decided inside the index, before any row is read.
 func migrateApplicantSearch(postgres bool) gormigrate.MigrateFunc {
 	return func(tx *gorm.DB) error {
-		name := `CREATE INDEX idx_errands_name ON errands (applicant_name, org_path)`
 		if postgres {
-			name = `CREATE INDEX idx_errands_name ON errands (applicant_name COLLATE "C", org_path)`
+			return nil // both were built online (migration.online)
 		}
-		return execAll(tx, []string{name, `CREATE INDEX idx_errands_phone ON errands (applicant_phone, org_path)`})
+		return execAll(tx, []string{`CREATE INDEX idx_errands_name ON errands (applicant_name, org_path)`,
+			`CREATE INDEX idx_errands_phone ` + phoneIndexDef})
 	}
 }
+
+const (
+	nameIndexPostgresDef = `ON errands (applicant_name COLLATE "C", org_path)`
+	phoneIndexDef        = `ON errands (applicant_phone, org_path)`
+)
 
 func rollbackApplicantSearch(tx *gorm.DB) error {
 	return execAll(tx, []string{`DROP INDEX idx_errands_name`, `DROP INDEX idx_errands_phone`})

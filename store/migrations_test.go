@@ -150,3 +150,115 @@ func openAt(t *testing.T, id string) *store.Store {
 	}
 	return st
 }
+
+// TestMigrationGivesWayToReaders upgrades a database while a long read
+// holds the errands table. On PostgreSQL the migration's ALTER TABLE waits
+// for that lock at most a second at a time (lock_timeout), so a write that
+// comes meanwhile is not queued behind it for as long as the read lasts,
+// and the migration goes through once the read ends. On SQLite a reader
+// never holds up the writer: the migration goes through at once.
+func TestMigrationGivesWayToReaders(t *testing.T) {
+	ctx := context.Background()
+	st := openAt(t, "202612050002_account_changes")
+	db := st.DB()
+	// A plain BEGIN: the store's own transactions on SQLite take the write
+	// lock at once (BEGIN IMMEDIATE), and this one only reads.
+	pool, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	var n int64
+	if _, err := reader.ExecContext(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM errands`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	migrated := make(chan error, 1)
+	go func() { migrated <- st.Migrate(ctx) }()
+
+	if st.Postgres() {
+		// Wait until the migration is queued for its lock on errands.
+		queued := false
+		for range 200 {
+			var waiting int64
+			if err := db.Raw(`SELECT count(*) FROM pg_locks WHERE relation = 'errands'::regclass AND NOT granted`).Scan(&waiting).Error; err != nil {
+				t.Fatal(err)
+			}
+			if queued = waiting > 0; queued {
+				break
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		if !queued {
+			t.Fatal("the migration never asked for its lock on errands")
+		}
+	}
+	wrote := make(chan error, 1)
+	go func() { wrote <- db.Exec(`UPDATE errands SET version = version WHERE id = 'none'`).Error }()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a write waited behind the migration for as long as the read ran")
+	}
+	if st.Postgres() {
+		select {
+		case err := <-migrated:
+			t.Fatalf("the migration finished while a read held its table: %v", err)
+		default:
+		}
+	}
+	if _, err := reader.ExecContext(ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-migrated; err != nil {
+		t.Fatalf("the migration after the read ended: %v", err)
+	}
+	if !db.Migrator().HasColumn("errands", "urges") {
+		t.Error("errands has no urges column after the migration")
+	}
+}
+
+// TestIndexBuiltAgainIfInvalid gives the applicant search's migration a
+// name index left invalid, as a concurrent build that died leaves it on
+// PostgreSQL: the migration drops it and builds it again. On both engines
+// the migration leaves the two search indexes in place.
+func TestIndexBuiltAgainIfInvalid(t *testing.T) {
+	ctx := context.Background()
+	st := openAt(t, "202612010003_catalog_version")
+	db := st.DB()
+	if st.Postgres() {
+		if err := db.Exec(`CREATE INDEX idx_errands_name ON errands (applicant_name)`).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_errands_name'::regclass`).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.MigrateTo(ctx, "202612050001_applicant_search"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range []string{"idx_errands_name", "idx_errands_phone"} {
+		if !db.Migrator().HasIndex("errands", ix) {
+			t.Errorf("no index %s after the migration", ix)
+		}
+	}
+	if st.Postgres() {
+		var valid bool
+		var def string
+		if err := db.Raw(`SELECT i.indisvalid, pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indexrelid = 'idx_errands_name'::regclass`).Row().Scan(&valid, &def); err != nil {
+			t.Fatal(err)
+		}
+		if !valid || !strings.Contains(def, `COLLATE "C"`) {
+			t.Errorf("idx_errands_name after the migration: valid %v, %s", valid, def)
+		}
+	}
+}
