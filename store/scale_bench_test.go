@@ -71,6 +71,112 @@ func BenchmarkStatsAtScale(b *testing.B) {
 	}
 }
 
+// BenchmarkReadsAtScale times, for the same database, everything else a
+// page of the console asks for: the first page of every list and search
+// as a city supervisor, a township officer and a village agent, the holder
+// queues, the warnings list with its totals, the ledger of a month, and
+// the public lookup. Each sub-benchmark also reports its slowest call.
+//
+//	DAIBAN_BENCH_DB='postgres://…/daiban_10m' go test ./store -run '^$' -bench ReadsAtScale -benchtime 30x
+func BenchmarkReadsAtScale(b *testing.B) {
+	ctx := context.Background()
+	dsn := os.Getenv("DAIBAN_BENCH_DB")
+	now := time.Now()
+	var st *store.Store
+	if dsn == "" {
+		st = testdb.OpenDSN(b, filepath.Join(b.TempDir(), "bench.db"))
+		if _, _, err := demo.Load(ctx, st, demo.Options{Errands: 10000, Seed: 1, Now: now, PasswordCost: bcrypt.MinCost}); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		var err error
+		if st, err = store.Open(ctx, dsn, store.Options{SecretKey: []byte("daiban-demo-only-secret-key-never-use-in-production")}); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+	}
+	first := func(level service.Level, under string) service.Org {
+		os, err := st.Orgs(ctx, service.OrgFilter{Level: level, Under: under, Limit: 1})
+		if err != nil || len(os) == 0 {
+			b.Fatalf("no %s under %q: %v", level, under, err)
+		}
+		return os[0]
+	}
+	city := first(service.LevelCity, "")
+	town := first(service.LevelTownship, city.Path)
+	village := first(service.LevelVillage, town.Path)
+	actor := func(r service.Role, o service.Org) service.Actor {
+		return service.Actor{Role: r, OrgID: o.ID, OrgPath: o.Path, OrgLevel: o.Level, OrgName: o.Name}
+	}
+	super, officer, agent := actor(service.RoleSupervisor, city), actor(service.RoleTownshipOfficer, town), actor(service.RoleAgent, village)
+	cityOfficer := actor(service.RoleCityOfficer, city)
+	svc := service.New(st.Stores(), service.Options{})
+	// A searched errand: the newest of the village, read as the supervisor
+	// (who sees the applicant unmasked).
+	some, _, err := svc.Errands(ctx, super, service.ErrandQuery{OrgID: village.ID, Limit: 1})
+	if err != nil || len(some) == 0 {
+		b.Fatalf("no errand in %s: %v", village.Name, err)
+	}
+	e := some[0]
+	open := service.OpenStatuses
+	month := service.DateOf(now.AddDate(0, -1, 0)).String()
+	lastMonth := now.AddDate(0, -1, 0).Format("2006-01")
+	cases := []struct {
+		name string
+		fn   func() error
+	}{
+		{"list/supervisor", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{Limit: 50}); return err }},
+		{"list/township", func() error { _, _, err := svc.Errands(ctx, officer, service.ErrandQuery{Limit: 50}); return err }},
+		{"list/agent", func() error { _, _, err := svc.Errands(ctx, agent, service.ErrandQuery{Limit: 50}); return err }},
+		{"list/open-by-due", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{Statuses: open, Order: service.ByDue, Limit: 50})
+			return err
+		}},
+		{"list/overdue", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{Overdue: true, Limit: 50}); return err }},
+		{"list/item", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{ItemCode: e.ItemCode, Limit: 50}); return err }},
+		{"list/last-month", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{From: month, Limit: 50}); return err }},
+		{"queue/township", func() error {
+			_, _, err := svc.Errands(ctx, officer, service.ErrandQuery{HolderOrgID: town.ID, Statuses: open, Order: service.ByDue, Limit: 50})
+			return err
+		}},
+		{"queue/city", func() error {
+			_, _, err := svc.Errands(ctx, cityOfficer, service.ErrandQuery{HolderOrgID: city.ID, Statuses: open, Order: service.ByDue, Limit: 50})
+			return err
+		}},
+		{"search/receipt", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{ReceiptNo: e.ReceiptNo, Limit: 50}); return err }},
+		{"search/name", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{Name: string([]rune(e.Applicant.Name)[:1]), Limit: 50})
+			return err
+		}},
+		{"search/phone", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{Phone: e.Applicant.Phone, Limit: 50}); return err }},
+		{"search/id-number", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{IDNumber: e.Applicant.IDNumber, Limit: 50})
+			return err
+		}},
+		{"warnings/supervisor", func() error { _, _, err := svc.Warnings(ctx, super, service.ErrandQuery{Limit: 50}); return err }},
+		{"warnings/township", func() error { _, _, err := svc.Warnings(ctx, officer, service.ErrandQuery{Limit: 50}); return err }},
+		{"warnings/totals", func() error { _, err := svc.CountWarnings(ctx, super, service.ErrandQuery{}); return err }},
+		{"ledger/village-month", func() error {
+			_, err := svc.Ledger(ctx, super, service.LedgerQuery{OrgID: village.ID, Month: lastMonth})
+			return err
+		}},
+		{"lookup", func() error { _, err := svc.LookupReceipt(ctx, e.ReceiptNo, e.VerifyCode, "bench"); return err }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var slowest time.Duration
+			for b.Loop() {
+				began := time.Now()
+				if err := c.fn(); err != nil {
+					b.Fatal(err)
+				}
+				slowest = max(slowest, time.Since(began))
+			}
+			b.ReportMetric(float64(slowest)/1e6, "max-ms")
+		})
+	}
+}
+
 func with(r service.StatsRequest, by, org string) service.StatsRequest {
 	r.GroupBy, r.OrgID = by, org
 	return r
