@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -47,6 +48,23 @@ func BenchmarkStatsAtScale(b *testing.B) {
 	svc := service.New(st.Stores(), service.Options{})
 	twoYears := service.StatsRequest{From: service.DateOf(now.AddDate(-2, 0, 0)).String(), To: service.DateOf(now).String()}
 	month := service.StatsRequest{From: service.DateOf(now.AddDate(0, -1, 0)).String(), To: service.DateOf(now).String()}
+	// The sample the rollups are checked on: one township by village over
+	// two years, and the city by month, recomputed from the errands.
+	ref := testdb.Reference(st, func() time.Time { return now })
+	for _, req := range []service.StatsRequest{with(twoYears, "village", townships[0].ID), with(twoYears, "month", "")} {
+		fast, err := svc.Stats(ctx, super, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		slow, err := ref.Stats(ctx, super, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast.Groups, slow.Groups) || !reflect.DeepEqual(fast.Totals, slow.Totals) {
+			b.Fatalf("the rollups of %+v differ from a recomputation:\nrollups %+v\nerrands %+v", req, fast.Totals, slow.Totals)
+		}
+		b.Logf("rollups of %s by %s equal a recomputation: %d accepted in %d rows", req.OrgID, req.GroupBy, fast.Totals.Accepted, len(fast.Groups))
+	}
 	for _, c := range []struct {
 		name string
 		req  service.StatsRequest
@@ -56,6 +74,7 @@ func BenchmarkStatsAtScale(b *testing.B) {
 		{"village/2y", with(twoYears, "village", "")},
 		{"item/2y", with(twoYears, "item", "")},
 		{"agent/2y", with(twoYears, "agent", "")},
+		{"category/2y", with(twoYears, "category", "")},
 		{"month/2y", with(twoYears, "month", "")},
 		{"township/1m", with(month, "township", "")},
 		{"one-township-by-village/2y", with(twoYears, "village", townships[0].ID)},
