@@ -20,22 +20,26 @@ const (
 // ErrandFilter narrows an errand listing. The store treats every zero field
 // as "any".
 type ErrandFilter struct {
-	Under       string // a subtree path of intake villages
-	HolderOrgID string
-	HolderPath  string // the holder's path when it is a village (which holds only its own intake)
-	Statuses    []Status
-	ItemCode    string
-	From, To    Date      // registration days, inclusive
-	OverdueAt   time.Time // only errands overdue at this instant
-	DueBy       time.Time // only open errands due no later than this (warnings)
-	IDNumber    string    // exact applicant ID number
-	ReceiptNo   string
-	NamePrefix  string   // applicant names that start with this
-	Phones      []string // the applicant's phone, as any of these
-	Order       ErrandOrder
-	AfterID     string    // keyset: the last id seen
-	AfterDue    time.Time // keyset for ByDue: the last deadline seen
-	Limit       int
+	Under string // a subtree path of intake villages
+	// UnderVillage says Under is one village's path. Errands are registered
+	// at villages, so that scope is the path itself: the store can read it
+	// in id order from its scope index.
+	UnderVillage bool
+	HolderOrgID  string
+	HolderPath   string // the holder's path when it is a village (which holds only its own intake)
+	Statuses     []Status
+	ItemCode     string
+	From, To     Date      // registration days, inclusive
+	OverdueAt    time.Time // only errands overdue at this instant
+	DueBy        time.Time // only open errands due no later than this (warnings)
+	IDNumber     string    // exact applicant ID number
+	ReceiptNo    string
+	NamePrefix   string   // applicant names that start with this
+	Phones       []string // the applicant's phone, as any of these
+	Order        ErrandOrder
+	AfterID      string    // keyset: the last id seen
+	AfterDue     time.Time // keyset for ByDue: the last deadline seen
+	Limit        int
 }
 
 // ErrandQuery is a listing request as the HTTP layer reads it.
@@ -183,7 +187,8 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 	if !a.Role.Staff() {
 		return ErrandFilter{}, ErrForbidden
 	}
-	f := ErrandFilter{Under: a.ScopePath(), Limit: q.Limit, ItemCode: strings.TrimSpace(q.ItemCode), HolderOrgID: q.HolderOrgID}
+	f := ErrandFilter{Under: a.ScopePath(), UnderVillage: a.OrgLevel == LevelVillage,
+		Limit: q.Limit, ItemCode: strings.TrimSpace(q.ItemCode), HolderOrgID: q.HolderOrgID}
 	if q.Limit < 0 || q.Limit > maxLimit {
 		return f, BadParam("limit", "limit_out_of_range", itoa(maxLimit))
 	}
@@ -199,7 +204,7 @@ func (s *Service) errandFilter(ctx context.Context, a Actor, q ErrandQuery) (Err
 		if err != nil {
 			return f, err
 		}
-		f.Under = o.Path
+		f.Under, f.UnderVillage = o.Path, o.Level == LevelVillage
 	}
 	for _, st := range q.Statuses {
 		if !slices.Contains(Statuses, st) {

@@ -14,8 +14,17 @@ import (
 // the indexes. On PostgreSQL sequential scans are priced out, as on a big
 // table: a plan that still reads the whole table has no index to use.
 func (s *Store) ExplainErrands(ctx context.Context, f service.ErrandFilter) (string, error) {
+	return s.explain(ctx, s.filtered(ctx, f))
+}
+
+// ExplainPage is the plan of the page of errands f selects, in its order.
+func (s *Store) ExplainPage(ctx context.Context, f service.ErrandFilter) (string, error) {
+	return s.explain(ctx, s.page(ctx, f))
+}
+
+func (s *Store) explain(ctx context.Context, q *gorm.DB) (string, error) {
 	var ids []string
-	stmt := s.filtered(ctx, f).Session(&gorm.Session{DryRun: true}).Select("e.id").Find(&ids).Statement
+	stmt := q.Session(&gorm.Session{DryRun: true}).Select("e.id").Find(&ids).Statement
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return "", err

@@ -151,9 +151,18 @@ func BenchmarkReadsAtScale(b *testing.B) {
 			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{Statuses: open, Order: service.ByDue, Limit: 50})
 			return err
 		}},
-		{"list/overdue", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{Overdue: true, Limit: 50}); return err }},
-		{"list/item", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{ItemCode: e.ItemCode, Limit: 50}); return err }},
-		{"list/last-month", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{From: month, Limit: 50}); return err }},
+		{"list/overdue", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{Overdue: true, Limit: 50})
+			return err
+		}},
+		{"list/item", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{ItemCode: e.ItemCode, Limit: 50})
+			return err
+		}},
+		{"list/last-month", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{From: month, Limit: 50})
+			return err
+		}},
 		{"queue/township", func() error {
 			_, _, err := svc.Errands(ctx, officer, service.ErrandQuery{HolderOrgID: town.ID, Statuses: open, Order: service.ByDue, Limit: 50})
 			return err
@@ -162,12 +171,18 @@ func BenchmarkReadsAtScale(b *testing.B) {
 			_, _, err := svc.Errands(ctx, cityOfficer, service.ErrandQuery{HolderOrgID: city.ID, Statuses: open, Order: service.ByDue, Limit: 50})
 			return err
 		}},
-		{"search/receipt", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{ReceiptNo: e.ReceiptNo, Limit: 50}); return err }},
+		{"search/receipt", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{ReceiptNo: e.ReceiptNo, Limit: 50})
+			return err
+		}},
 		{"search/name", func() error {
 			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{Name: string([]rune(e.Applicant.Name)[:1]), Limit: 50})
 			return err
 		}},
-		{"search/phone", func() error { _, _, err := svc.Errands(ctx, super, service.ErrandQuery{Phone: e.Applicant.Phone, Limit: 50}); return err }},
+		{"search/phone", func() error {
+			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{Phone: e.Applicant.Phone, Limit: 50})
+			return err
+		}},
 		{"search/id-number", func() error {
 			_, _, err := svc.Errands(ctx, super, service.ErrandQuery{IDNumber: e.Applicant.IDNumber, Limit: 50})
 			return err
