@@ -228,9 +228,8 @@ func TestErrandSearchUsesItsIndexes(t *testing.T) {
 // too much at ten million errands before they had an index of their own
 // (BENCHMARKS.md): a village's list newest first reads its scope index in
 // id order, a holder's queue of open errands its queue index in deadline
-// order, the overdue errands newest first (on PostgreSQL) the open errands
-// by id. SQLite's planner, without statistics of a large table, reads the
-// few overdue errands of a small one by their scope and sorts them.
+// order, the overdue errands newest first the open errands by id (on
+// PostgreSQL, which alone has that index: SQLite serves one city).
 func TestErrandListsUseTheirIndexes(t *testing.T) {
 	env := apitest.New(t)
 	lists := []struct {
