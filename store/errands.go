@@ -278,6 +278,12 @@ func (s *Store) filtered(ctx context.Context, f service.ErrandFilter) *gorm.DB {
 	q := s.read(ctx).Table("errands e")
 	if f.UnderVillage {
 		q = q.Where("e.org_path = ?", f.Under)
+	} else if s.postgres && f.Order == service.ByNewest && f.OverdueAt.IsZero() && f.DueBy.IsZero() &&
+		(len(f.Under) == cityPathLen || len(f.Under) == townshipPathLen) {
+		// Newest first, a city's or township's own index (idx_errands_city,
+		// idx_errands_township) has its errands in order. Lists of open
+		// errands by deadline read the indexes of open errands instead.
+		q = q.Where(fmt.Sprintf("substr(e.org_path, 1, %d) = ?", len(f.Under)), f.Under)
 	} else if f.Under != "" {
 		lo, hi := service.PathRange(f.Under)
 		col := "e.org_path"

@@ -76,7 +76,8 @@ func (s *Store) migrations() []migration {
 		{Migration: gormigrate.Migration{ID: "202612050020_notifications", Migrate: migrateNotifications, Rollback: rollbackNotifications}},
 		{Migration: gormigrate.Migration{ID: "202612060001_reports", Migrate: migrateReports(pg), Rollback: rollbackReports(pg)}},
 		{Migration: gormigrate.Migration{ID: "202612060002_errand_lists", Migrate: migrateErrandLists(pg), Rollback: rollbackErrandLists(pg)},
-			online: []onlineIndex{{"idx_errands_queue", queueIndexDef}, {"idx_errands_open_id", openIDIndexDef}, {"idx_errands_open_scope", openScopeIndexDef}}},
+			online: []onlineIndex{{"idx_errands_queue", queueIndexDef}, {"idx_errands_open_id", openIDIndexDef}, {"idx_errands_open_scope", openScopeIndexDef},
+				{"idx_errands_city", cityIndexDef}, {"idx_errands_township", townshipIndexDef}}},
 	}
 }
 
@@ -991,6 +992,10 @@ func rollbackReports(postgres bool) gormigrate.RollbackFunc {
 //     (idx_errands_open_scope) instead of every one in the province. SQLite
 //     serves one city, where neither read is slow, and every index of open
 //     errands is another page its one writer writes per registration;
+//   - on PostgreSQL, a city's or township's list newest first reads its own
+//     index in id order (idx_errands_city, idx_errands_township) instead of
+//     walking the province's newest errands until fifty are its own, which
+//     took 40-80 ms once one city had registered the last 24,000;
 //   - on PostgreSQL the planner keeps a finer histogram of the scope paths
 //     (1,000 buckets instead of 100): a township is a third of a percent of
 //     a province's errands, less than one bucket of 100, and was taken for
@@ -1000,6 +1005,14 @@ const (
 	queueIndexDef     = `ON errands (holder_org_id, due_at, id) WHERE holder_level <> 'village' AND status IN ('registered','forwarded','processing','correction')`
 	openIDIndexDef    = `ON errands (id, due_at, org_path, status, paused_at) WHERE status IN ('registered','forwarded','processing','correction')`
 	openScopeIndexDef = `ON errands (org_path, due_at, status, paused_at, reg_day) WHERE status IN ('registered','forwarded','processing','correction')`
+)
+
+// cityIndexDef and townshipIndexDef put a city's and a township's errands
+// in id order, for their lists newest first (the scope index has them in
+// id order only within each village).
+var (
+	cityIndexDef     = fmt.Sprintf(`ON errands ((substr(org_path, 1, %d)), id)`, cityPathLen)
+	townshipIndexDef = fmt.Sprintf(`ON errands ((substr(org_path, 1, %d)), id)`, townshipPathLen)
 )
 
 func migrateErrandLists(postgres bool) gormigrate.MigrateFunc {
@@ -1016,6 +1029,7 @@ func rollbackErrandLists(postgres bool) gormigrate.RollbackFunc {
 		stmts := []string{`DROP INDEX idx_errands_queue`}
 		if postgres {
 			stmts = append(stmts, `DROP INDEX idx_errands_open_id`, `DROP INDEX idx_errands_open_scope`,
+				`DROP INDEX idx_errands_city`, `DROP INDEX idx_errands_township`,
 				`ALTER TABLE errands ALTER COLUMN org_path SET STATISTICS -1`)
 		}
 		return execAll(tx, stmts)

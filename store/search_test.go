@@ -228,8 +228,9 @@ func TestErrandSearchUsesItsIndexes(t *testing.T) {
 // too much at ten million errands before they had an index of their own
 // (BENCHMARKS.md): a village's list newest first reads its scope index in
 // id order, a holder's queue of open errands its queue index in deadline
-// order, the overdue errands newest first the open errands by id (on
-// PostgreSQL, which alone has that index: SQLite serves one city).
+// order; on PostgreSQL, which alone has these indexes (SQLite serves one
+// city), the overdue errands newest first the open errands by id, and a
+// township's or city's list newest first its own index in id order.
 func TestErrandListsUseTheirIndexes(t *testing.T) {
 	env := apitest.New(t)
 	lists := []struct {
@@ -243,11 +244,14 @@ func TestErrandListsUseTheirIndexes(t *testing.T) {
 			Statuses: []service.Status{service.StatusCorrection, service.StatusProcessing, service.StatusForwarded, service.StatusRegistered}}, "idx_errands_queue"},
 	}
 	if env.Store.Postgres() {
-		lists = append(lists, struct {
+		type list = struct {
 			name  string
 			f     service.ErrandFilter
 			index string
-		}{"overdue", service.ErrandFilter{Under: env.F.City.Path, OverdueAt: time.Now(), Limit: 50}, "idx_errands_open_id"})
+		}
+		lists = append(lists, list{"overdue", service.ErrandFilter{Under: env.F.City.Path, OverdueAt: time.Now(), Limit: 50}, "idx_errands_open_id"},
+			list{"township", service.ErrandFilter{Under: env.F.T1.Path, Limit: 50}, "idx_errands_township"},
+			list{"city", service.ErrandFilter{Under: env.F.City.Path, Limit: 50}, "idx_errands_city"})
 	}
 	for _, c := range lists {
 		plan, err := env.Store.ExplainPage(context.Background(), c.f)

@@ -26,6 +26,7 @@ const (
 )
 
 var (
+	cityPathLen     = service.PathLen(service.LevelCity)
 	townshipPathLen = service.PathLen(service.LevelTownship)
 	villagePathLen  = service.PathLen(service.LevelVillage)
 )
