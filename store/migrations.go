@@ -142,7 +142,7 @@ const lockTries = 30
 // at most lockTries times.
 func (s *Store) retryLocked(ctx context.Context, fn func() error) error {
 	for try := 1; ; try++ {
-		err := fn()
+		err := unpanic(fn)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || pe.Code != "55P03" || try == lockTries {
 			return err
@@ -153,6 +153,18 @@ func (s *Store) retryLocked(ctx context.Context, fn func() error) error {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// unpanic runs fn, turning a panic into an error. gormigrate does not check
+// that its transaction began: when it cannot (SQLite's write lock held by
+// another process past the busy timeout), it panics on the nil transaction.
+func unpanic(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the migration's transaction did not begin (is another process writing?): %v", r)
+		}
+	}()
+	return fn()
 }
 
 // buildIndexOnline builds an index without blocking writes (concurrently;

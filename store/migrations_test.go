@@ -262,3 +262,43 @@ func TestIndexBuiltAgainIfInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationWhileAnotherWrites starts a migration on SQLite while
+// another connection holds the write lock past the busy timeout: the
+// migration fails with an error, not a crash, and goes through once the
+// lock is gone. (PostgreSQL has no such lock.)
+func TestMigrationWhileAnotherWrites(t *testing.T) {
+	ctx := context.Background()
+	st := openAt(t, "202612050002_account_changes")
+	if st.Postgres() {
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	pool, err := st.DB().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	err = st.Migrate(ctx)
+	if err == nil || !strings.Contains(err.Error(), "did not begin") {
+		t.Fatalf("a migration under another's write lock: %v", err)
+	}
+	if _, err := other.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("the migration once the lock was gone: %v", err)
+	}
+	if !st.DB().Migrator().HasColumn("errands", "urges") {
+		t.Error("errands has no urges column after the migration")
+	}
+}
