@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -163,19 +164,8 @@ func TestMigrationGivesWayToReaders(t *testing.T) {
 	db := st.DB()
 	// A plain BEGIN: the store's own transactions on SQLite take the write
 	// lock at once (BEGIN IMMEDIATE), and this one only reads.
-	pool, err := db.DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	reader, err := pool.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
+	reader := begin(t, st, `BEGIN`)
 	var n int64
-	if _, err := reader.ExecContext(ctx, `BEGIN`); err != nil {
-		t.Fatal(err)
-	}
 	if err := reader.QueryRowContext(ctx, `SELECT count(*) FROM errands`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
@@ -276,19 +266,8 @@ func TestMigrationWhileAnotherWrites(t *testing.T) {
 		}
 		return
 	}
-	pool, err := st.DB().DB()
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := pool.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if _, err := other.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		t.Fatal(err)
-	}
-	err = st.Migrate(ctx)
+	other := begin(t, st, `BEGIN IMMEDIATE`)
+	err := st.Migrate(ctx)
 	if err == nil || !strings.Contains(err.Error(), "did not begin") {
 		t.Fatalf("a migration under another's write lock: %v", err)
 	}
@@ -301,4 +280,24 @@ func TestMigrationWhileAnotherWrites(t *testing.T) {
 	if !st.DB().Migrator().HasColumn("errands", "urges") {
 		t.Error("errands has no urges column after the migration")
 	}
+}
+
+// begin opens a connection of the store's own, outside it, and starts a
+// transaction there with the statement given; the connection is closed
+// when the test ends.
+func begin(t *testing.T, st *store.Store, stmt string) *sql.Conn {
+	t.Helper()
+	pool, err := st.DB().DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pool.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.ExecContext(context.Background(), stmt); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

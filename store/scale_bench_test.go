@@ -24,21 +24,8 @@ import (
 //	DAIBAN_BENCH_DB=/tmp/m1.db go test ./store -run '^$' -bench StatsAtScale -benchtime 50x
 func BenchmarkStatsAtScale(b *testing.B) {
 	ctx := context.Background()
-	dsn := os.Getenv("DAIBAN_BENCH_DB")
 	now := time.Now()
-	var st *store.Store
-	if dsn == "" {
-		st = testdb.OpenDSN(b, filepath.Join(b.TempDir(), "bench.db"))
-		if _, _, err := demo.Load(ctx, st, demo.Options{Errands: 10000, Seed: 1, Now: now, PasswordCost: bcrypt.MinCost}); err != nil {
-			b.Fatal(err)
-		}
-	} else {
-		var err error
-		if st, err = store.Open(ctx, dsn, store.Options{SecretKey: []byte("daiban-demo-only-secret-key-never-use-in-production")}); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-	}
+	st := benchStore(b, now)
 	cities, err := st.Orgs(ctx, service.OrgFilter{Level: service.LevelCity, Limit: 1})
 	if err != nil || len(cities) == 0 {
 		b.Fatalf("no city: %v", err)
@@ -99,21 +86,8 @@ func BenchmarkStatsAtScale(b *testing.B) {
 //	DAIBAN_BENCH_DB='postgres://…/daiban_10m' go test ./store -run '^$' -bench ReadsAtScale -benchtime 30x
 func BenchmarkReadsAtScale(b *testing.B) {
 	ctx := context.Background()
-	dsn := os.Getenv("DAIBAN_BENCH_DB")
 	now := time.Now()
-	var st *store.Store
-	if dsn == "" {
-		st = testdb.OpenDSN(b, filepath.Join(b.TempDir(), "bench.db"))
-		if _, _, err := demo.Load(ctx, st, demo.Options{Errands: 10000, Seed: 1, Now: now, PasswordCost: bcrypt.MinCost}); err != nil {
-			b.Fatal(err)
-		}
-	} else {
-		var err error
-		if st, err = store.Open(ctx, dsn, store.Options{SecretKey: []byte("daiban-demo-only-secret-key-never-use-in-production")}); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-	}
+	st := benchStore(b, now)
 	first := func(level service.Level, under string) service.Org {
 		os, err := st.Orgs(ctx, service.OrgFilter{Level: level, Under: under, Limit: 1})
 		if err != nil || len(os) == 0 {
@@ -209,6 +183,26 @@ func BenchmarkReadsAtScale(b *testing.B) {
 			b.ReportMetric(float64(slowest)/1e6, "max-ms")
 		})
 	}
+}
+
+// benchStore opens the database DAIBAN_BENCH_DB names, or builds a
+// 10,000-errand demo registered up to now in a temporary file.
+func benchStore(b *testing.B, now time.Time) *store.Store {
+	ctx := context.Background()
+	dsn := os.Getenv("DAIBAN_BENCH_DB")
+	if dsn == "" {
+		st := testdb.OpenDSN(b, filepath.Join(b.TempDir(), "bench.db"))
+		if _, _, err := demo.Load(ctx, st, demo.Options{Errands: 10000, Seed: 1, Now: now, PasswordCost: bcrypt.MinCost}); err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	st, err := store.Open(ctx, dsn, store.Options{SecretKey: []byte("daiban-demo-only-secret-key-never-use-in-production")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 func with(r service.StatsRequest, by, org string) service.StatsRequest {
