@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -69,4 +70,27 @@ func (s *Store) explain(ctx context.Context, q *gorm.DB) (string, error) {
 		plan.WriteString("\n")
 	}
 	return plan.String(), rows.Err()
+}
+
+// MigrationIDs are the IDs of every migration, oldest first.
+func MigrationIDs() []string {
+	var s Store
+	var ids []string
+	for _, m := range s.migrations() {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// ShortLease makes the migration lease's term and wait those given until
+// the test ends.
+func ShortLease(tb interface{ Cleanup(func()) }, term, wait time.Duration) {
+	oldTerm, oldWait := leaseTerm, leaseWait
+	leaseTerm, leaseWait = term, wait
+	tb.Cleanup(func() { leaseTerm, leaseWait = oldTerm, oldWait })
+}
+
+// TakeMigrationLease waits for the migration lease (see takeMigrationLease).
+func (s *Store) TakeMigrationLease(ctx context.Context) (context.Context, func() error, error) {
+	return s.takeMigrationLease(ctx)
 }

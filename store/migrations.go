@@ -1,15 +1,16 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
-
-	"context"
-	"github.com/jackc/pgx/v5/pgconn"
 	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"daiban/service"
@@ -45,7 +46,12 @@ func (s *Store) MigrateTo(ctx context.Context, id string) error {
 }
 
 // RollbackLast undoes the newest migration (for operators and tests).
-func (s *Store) RollbackLast(ctx context.Context) error {
+func (s *Store) RollbackLast(ctx context.Context) (err error) {
+	ctx, release, err := s.takeMigrationLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, release()) }()
 	return s.retryLocked(ctx, func() error { return s.migrator(ctx).RollbackLast() })
 }
 
@@ -83,13 +89,25 @@ func (s *Store) migrations() []migration {
 
 // migrateTo runs the pending migrations up to target (all if "") one at a
 // time, each in its own transaction.
-func (s *Store) migrateTo(ctx context.Context, target string) error {
+func (s *Store) migrateTo(ctx context.Context, target string) (err error) {
 	ms := s.migrations()
 	if target != "" && !slices.ContainsFunc(ms, func(m migration) bool { return m.ID == target }) {
 		return fmt.Errorf("migrate: no migration %q", target)
 	}
 	done, err := s.migrationsDone(ctx)
 	if err != nil {
+		return err
+	}
+	if !pending(ms, done, target) {
+		return nil
+	}
+	ctx, release, err := s.takeMigrationLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, release()) }()
+	// Another instance may have migrated while this one waited.
+	if done, err = s.migrationsDone(ctx); err != nil {
 		return err
 	}
 	// A database created by this run has no rows to scan: its indexes are
@@ -115,6 +133,105 @@ func (s *Store) migrateTo(ctx context.Context, target string) error {
 		}
 	}
 	return nil
+}
+
+// pending reports whether a migration up to target (all if "") has not run.
+func pending(ms []migration, done map[string]bool, target string) bool {
+	for _, m := range ms {
+		if !done[m.ID] {
+			return true
+		}
+		if m.ID == target {
+			break
+		}
+	}
+	return false
+}
+
+// The migration lease makes instances that start at the same moment on one
+// database migrate one after another: PostgreSQL runs two instances' DDL
+// side by side, and the second's then fails (a table or column that exists,
+// a deadlock between two builds of one index), stopping its start. The
+// lease is a row, not an advisory lock, because a session's lock does not
+// survive PgBouncer's transaction pooling; it expires, so an instance that
+// dies holding it holds nobody up for longer than leaseTerm. Its holder
+// renews it every leaseTerm/4 and stops migrating if it was taken over.
+//
+// On SQLite the write lock already serialises migrations; the same lease
+// runs there too, and costs one row.
+//
+// leaseTerm and leaseWait (how often an instance asks again for a lease that
+// is taken) are variables for the tests only.
+var leaseTerm, leaseWait = time.Minute, 500 * time.Millisecond
+
+const leaseTable = `CREATE TABLE IF NOT EXISTS migration_lease (id integer PRIMARY KEY, holder varchar(200) NOT NULL, expires_at timestamp NOT NULL)`
+
+// takeMigrationLease waits until this instance holds the migration lease.
+// The context it returns ends if the lease is lost; release gives it up.
+func (s *Store) takeMigrationLease(ctx context.Context) (context.Context, func() error, error) {
+	db := s.db.WithContext(ctx)
+	if !db.Migrator().HasTable("migration_lease") {
+		if err := db.Exec(leaseTable).Error; err != nil {
+			// Two instances creating the table at once: PostgreSQL fails
+			// the second's CREATE TABLE IF NOT EXISTS on its catalogue's keys.
+			if !db.Migrator().HasTable("migration_lease") {
+				return nil, nil, fmt.Errorf("create the migration lease: %w", err)
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s pid %d %s", host, os.Getpid(), uuid.NewString()[:8])
+	for {
+		now := time.Now().UTC()
+		res := db.Exec(`INSERT INTO migration_lease (id, holder, expires_at) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+			WHERE migration_lease.expires_at < ?`, holder, now.Add(leaseTerm), now)
+		if res.Error != nil {
+			return nil, nil, fmt.Errorf("take the migration lease (is another process writing?): %w", res.Error)
+		}
+		if res.RowsAffected == 1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			var other string
+			s.db.Raw(`SELECT holder FROM migration_lease WHERE id = 1`).Scan(&other)
+			return nil, nil, fmt.Errorf("waiting for the migration lease held by %q: %w", other, ctx.Err())
+		case <-time.After(leaseWait):
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(leaseTerm / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			res := s.db.Exec(`UPDATE migration_lease SET expires_at = ? WHERE id = 1 AND holder = ?`, time.Now().UTC().Add(leaseTerm), holder)
+			// An error (SQLite busy under a long migration's write lock)
+			// is tried again at the next tick; a lease taken over is not.
+			if res.Error == nil && res.RowsAffected == 0 {
+				cancel(errors.New("the migration lease expired and another instance took it over"))
+				return
+			}
+		}
+	}()
+	release := func() error {
+		close(stop)
+		<-renewed
+		cancel(nil)
+		if err := s.db.Exec(`DELETE FROM migration_lease WHERE id = 1 AND holder = ?`, holder).Error; err != nil {
+			return fmt.Errorf("release the migration lease: %w", err)
+		}
+		return nil
+	}
+	return ctx, release, nil
 }
 
 // migrationsDone reads the IDs of the migrations already run.

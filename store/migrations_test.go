@@ -1,8 +1,10 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -140,16 +142,143 @@ func TestSessionActorMigration(t *testing.T) {
 // when the test ends.
 func openAt(t *testing.T, id string) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, testdb.DSN(t), store.Options{SecretKey: testdb.SecretKey})
+	st := openUnmigrated(t, testdb.DSN(t))
+	if err := st.MigrateTo(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// openUnmigrated opens the store at dsn as it is, closed when the test ends.
+func openUnmigrated(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), dsn, store.Options{SecretKey: testdb.SecretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.MigrateTo(ctx, id); err != nil {
+	return st
+}
+
+// TestInstancesMigrateAtOnce starts three instances at the same moment on
+// one database, first an empty one, then one left at an old version (so the
+// indexes of the later migrations are built on a table that exists, online
+// on PostgreSQL), as a deployment's replicas start together after an
+// upgrade. Every instance's start succeeds and every migration ran once:
+// the instances take turns, the later ones finding the work done.
+func TestInstancesMigrateAtOnce(t *testing.T) {
+	for _, from := range []string{"", "202612010003_catalog_version"} {
+		t.Run("from "+cmp.Or(from, "nothing"), func(t *testing.T) {
+			ctx := context.Background()
+			dsn := testdb.DSN(t)
+			first := openUnmigrated(t, dsn)
+			if from != "" {
+				if err := first.MigrateTo(ctx, from); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stores := []*store.Store{first, openUnmigrated(t, dsn), openUnmigrated(t, dsn)}
+			errs := make(chan error, len(stores))
+			start := make(chan struct{})
+			for _, st := range stores {
+				go func() {
+					<-start
+					errs <- st.Migrate(ctx)
+				}()
+			}
+			close(start)
+			for range stores {
+				if err := <-errs; err != nil {
+					t.Errorf("an instance's migration: %v", err)
+				}
+			}
+			var runs []struct {
+				ID string
+				N  int
+			}
+			if err := first.DB().Raw(`SELECT id, count(*) AS n FROM migrations GROUP BY id`).Scan(&runs).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) != len(store.MigrationIDs()) {
+				t.Errorf("%d migrations recorded, want %d", len(runs), len(store.MigrationIDs()))
+			}
+			for _, r := range runs {
+				if r.N != 1 {
+					t.Errorf("migration %s recorded %d times", r.ID, r.N)
+				}
+			}
+			if first.Postgres() {
+				var invalid []string
+				if err := first.DB().Raw(`SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+					WHERE c.relnamespace = current_schema()::regnamespace AND NOT i.indisvalid`).Scan(&invalid).Error; err != nil {
+					t.Fatal(err)
+				}
+				if len(invalid) > 0 {
+					t.Errorf("indexes left invalid: %v", invalid)
+				}
+			}
+		})
+	}
+}
+
+// TestMigrationLease has an instance start while another holds the
+// migration lease: it waits, and its start fails naming the holder if that
+// takes longer than the start may; once the other's lease has run out (it
+// died), the instance takes the lease over and migrates. An instance whose
+// lease is taken over while it migrates stops.
+func TestMigrationLease(t *testing.T) {
+	ctx := context.Background()
+	st := openAt(t, "202612050002_account_changes")
+	db := st.DB()
+	if err := db.Exec(`INSERT INTO migration_lease (id, holder, expires_at) VALUES (1, 'host-b pid 7', ?)`, time.Now().UTC().Add(time.Hour)).Error; err != nil {
 		t.Fatal(err)
 	}
-	return st
+	short, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	err := st.Migrate(short)
+	if err == nil || !strings.Contains(err.Error(), `held by "host-b pid 7"`) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a start while another holds the lease: %v", err)
+	}
+	if db.Migrator().HasColumn("errands", "urges") {
+		t.Fatal("migrated without the lease")
+	}
+	if err := db.Exec(`UPDATE migration_lease SET expires_at = ?`, time.Now().UTC().Add(-time.Second)).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("a start after the other's lease ran out: %v", err)
+	}
+	if !db.Migrator().HasColumn("errands", "urges") {
+		t.Error("not migrated after taking the lease over")
+	}
+	var left int64
+	if err := db.Raw(`SELECT count(*) FROM migration_lease`).Scan(&left).Error; err != nil || left != 0 {
+		t.Errorf("leases left after the migration: %d, %v", left, err)
+	}
+
+	store.ShortLease(t, 200*time.Millisecond, 10*time.Millisecond)
+	leased, release, err := st.TakeMigrationLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`UPDATE migration_lease SET holder = 'host-c pid 9'`).Error; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-leased.Done():
+		if cause := context.Cause(leased); !strings.Contains(cause.Error(), "took it over") {
+			t.Errorf("the lease's end: %v", cause)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the migration went on after its lease was taken over")
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+	var holder string
+	if err := db.Raw(`SELECT holder FROM migration_lease`).Scan(&holder).Error; err != nil || holder != "host-c pid 9" {
+		t.Errorf("releasing a lease taken over removed the other's: %q, %v", holder, err)
+	}
 }
 
 // TestMigrationGivesWayToReaders upgrades a database while a long read
@@ -268,7 +397,7 @@ func TestMigrationWhileAnotherWrites(t *testing.T) {
 	}
 	other := begin(t, st, `BEGIN IMMEDIATE`)
 	err := st.Migrate(ctx)
-	if err == nil || !strings.Contains(err.Error(), "did not begin") {
+	if err == nil || !strings.Contains(err.Error(), "is another process writing?") {
 		t.Fatalf("a migration under another's write lock: %v", err)
 	}
 	if _, err := other.ExecContext(ctx, `ROLLBACK`); err != nil {
