@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"testing"
 	"time"
 
 	"gorm.io/gorm"
@@ -84,7 +85,7 @@ func MigrationIDs() []string {
 
 // ShortLease makes the migration lease's term and wait those given until
 // the test ends.
-func ShortLease(tb interface{ Cleanup(func()) }, term, wait time.Duration) {
+func ShortLease(tb testing.TB, term, wait time.Duration) {
 	oldTerm, oldWait := leaseTerm, leaseWait
 	leaseTerm, leaseWait = term, wait
 	tb.Cleanup(func() { leaseTerm, leaseWait = oldTerm, oldWait })

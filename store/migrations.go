@@ -187,7 +187,11 @@ func (s *Store) takeMigrationLease(ctx context.Context) (context.Context, func()
 			ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 			WHERE migration_lease.expires_at < ?`, holder, now.Add(leaseTerm), now)
 		if res.Error != nil {
-			return nil, nil, fmt.Errorf("take the migration lease (is another process writing?): %w", res.Error)
+			hint := ""
+			if !s.postgres {
+				hint = " (is another process writing?)"
+			}
+			return nil, nil, fmt.Errorf("take the migration lease%s: %w", hint, res.Error)
 		}
 		if res.RowsAffected == 1 {
 			break
