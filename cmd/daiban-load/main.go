@@ -48,6 +48,7 @@ type options struct {
 	password    string
 	supervisor  string
 	agents      int
+	cities      int
 	seed        uint64
 	idempotency bool
 	label       string
@@ -119,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.password, "password", "demo1234", "password of the demo accounts")
 	fs.StringVar(&o.supervisor, "supervisor", "supervisor", "the supervisor's username")
 	fs.IntVar(&o.agents, "agents", 598, "agents ag001..agNNN to spread the clients over")
+	fs.IntVar(&o.cities, "cities", 1, "spread the clients over this many cities of a province's demo (daiban demo --demo-cities), whose accounts after the first city's are prefixed c02, c03 …")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated applicants")
 	fs.BoolVar(&o.idempotency, "idempotency", true, "send an Idempotency-Key with every registration, as a real client should")
 	fs.StringVar(&o.webhooks, "webhooks", "", "the admin's password: register a receiver here for every step as a webhook and report the deliveries' latency (the server needs --webhook-loopback-http)")
@@ -151,8 +153,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.agents < 1 {
-		fmt.Fprintln(stderr, "--clients and --agents must be positive, --duration too, --warmup not negative")
+	if o.clients < 1 || o.duration <= 0 || o.warmup < 0 || o.agents < 1 || o.cities < 1 {
+		fmt.Fprintln(stderr, "--clients, --agents and --cities must be positive, --duration too, --warmup not negative")
 		return 2
 	}
 	if (o.pprofURL == "") != (o.profileDir == "") {

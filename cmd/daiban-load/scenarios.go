@@ -17,16 +17,14 @@ import (
 )
 
 // world is what the scenarios need from a running server: a signed-in
-// agent per worker with the officer of its township, a city officer, the
-// supervisor and the catalogue.
+// agent per worker with the officers of its township and city and the
+// supervisor of its city, and the catalogue.
 type world struct {
-	api        *api
-	agents     []*agent // agents[worker]
-	items      []item
-	cityToken  string
-	superToken string
-	idem       bool
-	seed       uint64
+	api    *api
+	agents []*agent // agents[worker]
+	items  []item
+	idem   bool
+	seed   uint64
 
 	rngs []*mrand.Rand // rngs[worker]
 
@@ -41,6 +39,12 @@ type agent struct {
 	township   string
 	twOfficer  string // the township officer's token
 	twUsername string
+	city       *city
+}
+
+// city holds the tokens of a city's supervisor and of one of its officers.
+type city struct {
+	super, officer string
 }
 
 type item struct {
@@ -91,40 +95,60 @@ func setup(ctx context.Context, a *api, o options) (*world, error) {
 	}
 
 	tokens := &tokenCache{api: a, password: o.password, tokens: map[string]string{}}
-	var err error
-	if w.superToken, err = tokens.get(ctx, o.supervisor); err != nil {
-		return nil, err
-	}
 	var users struct {
 		Items []struct {
 			Username string `json:"username"`
 		} `json:"items"`
 	}
-	if err := a.getJSON(ctx, "/api/v1/users?role=city_officer&limit=1", w.superToken, &users); err != nil {
-		return nil, err
-	}
-	if len(users.Items) == 0 {
-		return nil, errors.New("no city officer")
-	}
-	if w.cityToken, err = tokens.get(ctx, users.Items[0].Username); err != nil {
-		return nil, err
+	// The demo's further cities prefix their accounts with c02, c03 …
+	prefixes := make([]string, o.cities)
+	cities := make([]*city, o.cities)
+	for k := range o.cities {
+		if k > 0 {
+			prefixes[k] = fmt.Sprintf("c%02d", k+1)
+		}
+		c := &city{}
+		var err error
+		if c.super, err = tokens.get(ctx, prefixes[k]+o.supervisor); err != nil {
+			return nil, err
+		}
+		// The supervisor sits at the city's organisation.
+		var me struct {
+			OrgID string `json:"org_id"`
+		}
+		if err := a.getJSON(ctx, "/api/v1/auth/me", c.super, &me); err != nil {
+			return nil, err
+		}
+		if err := a.getJSON(ctx, "/api/v1/users?role=city_officer&limit=1&org_id="+url.QueryEscape(me.OrgID), c.super, &users); err != nil {
+			return nil, err
+		}
+		if len(users.Items) == 0 {
+			return nil, fmt.Errorf("no city officer in the city of %s", prefixes[k]+o.supervisor)
+		}
+		if c.officer, err = tokens.get(ctx, users.Items[0].Username); err != nil {
+			return nil, err
+		}
+		cities[k] = c
 	}
 
-	// One agent per worker, spread over the whole list of agents so every
-	// township gets work; the same agent serves two workers only when there
-	// are more workers than agents.
+	// One agent per worker, the workers dealt out over the cities in turn
+	// and spread over the whole list of agents so every township gets work;
+	// the same agent serves two workers only when there are more workers
+	// than agents.
 	byName := map[string]*agent{}
 	officers := map[string]string{} // township id → officer username
 	w.agents = make([]*agent, o.clients)
 	w.rngs = make([]*mrand.Rand, o.clients)
 	for i := range o.clients {
 		w.rngs[i] = mrand.New(mrand.NewPCG(o.seed, uint64(i)))
-		name := fmt.Sprintf("ag%03d", 1+(i*o.agents/o.clients)%o.agents)
+		k := i % o.cities
+		name := fmt.Sprintf("%sag%03d", prefixes[k], 1+(i*o.agents/o.clients)%o.agents)
 		if ag, ok := byName[name]; ok {
 			w.agents[i] = ag
 			continue
 		}
-		ag := &agent{username: name}
+		ag := &agent{username: name, city: cities[k]}
+		var err error
 		if ag.token, err = tokens.get(ctx, name); err != nil {
 			return nil, err
 		}
@@ -144,7 +168,7 @@ func setup(ctx context.Context, a *api, o options) (*world, error) {
 		ag.township = org.ParentID
 		off, ok := officers[ag.township]
 		if !ok {
-			if err := a.getJSON(ctx, "/api/v1/users?role=township_officer&limit=1&org_id="+url.QueryEscape(ag.township), w.superToken, &users); err != nil {
+			if err := a.getJSON(ctx, "/api/v1/users?role=township_officer&limit=1&org_id="+url.QueryEscape(ag.township), ag.city.super, &users); err != nil {
 				return nil, err
 			}
 			if len(users.Items) == 0 {
@@ -258,9 +282,9 @@ func (w *world) lifecycle(ctx context.Context, worker int, rec *recorder) int {
 	ok = w.step(ctx, rec, ag.token, &e, "forward", nil) &&
 		w.step(ctx, rec, ag.twOfficer, &e, "accept", nil)
 	if ok && e.Item.Level == "city" {
-		decider = w.cityToken
+		decider = ag.city.officer
 		ok = w.step(ctx, rec, ag.twOfficer, &e, "forward", nil) &&
-			w.step(ctx, rec, w.cityToken, &e, "accept", nil)
+			w.step(ctx, rec, ag.city.officer, &e, "accept", nil)
 	}
 	ok = ok && w.step(ctx, rec, decider, &e, "complete", map[string]any{"outcome": "approved"}) &&
 		w.step(ctx, rec, ag.token, &e, "deliver", map[string]any{"receipt_recovered": true, "satisfaction": 5})
@@ -322,7 +346,7 @@ func (w *world) stats(ctx context.Context, worker int, rec *recorder) {
 		q.Set("group_by", g)
 		op += "/" + g
 	}
-	w.api.timed(ctx, rec, op, http.MethodGet, "/api/v1/stats/completion?"+q.Encode(), w.superToken, nil, false, nil)
+	w.api.timed(ctx, rec, op, http.MethodGet, "/api/v1/stats/completion?"+q.Encode(), w.agents[worker].city.super, nil, false, nil)
 }
 
 // workloadFor returns the scenario's loop body.
