@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"daiban/internal/apitest"
@@ -9,8 +10,8 @@ import (
 
 // TestCitiesSideBySide: a province's tree holds several cities, each a
 // root. A city's officers and supervisors see their own city's errands,
-// in lists, in detail and in statistics, and not another city's; the
-// admin sees all.
+// in lists, in detail and in statistics, and not another city's, and its
+// supervisors their own city's accounts; the admin sees all.
 func TestCitiesSideBySide(t *testing.T) {
 	env := apitest.New(t)
 	admin := env.Login("admin")
@@ -65,5 +66,37 @@ func TestCitiesSideBySide(t *testing.T) {
 	}
 	if a, b := accepted(env.Login("super")), accepted(super2); a != 1 || b != 1 {
 		t.Errorf("statistics: 测试市 counts %v, 福清市 %v; want one each", a, b)
+	}
+
+	usernames := func(token string) map[string]bool {
+		t.Helper()
+		seen := map[string]bool{}
+		for path := "/api/v1/users?limit=2"; path != ""; {
+			var page struct {
+				Items []struct{ Username string }
+				Next  *string `json:"next_cursor"`
+			}
+			r := env.Get(path, token)
+			apitest.Expect(t, r, http.StatusOK)
+			r.JSON(t, &page)
+			for _, u := range page.Items {
+				seen[u.Username] = true
+			}
+			path = ""
+			if page.Next != nil {
+				path = "/api/v1/users?limit=2&cursor=" + url.QueryEscape(*page.Next)
+			}
+		}
+		return seen
+	}
+	ourUsers, theirUsers, all := usernames(env.Login("super")), usernames(super2), usernames(admin)
+	if len(theirUsers) != 2 || !theirUsers["fq_agent"] || !theirUsers["fq_super"] {
+		t.Errorf("福清市's supervisor lists the accounts %v, want its own two", theirUsers)
+	}
+	if ourUsers["fq_agent"] || ourUsers["fq_super"] || !ourUsers["ag1a"] || !ourUsers["super"] {
+		t.Errorf("测试市's supervisor lists the accounts %v", ourUsers)
+	}
+	if len(all) != len(ourUsers)+len(theirUsers) {
+		t.Errorf("the admin lists %d accounts, the two supervisors %d and %d", len(all), len(ourUsers), len(theirUsers))
 	}
 }

@@ -118,6 +118,7 @@ type UserInput struct {
 // UserFilter narrows a user listing.
 type UserFilter struct {
 	OrgID string
+	Under string // an organisation's path: only the accounts in its subtree (Users sets it from the reader's scope)
 	Role  Role
 	Query string // part of the username or of the display name
 	After string // keyset cursor: the last username seen
@@ -191,6 +192,12 @@ func (s *Service) createUser(ctx context.Context, by Actor, in UserInput) (User,
 func (s *Service) Users(ctx context.Context, a Actor, f UserFilter) ([]User, error) {
 	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
 		return nil, ErrForbidden
+	}
+	// A supervisor reads the accounts of the own city, as its errands: a
+	// province's tree holds several cities side by side.
+	f.Under = ""
+	if a.Role == RoleSupervisor {
+		f.Under = a.ScopePath()
 	}
 	f.Limit = clampLimit(f.Limit)
 	return s.accounts.Users(ctx, f)

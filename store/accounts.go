@@ -160,6 +160,10 @@ func (s *Store) Users(ctx context.Context, f service.UserFilter) ([]service.User
 	if f.OrgID != "" {
 		q = q.Where("org_id = ?", f.OrgID)
 	}
+	if f.Under != "" {
+		lo, hi := service.PathRange(f.Under)
+		q = q.Where("org_id IN (SELECT id FROM orgs WHERE path >= ? AND path < ?)", lo, hi)
+	}
 	if f.Role != "" {
 		q = q.Where("role = ?", string(f.Role))
 	}
