@@ -11,7 +11,8 @@ import (
 // TestCitiesSideBySide: a province's tree holds several cities, each a
 // root. A city's officers and supervisors see their own city's errands,
 // in lists, in detail and in statistics, and not another city's, and its
-// supervisors their own city's accounts; the admin sees all.
+// supervisors their own city's accounts and ledger check; the admin sees
+// all.
 func TestCitiesSideBySide(t *testing.T) {
 	env := apitest.New(t)
 	admin := env.Login("admin")
@@ -98,5 +99,23 @@ func TestCitiesSideBySide(t *testing.T) {
 	}
 	if len(all) != len(ourUsers)+len(theirUsers) {
 		t.Errorf("the admin lists %d accounts, the two supervisors %d and %d", len(all), len(ourUsers), len(theirUsers))
+	}
+
+	checked := func(token string) int {
+		t.Helper()
+		var c struct {
+			OK      bool
+			Errands int
+		}
+		r := env.Get("/api/v1/admin/ledger-check", token)
+		apitest.Expect(t, r, http.StatusOK)
+		r.JSON(t, &c)
+		if !c.OK {
+			t.Errorf("ledger check: %s", r.Body)
+		}
+		return c.Errands
+	}
+	if ours, theirs, all := checked(env.Login("super")), checked(super2), checked(admin); ours != 1 || theirs != 1 || all != 2 {
+		t.Errorf("ledger check: 测试市's supervisor checked %d errands, 福清市's %d, the admin %d; want 1, 1, 2", ours, theirs, all)
 	}
 }

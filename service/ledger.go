@@ -115,11 +115,17 @@ type LedgerCheck struct {
 	Broken       *Break
 }
 
-// VerifyLedger recomputes every errand's hash chain and reports the first
-// broken link (admin and supervisor only; the command line calls Verify).
+// VerifyLedger recomputes every errand's and report's hash chain and
+// reports the first broken link (admin and supervisor only; the command
+// line calls Verify): the admin's check covers the deployment, a
+// supervisor's the own city, as its other reads.
 func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error) {
 	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
 		return LedgerCheck{}, ErrForbidden
+	}
+	var o VerifyOptions
+	if a.Role == RoleSupervisor {
+		o.Under = a.ScopePath()
 	}
 	// A check reads every event (seconds on a large ledger): one at a time,
 	// so a few at once cannot take the CPU and the database from the rest.
@@ -127,7 +133,7 @@ func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error
 		return LedgerCheck{}, TooMany("ledger_check_running", "a ledger check is already running; it checks everything, so wait for it and try again", 10*time.Second)
 	}
 	defer s.checks.Release(1)
-	return s.Verify(ctx, nil)
+	return s.VerifyWith(ctx, o, nil)
 }
 
 // Verify recomputes every chain without an actor. progress, if not nil,
