@@ -559,6 +559,15 @@ func (a Actor) Sees(e Errand) bool {
 // ScopePath is the subtree the actor reads.
 func (a Actor) ScopePath() string { return a.OrgPath }
 
+// ListUnder is the subtree the actor's listings and checks of accounts and
+// reports are narrowed to: the own, or everything ("") for the admin.
+func (a Actor) ListUnder() string {
+	if a.Role == RoleAdmin {
+		return ""
+	}
+	return a.OrgPath
+}
+
 // FullApplicant reports whether the actor sees the applicant's ID number and
 // phone unmasked in an errand's detail: those who handle the case do.
 func (a Actor) FullApplicant() bool {

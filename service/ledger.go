@@ -123,10 +123,7 @@ func (s *Service) VerifyLedger(ctx context.Context, a Actor) (LedgerCheck, error
 	if a.Role != RoleAdmin && a.Role != RoleSupervisor {
 		return LedgerCheck{}, ErrForbidden
 	}
-	var o VerifyOptions
-	if a.Role == RoleSupervisor {
-		o.Under = a.ScopePath()
-	}
+	o := VerifyOptions{Under: a.ListUnder()}
 	// A check reads every event (seconds on a large ledger): one at a time,
 	// so a few at once cannot take the CPU and the database from the rest.
 	if !s.checks.TryAcquire(1) {

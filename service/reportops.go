@@ -760,10 +760,7 @@ func (s *Service) ReportWarnings(ctx context.Context, a Actor, cursor string, li
 		return nil, "", err
 	}
 	now := s.now()
-	f := ReportFilter{Under: a.OrgPath, ByDue: true, DueBy: cal.AddWorkingDays(DateOf(now), 1).End(), Limit: clampLimit(limit), Now: now}
-	if a.Role == RoleAdmin {
-		f.Under = ""
-	}
+	f := ReportFilter{Under: a.ListUnder(), ByDue: true, DueBy: cal.AddWorkingDays(DateOf(now), 1).End(), Limit: clampLimit(limit), Now: now}
 	if cursor != "" {
 		due, id, ok := strings.Cut(cursor, ",")
 		t, err := time.Parse(time.RFC3339Nano, due)

@@ -195,10 +195,7 @@ func (s *Service) Users(ctx context.Context, a Actor, f UserFilter) ([]User, err
 	}
 	// A supervisor reads the accounts of the own city, as its errands: a
 	// province's tree holds several cities side by side.
-	f.Under = ""
-	if a.Role == RoleSupervisor {
-		f.Under = a.ScopePath()
-	}
+	f.Under = a.ListUnder()
 	f.Limit = clampLimit(f.Limit)
 	return s.accounts.Users(ctx, f)
 }
