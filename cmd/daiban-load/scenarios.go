@@ -113,13 +113,11 @@ func setup(ctx context.Context, a *api, o options) (*world, error) {
 			return nil, err
 		}
 		// The supervisor sits at the city's organisation.
-		var me struct {
-			OrgID string `json:"org_id"`
-		}
-		if err := a.getJSON(ctx, "/api/v1/auth/me", c.super, &me); err != nil {
+		cityID, err := a.orgOf(ctx, c.super)
+		if err != nil {
 			return nil, err
 		}
-		if err := a.getJSON(ctx, "/api/v1/users?role=city_officer&limit=1&org_id="+url.QueryEscape(me.OrgID), c.super, &users); err != nil {
+		if err := a.getJSON(ctx, "/api/v1/users?role=city_officer&limit=1&org_id="+url.QueryEscape(cityID), c.super, &users); err != nil {
 			return nil, err
 		}
 		if len(users.Items) == 0 {
@@ -152,17 +150,13 @@ func setup(ctx context.Context, a *api, o options) (*world, error) {
 		if ag.token, err = tokens.get(ctx, name); err != nil {
 			return nil, err
 		}
-		var me struct {
-			OrgID string `json:"org_id"`
-		}
-		if err := a.getJSON(ctx, "/api/v1/auth/me", ag.token, &me); err != nil {
+		if ag.orgID, err = a.orgOf(ctx, ag.token); err != nil {
 			return nil, err
 		}
-		ag.orgID = me.OrgID
 		var org struct {
 			ParentID string `json:"parent_id"`
 		}
-		if err := a.getJSON(ctx, "/api/v1/orgs/"+me.OrgID, ag.token, &org); err != nil {
+		if err := a.getJSON(ctx, "/api/v1/orgs/"+ag.orgID, ag.token, &org); err != nil {
 			return nil, err
 		}
 		ag.township = org.ParentID
@@ -185,6 +179,15 @@ func setup(ctx context.Context, a *api, o options) (*world, error) {
 		w.agents[i] = ag
 	}
 	return w, nil
+}
+
+// orgOf is the organisation of the account signed in with token.
+func (a *api) orgOf(ctx context.Context, token string) (string, error) {
+	var me struct {
+		OrgID string `json:"org_id"`
+	}
+	err := a.getJSON(ctx, "/api/v1/auth/me", token, &me)
+	return me.OrgID, err
 }
 
 // tokenCache signs each account in once (bcrypt makes sign-ins slow).
